@@ -1,0 +1,3 @@
+"""biorepro: reproducible, content-addressed biometric PAD experiments."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,42 @@
+"""The data report: what went into an experiment, per split, and what was left out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from biorepro.jobs.split import BAD_VIDEOS
+
+
+def data_report(split_entry: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(counts per split/label/attack type, bad videos) of a split-folders entry."""
+    split_entry = Path(split_entry)
+    frames = pd.read_csv(split_entry / "split.csv", keep_default_na=False)
+    counts = (frames.groupby(["split", "label", "attack_type"])
+              .agg(videos=("video_id", "nunique"), frames=("file", "size"),
+                   subjects=("subject", "nunique"))
+              .reset_index())
+    bad = pd.read_csv(split_entry / BAD_VIDEOS, keep_default_na=False)
+    return counts, bad
+
+
+def write_data_report(split_entry: str | Path, out_dir: str | Path) -> list[Path]:
+    """Write ``data_report.csv`` (counts), ``bad_videos.csv`` and ``data_report.md``."""
+    out_dir = Path(out_dir)
+    counts, bad = data_report(split_entry)
+    counts.to_csv(out_dir / "data_report.csv", index=False)
+    bad.to_csv(out_dir / "bad_videos.csv", index=False)
+    lines = ["# Data report", "", "Videos, frames and subjects per split, label and attack type.",
+             "", "| split | label | attack type | videos | frames | subjects |",
+             "|---|---|---|---:|---:|---:|"]
+    lines += [f"| {r.split} | {r.label} | {r.attack_type or '-'} | {r.videos} | {r.frames} | "
+              f"{r.subjects} |" for r in counts.itertuples()]
+    lines += ["", f"## Videos left out ({len(bad)})", ""]
+    if len(bad):
+        lines += ["| video | split | reason |", "|---|---|---|"]
+        lines += [f"| {r.path} | {r.split} | {r.reason} |" for r in bad.itertuples()]
+    else:
+        lines.append("None: every video was usable.")
+    (out_dir / "data_report.md").write_text("\n".join(lines) + "\n")
+    return [out_dir / n for n in ("data_report.csv", "bad_videos.csv", "data_report.md")]

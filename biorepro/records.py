@@ -1,0 +1,41 @@
+"""The records that flow between stages: one source video, and its labels.
+
+Conventions: ``label`` is ``"bonafide"`` or ``"attack"``; ``attack_type`` is the
+presentation-attack instrument (PAI) name, ``""`` for bona fide; ``split`` is
+``"train"``, ``"devel"``, ``"test"`` or ``""`` when the dataset does not fix it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+LABELS = ("bonafide", "attack")
+SPLITS = ("train", "devel", "test")
+
+
+@dataclass(frozen=True)
+class VideoRecord:
+    """One source video of a dataset.
+
+    ``video_id`` is unique within the dataset and safe as a file-name stem.
+    """
+
+    video_id: str
+    path: str
+    label: str
+    subject: str
+    split: str = ""
+    attack_type: str = ""
+
+    def __post_init__(self) -> None:
+        if self.label not in LABELS:
+            raise ValueError(f"video {self.path}: label {self.label!r} is not one of {LABELS}")
+        if self.split and self.split not in SPLITS:
+            raise ValueError(f"video {self.path}: split {self.split!r} is not one of {SPLITS}")
+        if self.label == "bonafide" and self.attack_type:
+            raise ValueError(f"video {self.path}: a bona fide video has no attack_type")
+        if self.label == "attack" and not self.attack_type:
+            object.__setattr__(self, "attack_type", "attack")
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)

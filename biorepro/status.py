@@ -1,0 +1,82 @@
+"""Why would an entry run? Compare its key's ingredients with what the store holds.
+
+For each planned entry missing from the store, the nearest published entry of the same
+stage (fewest differing ingredients) is found, and the ingredients that differ are
+reported: ``params.size: 128 -> 64``, ``inputs.video: <digest> -> <digest>``, a code
+change (``code.digest``) or a package upgrade (``versions.tensorflow``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from biorepro.keys import flatten
+from biorepro.plan import Entry, Plan
+from biorepro.store import PROVENANCE
+
+
+@dataclass
+class Explanation:
+    entry: Entry
+    nearest: str | None          # key of the nearest store entry, if any
+    changes: list[tuple[str, object, object]]  # (ingredient, in store, planned)
+
+
+def _published(store: str, stage: str) -> dict[str, dict]:
+    out = {}
+    stage_dir = Path(store) / stage
+    if not stage_dir.is_dir():
+        return out
+    for d in os.scandir(stage_dir):
+        prov = Path(d.path) / PROVENANCE
+        if d.is_dir() and prov.is_file():
+            out[d.name] = flatten(json.loads(prov.read_text())["ingredients"])
+    return out
+
+
+def _diff(old: dict, new: dict) -> list[tuple[str, object, object]]:
+    names = sorted(set(old) | set(new))
+    return [(n, old.get(n), new.get(n)) for n in names if old.get(n) != new.get(n)
+            and n != "code.modules"]
+
+
+def explain(plan: Plan) -> list[Explanation]:
+    """One explanation per planned entry that is not in the store."""
+    published: dict[str, dict[str, dict]] = {}
+    out = []
+    for e in plan.missing():
+        if e.stage not in published:
+            published[e.stage] = _published(plan.store, e.stage)
+        planned = flatten(e.ingredients)
+        best: tuple[str | None, list] = (None, [])
+        for key, ingr in published[e.stage].items():
+            changes = _diff(ingr, planned)
+            if best[0] is None or len(changes) < len(best[1]):
+                best = (key, changes)
+        out.append(Explanation(e, best[0], best[1]))
+    return out
+
+
+def _short(value: object) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else value
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def format_explanations(plan: Plan, explanations: list[Explanation]) -> str:
+    total = len(plan.by_key)
+    lines = [f"{total - len(explanations)} of {total} planned entries are in the store "
+             f"({plan.store}); {len(explanations)} would run."]
+    for x in explanations:
+        head = f"{x.entry.stage:8s} {x.entry.key}  {x.entry.what}"
+        if x.nearest is None:
+            lines.append(f"{head}\n    new: the store has no {x.entry.stage} entry yet")
+            continue
+        lines.append(f"{head}\n    differs from store entry {x.nearest} in:")
+        for name, old, new in x.changes[:6]:
+            lines.append(f"      {name}: {_short(old)} -> {_short(new)}")
+        if len(x.changes) > 6:
+            lines.append(f"      ... and {len(x.changes) - 6} more ingredients")
+    return "\n".join(lines)

@@ -1,0 +1,43 @@
+"""``results/<experiment>/``: the readable view of an experiment's summary entry.
+
+The view is a folder of hard links to the files of the summary entry in the store
+(copies where links are impossible). It is replaced as a whole after each successful
+run, so it always shows the current configuration, including after a revert.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+from biorepro.store import PROVENANCE
+
+
+def _link_tree(src: Path, dst: Path) -> None:
+    for dirpath, _dirs, files in os.walk(src):
+        rel = Path(dirpath).relative_to(src)
+        (dst / rel).mkdir(parents=True, exist_ok=True)
+        for name in files:
+            try:
+                os.link(Path(dirpath) / name, dst / rel / name)
+            except OSError:
+                shutil.copy2(Path(dirpath) / name, dst / rel / name)
+
+
+def publish_view(summary_entry: str | os.PathLike, view_dir: str | os.PathLike) -> Path:
+    """Make ``view_dir`` show the files of ``summary_entry`` (replacing what it showed)."""
+    src, view = Path(summary_entry), Path(view_dir)
+    if not (src / PROVENANCE).is_file():
+        raise FileNotFoundError(f"summary entry {src} is not in the store")
+    view.parent.mkdir(parents=True, exist_ok=True)
+    fresh = view.parent / f".{view.name}.new-{uuid.uuid4().hex[:8]}"
+    _link_tree(src, fresh)
+    (fresh / "STORE_ENTRY").write_text(f"{src.resolve()}\n")
+    old = view.parent / f".{view.name}.old-{uuid.uuid4().hex[:8]}"
+    if view.exists():
+        view.rename(old)
+    fresh.rename(view)
+    shutil.rmtree(old, ignore_errors=True)
+    return view

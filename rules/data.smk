@@ -1,0 +1,56 @@
+# Data stages: frames per video (batched jobs), split folders, tensor cache.
+
+EXTRACT_BATCHES = PLAN.extract_batches(BASE["extract"]["videos_per_job"])
+
+for _batch_id, _batch in EXTRACT_BATCHES.items():
+
+    rule:
+        name:
+            f"extract_frames_{_batch_id}"
+        input:
+            [ancient(e.spec["video"]) for e in _batch],
+        output:
+            [directory(e.path) for e in _batch],
+        log:
+            f"{LOGS}/frames/{_batch_id}.log",
+        params:
+            jobs=[
+                {"video": e.spec["video"], "out": e.path, "ingredients": e.ingredients}
+                for e in _batch
+            ],
+            extract=_batch[0].ingredients["params"],
+        threads: 1
+        resources:
+            mem_mb=1000,
+        script:
+            "../scripts/extract_frames.py"
+
+
+rule split_folders:
+    input:
+        upstream("split"),
+    output:
+        directory(f"{STORE}/split/{{key}}"),
+    log:
+        f"{LOGS}/split/{{key}}.log",
+    params:
+        job=job_spec("split"),
+    threads: 1
+    script:
+        "../scripts/split_folders.py"
+
+
+rule tensor_cache:
+    input:
+        upstream("tensors"),
+    output:
+        directory(f"{STORE}/tensors/{{key}}"),
+    log:
+        f"{LOGS}/tensors/{{key}}.log",
+    params:
+        job=job_spec("tensors"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+    script:
+        "../scripts/tensor_cache.py"
