@@ -61,19 +61,24 @@ def get_fta(negatives, positives) -> tuple[tuple[np.ndarray, np.ndarray], int, f
     return (neg, pos), count, (count / total if total else float("nan"))
 
 
+def _errors(negatives, positives, threshold: float) -> tuple[int, int, int, int]:
+    """``(false accepts, N, false rejects, P)`` at ``threshold``, as integers."""
+    neg = _scores(negatives, "negatives")
+    pos = _scores(positives, "positives")
+    return (int(np.count_nonzero(neg >= threshold)), neg.size,
+            int(np.count_nonzero(pos < threshold)), pos.size)
+
+
 def farfrr(negatives, positives, threshold: float) -> tuple[float, float]:
     """``(FAR, FRR)`` at ``threshold``: FAR = mean(negatives >= t), FRR = mean(positives < t).
 
     A NaN threshold (no threshold could be chosen) gives ``(nan, nan)``; bob.measure
     prints an error and returns ``(1.0, 1.0)`` instead.
     """
-    neg = _scores(negatives, "negatives")
-    pos = _scores(positives, "positives")
+    fa, n, fr, p = _errors(negatives, positives, threshold)
     if np.isnan(threshold):
         return float("nan"), float("nan")
-    return float(np.count_nonzero(neg >= threshold) / neg.size), float(
-        np.count_nonzero(pos < threshold) / pos.size
-    )
+    return fa / n, fr / p
 
 
 def candidate_thresholds(negatives, positives) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -102,12 +107,11 @@ def _minimizing_threshold(negatives, positives, criterion: str) -> float:
     """Threshold minimising ``|FAR - FRR|`` ("eer") or ``(FAR + FRR) / 2`` ("hter").
 
     Reproduces bob.measure's sweep exactly: rates along the sweep are accumulated as
-    bob does (sequential float steps of 1/N and 1/P, so near-ties resolve as in bob);
-    among the candidates at which both classes still have accepted... rejected scores
-    left, a tie keeps the highest threshold; the first candidate at which FAR reaches 0
-    or FRR reaches 1 replaces the best earlier one only when strictly better (when the
-    two classes run out together, bob reports the maximum score as that threshold).
-    The all-rejected candidate ties with the all-accepted one and never wins.
+    bob does (sequential float steps of 1/N and 1/P, so near-ties resolve as in bob).
+    Among the candidates with FAR > 0 and FRR < 1 a tie keeps the highest threshold;
+    the first candidate with FAR = 0 or FRR = 1 replaces the best earlier one only when
+    strictly better (when both classes run out at the same score, bob reports that
+    maximum score as the threshold). Later candidates are never better.
     """
     thresholds, fa, fr = candidate_thresholds(negatives, positives)
     n_neg, n_pos = int(fa[0]), int(fr[-1])
@@ -118,8 +122,8 @@ def _minimizing_threshold(negatives, positives, criterion: str) -> float:
     inner = pred[:last]
     best = last - 1 - int(np.argmin(inner[::-1]))  # highest index among ties
     if pred[last] < inner[best]:
-        if last == thresholds.size - 1:
-            return float(np.nextafter(thresholds[-1], -np.inf))  # = max score
+        if last == thresholds.size - 1:  # both classes ran out at the maximum score
+            return float(np.nextafter(thresholds[-1], -np.inf))
         return float(thresholds[last])
     return float(thresholds[best])
 
@@ -189,6 +193,17 @@ def frr_threshold(negatives, positives, frr_value: float) -> float:
     return float(u[np.flatnonzero(ok)[-1]])  # FRR grows with u; ok[0] holds (FRR = 0)
 
 
+def check_criterion(criterion: str, target: float | None = None) -> None:
+    """Raise ValueError unless ``criterion`` is known and ``target`` fits it."""
+    if criterion not in CRITERIA:
+        raise ValueError(f"unknown threshold criterion {criterion!r}; allowed: {', '.join(CRITERIA)}")
+    if criterion in ("far", "bpcer"):
+        _check_target(target, f"target of criterion {criterion!r}")
+    elif target is not None:
+        raise ValueError(f"criterion {criterion!r} takes no target (got {target!r}); "
+                         "targets apply to 'far' and 'bpcer'")
+
+
 def threshold_for(criterion: str, negatives, positives, target: float | None = None) -> float:
     """Threshold on one score set (devel) for a named criterion.
 
@@ -202,14 +217,7 @@ def threshold_for(criterion: str, negatives, positives, target: float | None = N
       "bpcerN" criterion with ``target = 1/N`` (BPCER20: ``target=0.05``). With one attack
       type (or an array) it equals "far".
     """
-    if criterion not in CRITERIA:
-        raise ValueError(f"unknown threshold criterion {criterion!r}; allowed: {', '.join(CRITERIA)}")
-    needs_target = criterion in ("far", "bpcer")
-    if needs_target and target is None:
-        raise ValueError(f"criterion {criterion!r} needs a target rate (a fraction in [0, 1])")
-    if not needs_target and target is not None:
-        raise ValueError(f"criterion {criterion!r} takes no target (got {target!r}); "
-                         "targets apply to 'far' and 'bpcer'")
+    check_criterion(criterion, target)
     by_type = dict(negatives) if isinstance(negatives, Mapping) else {"attack": negatives}
     if not by_type:
         raise ValueError("negatives: no attack types given")
@@ -244,10 +252,9 @@ def precision_recall(negatives, positives, threshold: float) -> tuple[float, flo
 
     precision = TP / (TP + FP), 0 when nothing is accepted; recall = TP / P = 1 - FRR.
     """
-    far, frr = farfrr(negatives, positives, threshold)
-    tp = (1 - frr) * np.size(positives)
-    fp = far * np.size(negatives)
-    return (float(tp / (tp + fp)) if tp + fp else 0.0), 1 - frr
+    fa, _, fr, p = _errors(negatives, positives, threshold)
+    tp = p - fr
+    return (tp / (tp + fa) if tp + fa else 0.0), tp / p
 
 
 def f_score(negatives, positives, threshold: float) -> float:
@@ -258,9 +265,8 @@ def f_score(negatives, positives, threshold: float) -> float:
 
 def accuracy(negatives, positives, threshold: float) -> float:
     """Fraction of all scores classified correctly (attacks rejected, bona fide accepted)."""
-    far, frr = farfrr(negatives, positives, threshold)
-    n, p = np.size(negatives), np.size(positives)
-    return ((1 - far) * n + (1 - frr) * p) / (n + p)
+    fa, n, fr, p = _errors(negatives, positives, threshold)
+    return (n - fa + p - fr) / (n + p)
 
 
 def roc_auc(negatives, positives) -> float:
