@@ -1,0 +1,66 @@
+"""Run the real workflow in a scratch working directory and count the jobs it plans."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+WORKFLOW_FILES = ("Snakefile", "rules", "scripts", "config", "profiles")
+
+
+def make_workdir(path: Path) -> Path:
+    """A working directory that sees the repository's workflow through symlinks."""
+    path.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        link = path / name
+        if not link.exists():
+            link.symlink_to(REPO / name)
+    return path
+
+
+def snakemake(workdir: Path, *args: str, configfiles=("config/tiny.yaml",), check=True,
+              timeout=900) -> subprocess.CompletedProcess:
+    bindir = Path(sys.executable).parent
+    cmd = [str(bindir / "snakemake"), "--cores", "2",
+           "--configfile", *[str(c) for c in configfiles], *args]
+    env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}"}
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env=env,
+                          timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n"
+                             f"{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+JOB_ROW = re.compile(r"^(\S+)\s+(\d+)$")
+
+
+def planned_jobs(workdir: Path, *args: str, configfiles=("config/tiny.yaml",)) -> dict[str, int]:
+    """Jobs a dry run plans, per rule (extraction batches summed under ``extract_frames``)."""
+    out = snakemake(workdir, "-n", *args, configfiles=configfiles)
+    text = out.stdout + out.stderr
+    counts: dict[str, int] = {}
+    if "Job stats:" not in text:
+        assert "Nothing to be done" in text, text[-3000:]
+        return counts
+    table = text.split("Job stats:", 1)[1]
+    for line in table.splitlines():
+        m = JOB_ROW.match(line.strip())
+        if m and m.group(1) != "total":
+            rule = re.sub(r"^extract_frames_[0-9a-f]+$", "extract_frames", m.group(1))
+            counts[rule] = counts.get(rule, 0) + int(m.group(2))
+        elif line.strip().startswith("total"):
+            break
+    return counts
+
+
+def extracted_videos(workdir: Path, configfiles=("config/tiny.yaml",)) -> int:
+    """Videos the planned extraction jobs would extract (from the dry-run's outputs)."""
+    out = snakemake(workdir, "-n", "-p", configfiles=configfiles)
+    text = out.stdout + out.stderr
+    blocks = re.findall(r"rule extract_frames_[0-9a-f]+:.*?output: ([^\n]*)", text, re.S)
+    return sum(len(b.split(", ")) for b in blocks)

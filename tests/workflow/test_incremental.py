@@ -1,0 +1,124 @@
+"""The store's promises, checked with real snakemake runs on config/tiny.yaml.
+
+The tests share one working directory and run in file order: the first runs the whole
+pipeline, the others count what a dry run would do after one change.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import cv2
+import pytest
+import yaml
+
+from biorepro import config as cfg
+from biorepro.plan import dataset_records
+from tests.workflow.smk import extracted_videos, make_workdir, planned_jobs, snakemake
+
+STORE_RULES = ("split_folders", "tensor_cache", "train", "evaluate_seed", "summarize")
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    return make_workdir(tmp_path_factory.mktemp("wf"))
+
+
+def tiny_records(work):
+    conf = cfg.validate(cfg.load([work / "config/config.yaml", work / "config/tiny.yaml"]))
+    cwd = os.getcwd()
+    os.chdir(work)
+    try:
+        return [r for r in dataset_records(conf)]
+    finally:
+        os.chdir(cwd)
+
+
+def override(work, name, data):
+    path = work / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return ("config/tiny.yaml", path.name)
+
+
+def rewrite_video(src: Path, dst: Path) -> None:
+    """Re-encode ``src`` with its first frame inverted: same video, other bytes."""
+    cap = cv2.VideoCapture(str(src))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame)
+    cap.release()
+    frames[0] = 255 - frames[0]
+    h, w = frames[0].shape[:2]
+    tmp = dst.with_name(dst.stem + ".tmp.mov")
+    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
+    for f in frames:
+        writer.write(f)
+    writer.release()
+    os.replace(tmp, dst)
+
+
+def test_full_run_publishes_results(work):
+    snakemake(work)
+    view = work / "results" / "tiny"
+    assert (view / "data_report.md").is_file()
+    assert (view / "STORE_ENTRY").is_file()
+    store = work / ".biorepro" / "store"
+    for stage in ("frames", "split", "tensors"):
+        assert any((store / stage).iterdir()), stage
+    assert not list(store.glob("*/.tmp-*")), "temporary entries left behind"
+
+
+def test_second_run_plans_nothing(work):
+    assert planned_jobs(work) == {}
+
+
+def test_touching_every_source_video_plans_nothing(work):
+    for r in tiny_records(work):
+        Path(r.path).touch()
+    assert planned_jobs(work) == {}
+
+
+def test_extraction_parameter_change_and_revert(work):
+    n_videos = len(tiny_records(work))
+    changed = override(work, "size40", {"extract": {"size": 40}})
+    jobs = planned_jobs(work, configfiles=changed)
+    assert extracted_videos(work, configfiles=changed) == n_videos
+    for rule in ("split_folders", "tensor_cache", "summarize"):
+        assert jobs[rule] == 1, jobs
+    assert planned_jobs(work) == {}
+
+
+def test_changing_one_video_reextracts_only_it(work, tmp_path):
+    video = Path(tiny_records(work)[0].path)
+    backup = tmp_path / "backup.mov"
+    shutil.copy2(video, backup)
+    try:
+        rewrite_video(backup, video)
+        jobs = planned_jobs(work)
+        assert extracted_videos(work) == 1
+        assert jobs["split_folders"] == 1 and jobs["tensor_cache"] == 1, jobs
+    finally:
+        shutil.copy2(backup, video)
+    assert planned_jobs(work) == {}
+
+
+def test_adding_a_video_to_a_manifest_extracts_only_it(work):
+    records = tiny_records(work)
+    rows = ["path,label,subject,split,attack_type"]
+    rows += [f"{r.path},{r.label},{r.subject},{r.split},{r.attack_type}" for r in records]
+    manifest = work / "manifest.csv"
+    manifest.write_text("\n".join(rows) + "\n")
+    conf = override(work, "manifest", {"dataset": {"kind": "manifest",
+                                                   "manifest": str(manifest)}})
+    assert extracted_videos(work, configfiles=conf) == 0  # same bytes, same entries
+    extra = work / "extra" / "client_new.mov"
+    extra.parent.mkdir(exist_ok=True)
+    bonafide = next(r for r in records if r.label == "bonafide" and r.split == "train")
+    rewrite_video(Path(bonafide.path), extra)
+    rows.append(f"{extra},bonafide,{bonafide.subject},train,")
+    manifest.write_text("\n".join(rows) + "\n")
+    assert extracted_videos(work, configfiles=conf) == 1
