@@ -8,8 +8,9 @@ per video first; ``"frame"``: every frame is a sample).
 
 NaN scores are dropped from every rate and reported as failure-to-acquire
 (``devel_fta``, ``test_fta``: NaN samples / all samples of the split at that level).
-When a split has no scored sample of a class (e.g. a diverged run with all-NaN scores),
-the metrics needing it are NaN; no exception is raised.
+When a split lacks scored samples of either class (e.g. a diverged run with all-NaN
+scores), its threshold-based rates and AUC are NaN (and, for devel, the threshold and
+every test rate at it); no exception is raised.
 """
 
 from __future__ import annotations
@@ -54,8 +55,9 @@ def _pooled(attacks: dict[str, np.ndarray]) -> np.ndarray:
     return np.concatenate([np.zeros(0), *attacks.values()])
 
 
-def _split_metrics(prefix: str, samples: pd.DataFrame, threshold: float) -> dict:
-    """Counts, FTA and the rates at ``threshold`` of one split."""
+def _split_metrics(prefix: str, samples: pd.DataFrame, threshold: float, *, full: bool) -> dict:
+    """Counts, FTA and FAR/FRR/HTER at ``threshold`` of one split; with ``full`` also the
+    ISO/IEC 30107-3 rates, AUC, accuracy, precision, recall and F1."""
     attacks, bonafide, n_nan = split_classes(samples)
     negatives = _pooled(attacks)
     nan = float("nan")
@@ -68,7 +70,7 @@ def _split_metrics(prefix: str, samples: pd.DataFrame, threshold: float) -> dict
     at_threshold = usable and not np.isnan(threshold)
     far, frr = metrics.farfrr(negatives, bonafide, threshold) if at_threshold else (nan, nan)
     out.update({f"{prefix}_far": far, f"{prefix}_frr": frr, f"{prefix}_hter": (far + frr) / 2})
-    if prefix == "devel":
+    if not full:
         return out
     if at_threshold:
         pad = metrics.apcer_bpcer({k: v for k, v in attacks.items() if v.size}, bonafide, threshold)
@@ -127,8 +129,8 @@ def evaluate(
         "criterion": criterion,
         "target": nan if target is None else float(target),
     }
-    result.update(_split_metrics("devel", devel, threshold))
+    result.update(_split_metrics("devel", devel, threshold, full=False))
     result["devel_eer"] = devel_eer
     result["threshold"] = threshold
-    result.update(_split_metrics("test", test, threshold))
+    result.update(_split_metrics("test", test, threshold, full=True))
     return result

@@ -19,8 +19,9 @@ META_COLUMNS = ("video_id", "subject", "label", "attack_type")
 def check_scores(scores: pd.DataFrame, name: str = "scores") -> pd.DataFrame:
     """Validated copy of a score table: text columns as ``str``, score as float.
 
-    An empty or missing attack type of an attack is named ``"attack"`` (as in
-    :class:`biorepro.records.VideoRecord`). Errors name the table (``name``).
+    An empty or missing attack type of an attack is named ``"attack"`` and a bona fide
+    row must have none (as in :class:`biorepro.records.VideoRecord`). Errors name the
+    table (``name``).
     """
     missing = [c for c in (*META_COLUMNS, "score") if c not in scores.columns]
     if missing:
@@ -31,9 +32,16 @@ def check_scores(scores: pd.DataFrame, name: str = "scores") -> pd.DataFrame:
     bad = sorted(set(out["label"]) - set(LABELS))
     if bad:
         raise ValueError(f"{name}: labels {bad} are not one of {LABELS}")
-    out.loc[out["label"] == "bonafide", "attack_type"] = ""
+    typed_bonafide = (out["label"] == "bonafide") & (out["attack_type"] != "")
+    if typed_bonafide.any():
+        example = out.loc[typed_bonafide, "video_id"].iloc[0]
+        raise ValueError(f"{name}: {int(typed_bonafide.sum())} bona fide rows have an "
+                         f"attack_type (e.g. video {example!r})")
     out.loc[(out["label"] == "attack") & (out["attack_type"] == ""), "attack_type"] = "attack"
-    out["score"] = pd.to_numeric(out["score"], errors="raise").astype(float)
+    try:
+        out["score"] = pd.to_numeric(out["score"], errors="raise").astype(float)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name}: column score is not numeric: {err}") from None
     return out
 
 

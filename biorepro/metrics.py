@@ -106,26 +106,27 @@ def candidate_thresholds(negatives, positives) -> tuple[np.ndarray, np.ndarray, 
 def _minimizing_threshold(negatives, positives, criterion: str) -> float:
     """Threshold minimising ``|FAR - FRR|`` ("eer") or ``(FAR + FRR) / 2`` ("hter").
 
-    Reproduces bob.measure's sweep exactly: rates along the sweep are accumulated as
-    bob does (sequential float steps of 1/N and 1/P, so near-ties resolve as in bob).
-    Among the candidates with FAR > 0 and FRR < 1 a tie keeps the highest threshold;
-    the first candidate with FAR = 0 or FRR = 1 replaces the best earlier one only when
-    strictly better (when both classes run out at the same score, bob reports that
-    maximum score as the threshold). Later candidates are never better.
+    Reproduces bob.measure's sweep: rates along the sweep are accumulated as bob does
+    (sequential float steps of 1/N and 1/P, so near-ties resolve as in bob). Among the
+    candidates with FAR > 0 and FRR < 1 a tie keeps the highest threshold; the first
+    candidate with FAR = 0 or FRR = 1 replaces the best earlier one only when strictly
+    better; later candidates are never better. One deliberate difference: the
+    all-rejected candidate always has the exact rates (0, 1). bob instead uses its
+    accumulated rates there when both classes share the maximum score, and float
+    round-off can then make it return that maximum score as a "strictly better"
+    threshold whose real rates are much worse (only possible when no threshold beats
+    chance).
     """
     thresholds, fa, fr = candidate_thresholds(negatives, positives)
     n_neg, n_pos = int(fa[0]), int(fr[-1])
     far = np.cumsum(np.concatenate([[1.0], np.full(n_neg, -1.0 / n_neg)]))[n_neg - fa]
     frr = np.cumsum(np.concatenate([[0.0], np.full(n_pos, 1.0 / n_pos)]))[fr]
+    far[-1], frr[-1] = 0.0, 1.0
     pred = np.abs(far - frr) if criterion == "eer" else 0.5 * far + 0.5 * frr
     last = int(np.flatnonzero((fa == 0) | (fr == n_pos))[0])  # >= 1: both classes non-empty
     inner = pred[:last]
     best = last - 1 - int(np.argmin(inner[::-1]))  # highest index among ties
-    if pred[last] < inner[best]:
-        if last == thresholds.size - 1:  # both classes ran out at the maximum score
-            return float(np.nextafter(thresholds[-1], -np.inf))
-        return float(thresholds[last])
-    return float(thresholds[best])
+    return float(thresholds[last] if pred[last] < inner[best] else thresholds[best])
 
 
 def eer_threshold(negatives, positives) -> float:
@@ -182,7 +183,7 @@ def frr_threshold(negatives, positives, frr_value: float) -> float:
     ``frr_value >= 1 - eps``. ``negatives`` is ignored. Identical to bob.measure when
     positives have no ties; with tied positives bob counts part of the tie group as
     rejected and can return a lower threshold, or one whose FRR exceeds the target,
-    contrary to its own contract; here FRR is counted exactly.
+    contrary to its own contract; here FRR is counted exactly. One positive suffices.
     """
     frr_value = _check_target(frr_value, "frr_value")
     pos = np.sort(_scores(positives, "positives"))
@@ -196,7 +197,8 @@ def frr_threshold(negatives, positives, frr_value: float) -> float:
 def check_criterion(criterion: str, target: float | None = None) -> None:
     """Raise ValueError unless ``criterion`` is known and ``target`` fits it."""
     if criterion not in CRITERIA:
-        raise ValueError(f"unknown threshold criterion {criterion!r}; allowed: {', '.join(CRITERIA)}")
+        raise ValueError(f"unknown threshold criterion {criterion!r}; "
+                         f"allowed: {', '.join(CRITERIA)}")
     if criterion in ("far", "bpcer"):
         _check_target(target, f"target of criterion {criterion!r}")
     elif target is not None:

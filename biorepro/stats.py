@@ -1,0 +1,126 @@
+"""Summaries of a metric across random seeds.
+
+Conventions: the standard deviation is the sample standard deviation (``ddof=1``,
+:data:`DDOF`; bob's ``multi-metrics`` prints numpy's default ``ddof=0``). Confidence
+intervals are for the mean over seeds: a percentile bootstrap (resampling seeds with
+replacement, from a fixed resampling seed, so the interval is reproducible) and the
+Student t interval. NaN values (e.g. a metric a diverged run could not produce) are
+excluded and counted, never silently averaged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+DDOF = 1
+SUMMARY_KEYS = ("n", "n_nan", "mean", "std", "median", "min", "max",
+                "ci_boot_low", "ci_boot_high", "ci_t_low", "ci_t_high")
+
+
+def _check_ci(ci: float) -> float:
+    if not 0.0 < ci < 1.0:
+        raise ValueError(f"ci must be a confidence level in (0, 1), got {ci!r}")
+    return ci
+
+
+def bootstrap_ci(values, statistic, *, n_boot: int = 10000, ci: float = 0.95, seed: int = 0):
+    """Percentile-bootstrap interval ``(low, high)`` of ``statistic`` over ``values``.
+
+    ``values`` is resampled with replacement ``n_boot`` times with
+    ``numpy.random.default_rng(seed)``; ``statistic`` maps an ``(n_boot, n)`` array of
+    resamples to ``n_boot`` values. Percentiles use numpy's default (linear) method.
+    """
+    _check_ci(ci)
+    x = np.asarray(values, dtype=np.float64)
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be positive, got {n_boot}")
+    if x.size == 0:
+        return float("nan"), float("nan")
+    idx = np.random.default_rng(seed).integers(0, x.size, size=(n_boot, x.size))
+    stat = statistic(x[idx])
+    low, high = np.quantile(stat, [(1 - ci) / 2, (1 + ci) / 2])
+    return float(low), float(high)
+
+
+def summarize(values, *, n_boot: int = 10000, ci: float = 0.95, seed: int = 0) -> dict:
+    """Summary of one metric over seeds: the keys of :data:`SUMMARY_KEYS`.
+
+    ``n`` counts the non-NaN values used, ``n_nan`` the NaN values excluded. With n = 0
+    everything but the counts is NaN; with n = 1 mean/median/min/max are that value and
+    std and both intervals are NaN (no spread can be estimated from one seed).
+    """
+    _check_ci(ci)
+    x = np.asarray(values, dtype=np.float64).ravel()
+    nan_mask = np.isnan(x)
+    x = x[~nan_mask]
+    n, nan = x.size, float("nan")
+    out = dict.fromkeys(SUMMARY_KEYS, nan)
+    out.update(n=int(n), n_nan=int(nan_mask.sum()))
+    if n == 0:
+        return out
+    out.update(mean=float(x.mean()), median=float(np.median(x)), min=float(x.min()),
+               max=float(x.max()))
+    if n == 1:
+        return out
+    std = float(x.std(ddof=DDOF))
+    half = float(sps.t.ppf((1 + ci) / 2, n - 1)) * std / np.sqrt(n)
+    low, high = bootstrap_ci(x, lambda r: r.mean(axis=1), n_boot=n_boot, ci=ci, seed=seed)
+    out.update(std=std, ci_t_low=out["mean"] - half, ci_t_high=out["mean"] + half,
+               ci_boot_low=low, ci_boot_high=high)
+    return out
+
+
+def seeds_needed(std: float, half_width: float, ci: float = 0.95, max_n: int = 100000) -> int:
+    """Smallest number of seeds ``n >= 2`` whose Student t interval of the mean has a
+    half-width ``t(n-1) * std / sqrt(n)`` at most ``half_width``, for a spread ``std``
+    observed across seeds (in the metric's units)."""
+    _check_ci(ci)
+    if not std >= 0:
+        raise ValueError(f"std must be >= 0, got {std!r}")
+    if not half_width > 0:
+        raise ValueError(f"half_width must be > 0, got {half_width!r}")
+    q = (1 + ci) / 2
+    n = max(2, int(np.ceil((sps.norm.ppf(q) * std / half_width) ** 2)))  # t >= z: a lower bound
+    while sps.t.ppf(q, n - 1) * std / np.sqrt(n) > half_width:
+        n += 1
+        if n > max_n:
+            raise ValueError(f"more than {max_n} seeds needed for half-width {half_width} "
+                             f"with std {std}")
+    return n
+
+
+def diverged_seeds(per_seed: pd.DataFrame, *, status_col: str = "status",
+                   seed_col: str = "seed") -> list:
+    """Seeds whose status is not ``"ok"`` (e.g. ``"diverged"``), in table order."""
+    for col in (status_col, seed_col):
+        if col not in per_seed.columns:
+            raise ValueError(f"per-seed table: missing column {col!r}")
+    return per_seed.loc[per_seed[status_col] != "ok", seed_col].tolist()
+
+
+def summarize_seeds(per_seed: pd.DataFrame, *, metrics: list[str] | None = None,
+                    status_col: str = "status", seed_col: str = "seed",
+                    n_boot: int = 10000, ci: float = 0.95, seed: int = 0) -> pd.DataFrame:
+    """Long table, one row per metric: ``metric, n_seeds, n_diverged`` then :data:`SUMMARY_KEYS`.
+
+    ``per_seed`` has one row per seed and one column per metric (plus ``seed_col`` and
+    ``status_col``). Seeds whose status is not ``"ok"`` are excluded from every summary
+    and counted in ``n_diverged`` (see :func:`diverged_seeds`); among the others, NaN
+    values are counted in ``n_nan``. ``metrics`` defaults to every numeric column but the
+    seed column.
+    """
+    diverged = diverged_seeds(per_seed, status_col=status_col, seed_col=seed_col)
+    ok = per_seed[per_seed[status_col] == "ok"]
+    if metrics is None:
+        metrics = [c for c in per_seed.select_dtypes("number").columns if c != seed_col]
+    missing = [m for m in metrics if m not in per_seed.columns]
+    if missing:
+        raise ValueError(f"per-seed table: missing metric columns {missing}")
+    rows = []
+    for name in metrics:
+        summary = summarize(ok[name].to_numpy(dtype=np.float64), n_boot=n_boot, ci=ci, seed=seed)
+        rows.append({"metric": name, "n_seeds": len(per_seed), "n_diverged": len(diverged),
+                     **summary})
+    return pd.DataFrame(rows, columns=["metric", "n_seeds", "n_diverged", *SUMMARY_KEYS])
