@@ -87,10 +87,17 @@ def _check_consistency(config: dict) -> None:
                           f"is {ev['criterion']} (a rate in [0, 1], e.g. 0.01)")
 
 
+RESERVED_NAMES = ("comparisons",)  # folders of results/ that are not experiments
+
+
 def experiments(config: dict) -> dict[str, dict]:
     """The validated config of every experiment: the base one, then each named variant."""
     base = validate(config)
     out = {base["experiment"]: base}
+    for name in (base["experiment"], *base["experiments"]):
+        if name in RESERVED_NAMES:
+            raise ConfigError(f"experiment name '{name}' is reserved (results/{name}/ holds "
+                              "the comparisons); choose another name")
     for name, overrides in base["experiments"].items():
         if "experiments" in overrides or "experiment" in overrides:
             raise ConfigError(f"config key 'experiments.{name}': a variant cannot set "

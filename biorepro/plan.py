@@ -42,6 +42,7 @@ STAGE_CODE = {
     "train": "biorepro.train_job",
     "metrics": "scripts/evaluate_seed.py",
     "summary": "scripts/summarize.py",
+    "compare": "scripts/compare_experiments.py",
 }
 STAGES = tuple(STAGE_CODE)
 
@@ -103,12 +104,15 @@ class ExperimentPlan:
 class Plan:
     store: str
     experiments: dict[str, ExperimentPlan]
+    compare: Entry | None = None  # when there are several experiments
     by_key: dict[tuple[str, str], Entry] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for exp in self.experiments.values():
             for e in exp.entries():
                 self.by_key.setdefault((e.stage, e.key), e)
+        if self.compare is not None:
+            self.by_key[("compare", self.compare.key)] = self.compare
 
     def entry(self, stage: str, key: str) -> Entry:
         return self.by_key[(stage, key)]
@@ -230,4 +234,17 @@ def build_plan(config: dict) -> Plan:
             records = records_by_dataset[ds_key]
             digests = cache.digests(r.path for r in records)
             plans[name] = _plan_experiment(name, conf, store, digests, records)
-    return Plan(store, plans)
+    return Plan(store, plans, _plan_comparison(plans, base) if len(plans) > 1 else None)
+
+
+def _plan_comparison(plans: dict[str, ExperimentPlan], base: dict) -> Entry:
+    metrics = {name: {f"{s}/{lv}": m.key for (s, lv), m in exp.metrics.items()}
+               for name, exp in plans.items()}
+    return make_entry(
+        base["store"], "compare", {"stats": base["stats"], "order": list(plans)},
+        {"metrics": metrics},
+        upstream=sorted({m.path for exp in plans.values() for m in exp.metrics.values()}),
+        spec={"experiments": {
+            name: [{"seed": s, "level": lv, "path": m.path} for (s, lv), m in exp.metrics.items()]
+            for name, exp in plans.items()}},
+        what=f"comparison of {', '.join(plans)}")

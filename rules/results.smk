@@ -15,18 +15,36 @@ rule summarize:
         "../scripts/summarize.py"
 
 
+rule compare_experiments:
+    input:
+        upstream("compare"),
+    output:
+        directory(f"{STORE}/compare/{{key}}"),
+    log:
+        f"{LOGS}/compare/{{key}}.log",
+    params:
+        job=job_spec("compare"),
+    threads: 1
+    script:
+        "../scripts/compare_experiments.py"
+
+
 def all_targets():
-    return [exp.summary.path for exp in EXPERIMENTS.values()]
+    targets = [exp.summary.path for exp in EXPERIMENTS.values()]
+    return targets + ([PLAN.compare.path] if PLAN.compare else [])
 
 
 def publish_views():
     """Point results/<experiment>/ at the current summary entries that exist."""
     from biorepro.view import publish_view
 
-    for name, exp in EXPERIMENTS.items():
-        if exp.summary.published:
-            view = publish_view(exp.summary.path, results_dir(name))
-            print(f"biorepro: results of experiment '{name}' are in {view}/")
+    views = {name: exp.summary for name, exp in EXPERIMENTS.items()}
+    if PLAN.compare:
+        views["comparisons"] = PLAN.compare
+    for name, summary in views.items():
+        if summary.published:
+            view = publish_view(summary.path, results_dir(name))
+            print(f"biorepro: results of '{name}' are in {view}/")
 
 
 # Snakemake calls onsuccess only when jobs ran; when everything is already in the

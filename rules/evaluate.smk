@@ -1,0 +1,15 @@
+# Error rates per seed and level; the threshold is always chosen on devel.
+
+
+rule evaluate_seed:
+    input:
+        upstream("metrics"),
+    output:
+        directory(f"{STORE}/metrics/{{key}}"),
+    log:
+        f"{LOGS}/metrics/{{key}}.log",
+    params:
+        job=job_spec("metrics"),
+    threads: 1
+    script:
+        "../scripts/evaluate_seed.py"
