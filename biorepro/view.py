@@ -26,6 +26,10 @@ def _link_tree(src: Path, dst: Path) -> None:
                 shutil.copy2(Path(dirpath) / name, dst / rel / name)
 
 
+# Files of a view written by other rules (not from the summary entry), kept across updates.
+KEEP = ("determinism.json",)
+
+
 def publish_view(summary_entry: str | os.PathLike, view_dir: str | os.PathLike) -> Path:
     """Make ``view_dir`` show the files of ``summary_entry`` (replacing what it showed)."""
     src, view = Path(summary_entry), Path(view_dir)
@@ -35,6 +39,9 @@ def publish_view(summary_entry: str | os.PathLike, view_dir: str | os.PathLike) 
     fresh = view.parent / f".{view.name}.new-{uuid.uuid4().hex[:8]}"
     _link_tree(src, fresh)
     (fresh / "STORE_ENTRY").write_text(f"{src.resolve()}\n")
+    for name in KEEP:
+        if (view / name).is_file():
+            shutil.copy2(view / name, fresh / name)
     old = view.parent / f".{view.name}.old-{uuid.uuid4().hex[:8]}"
     if view.exists():
         view.rename(old)

@@ -8,6 +8,8 @@ sys.path.insert(0, workflow.basedir)
 from snakemake.exceptions import WorkflowError
 
 from biorepro.config import ConfigError
+from biorepro.config import seed_list as cfg_seed_list
+from biorepro.determinism import job_environment
 from biorepro.ingest import DatasetError
 from biorepro.keys import KEY_PATTERN
 from biorepro.plan import build_plan
@@ -23,6 +25,13 @@ EXPERIMENTS = PLAN.experiments
 BASE = next(iter(EXPERIMENTS.values())).config
 STORE = PLAN.store
 LOGS = ".biorepro/logs"
+GPU_LOCKS = ".biorepro/gpu-locks"
+VERIFY = BASE["verify"]["scratch"]
+VERIFY_ENTRIES = [
+    EXPERIMENTS[BASE["experiment"]].train[s]
+    for s in (BASE["verify"]["seeds"] or cfg_seed_list(BASE)[:1])
+    if s in EXPERIMENTS[BASE["experiment"]].train
+]
 
 
 wildcard_constraints:
@@ -37,8 +46,11 @@ def upstream(stage):
     """Input function: the upstream entries of a stage's entry (store paths).
 
     ``ancient`` because entries are immutable and keyed: their modification times
-    carry no information, only their existence does.
+    carry no information, only their existence does. ``train_verify`` is the
+    training entry itself (what a determinism check retrains and compares with).
     """
+    if stage == "train_verify":
+        return lambda wildcards: ancient(entry("train", wildcards).path)
     return lambda wildcards: [ancient(p) for p in entry(stage, wildcards).inputs]
 
 

@@ -13,6 +13,6 @@ def run(spec: dict, ingredients: dict, out: str, log: Log) -> None:
     size = ingredients["params"]["image_size"]
     log(f"tensors: reading {spec['split']} at {size}x{size}")
     with staging(out) as tmp:
-        build_tensor_cache(Path(spec["split"]), tmp, size)
+        build_tensor_cache(Path(spec["split"]), tmp, size, log)
         write_provenance(tmp, ingredients)
     log(f"tensors: published {out}")

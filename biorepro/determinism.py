@@ -1,0 +1,93 @@
+"""Determinism modes of a training job (see the TF/Keras facts they rely on).
+
+- ``strict``: ``PYTHONHASHSEED``, ``TF_ENABLE_ONEDNN_OPTS=0`` (same kernels on every
+  CPU) and ``TF_DETERMINISTIC_OPS=1`` in the environment *before* Python starts;
+  ``keras.utils.set_random_seed`` (Python, NumPy, TF and Keras' own seed generator);
+  ``enable_op_determinism()`` before ``compile``; XLA off; intra/inter-op threads pinned
+  to the configured number (not the machine's core count).
+- ``seeded``: ``PYTHONHASHSEED`` and ``set_random_seed`` only.
+- ``off``: nothing (for comparison).
+
+``configure`` returns what it set *and* what it read back, for the entry's provenance.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+
+MODES = ("strict", "seeded", "off")
+
+
+def job_environment(seed: int, mode: str, threads: int) -> dict[str, str]:
+    """Variables that must be in the job's environment when Python starts."""
+    if mode not in MODES:
+        raise ValueError(f"train.determinism: {mode!r} is not one of {', '.join(MODES)}")
+    env = {"TF_CPP_MIN_LOG_LEVEL": "2"}
+    if mode in ("strict", "seeded"):
+        env["PYTHONHASHSEED"] = str(seed)
+    if mode == "strict":
+        env.update(TF_ENABLE_ONEDNN_OPTS="0", TF_DETERMINISTIC_OPS="1",
+                   OMP_NUM_THREADS=str(threads), TF_NUM_INTRAOP_THREADS=str(threads),
+                   TF_NUM_INTEROP_THREADS=str(threads))
+    return env
+
+
+def environment_mismatch(seed: int, mode: str, threads: int,
+                         environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The required variables that the current environment lacks or has wrong."""
+    environ = os.environ if environ is None else environ
+    return {k: v for k, v in job_environment(seed, mode, threads).items()
+            if k != "TF_CPP_MIN_LOG_LEVEL" and environ.get(k) != v}
+
+
+def cpu_flags() -> list[str]:
+    """The CPU's SIMD flags that change which kernels TensorFlow runs."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = line.split(":", 1)[1].split()
+                    return sorted(f for f in flags if f.startswith(("avx", "amx", "fma", "sse4")))
+    except OSError:
+        pass
+    return []
+
+
+def configure(seed: int, mode: str, threads: int) -> dict:
+    """Apply ``mode`` in this process (TensorFlow is imported here); return the record."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    if mode in ("strict", "seeded"):
+        keras.utils.set_random_seed(seed)
+    if mode == "strict":
+        tf.config.experimental.enable_op_determinism()
+        tf.config.optimizer.set_jit(False)
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    return {
+        "mode": mode,
+        "seed": seed,
+        "threads": threads,
+        "read_back": {
+            "op_determinism": _op_determinism_enabled(tf),
+            "jit": bool(tf.config.optimizer.get_jit()),
+            "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+            "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+            "environment": {k: os.environ.get(k) for k in
+                            ("PYTHONHASHSEED", "TF_ENABLE_ONEDNN_OPTS", "TF_DETERMINISTIC_OPS",
+                             "OMP_NUM_THREADS")},
+        },
+        "versions": {"tensorflow": tf.__version__, "keras": keras.__version__,
+                     "numpy": np.__version__, "python": platform.python_version()},
+        "devices": [d.name for d in tf.config.list_logical_devices()],
+        "cpu_flags": cpu_flags(),
+    }
+
+
+def _op_determinism_enabled(tf) -> bool:
+    from tensorflow.python.framework import config as tf_config
+
+    return bool(tf_config.is_op_determinism_enabled())

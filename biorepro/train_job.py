@@ -1,0 +1,122 @@
+"""One training job: ``python -m biorepro.train_job --spec JSON --out DIR``.
+
+The spec (from the plan) holds ``tensors`` (the tensor cache entry), ``seed``,
+``params`` (see :mod:`biorepro.train`), ``device``, ``gpu_wait_s``, ``lock_dir`` and
+the entry's ``ingredients``. The job checks that the determinism variables are in its
+environment (they only work when set before Python starts); when they are not, it
+re-executes itself with them. It then picks the device, imports TensorFlow, trains,
+and publishes the entry atomically: ``model.keras``, ``history.csv``,
+``scores_devel.csv``, ``scores_test.csv``, ``result.json``, ``provenance.json``.
+
+``--verify-against ENTRY --report FILE`` retrains the same spec into ``--out`` (a
+scratch folder, not the store) and reports whether the weights and scores are
+bit-identical to those of the store entry ``ENTRY``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from biorepro.determinism import environment_mismatch, job_environment
+from biorepro.gpu import assign_device
+from biorepro.joblog import job_logger
+
+
+def _reexec_if_needed(spec: dict) -> None:
+    p = spec["params"]
+    missing = environment_mismatch(spec["seed"], p["determinism"], p["threads"])
+    if missing and os.environ.get("BIOREPRO_REEXEC") != "1":
+        env = {**os.environ, **job_environment(spec["seed"], p["determinism"], p["threads"]),
+               "BIOREPRO_REEXEC": "1"}
+        os.execve(sys.executable, [sys.executable, "-m", "biorepro.train_job", *sys.argv[1:]],
+                  env)
+    if missing:
+        raise RuntimeError(f"determinism variables not in effect after re-exec: {missing}")
+
+
+def train_into(spec: dict, out: Path, log) -> dict:
+    """Train and write every output file into the folder ``out``; return the result."""
+    from biorepro.determinism import configure
+    from biorepro.gpu import enable_memory_growth
+    from biorepro.train import score_split, train_seed
+
+    p = spec["params"]
+    record = configure(spec["seed"], p["determinism"], p["threads"])
+    enable_memory_growth()
+    log(f"train: seed {spec['seed']}, determinism {p['determinism']}, "
+        f"threads {p['threads']}, devices {record['devices']}")
+    start = time.perf_counter()
+    model, history, result = train_seed(spec["tensors"], spec["seed"], p, log)
+    diverged = result["status"] == "diverged"
+    model.save(out / "model.keras")
+    history.to_csv(out / "history.csv", index=False)
+    for split in ("devel", "test"):
+        score_split(model, spec["tensors"], split, nan=diverged).to_csv(
+            out / f"scores_{split}.csv", index=False)
+    result.update(determinism=record, duration_s=round(time.perf_counter() - start, 2))
+    (out / "result.json").write_text(json.dumps(result, indent=2, allow_nan=True) + "\n")
+    log(f"train: {result['status']}, {result['epochs_trained']} epochs, weights "
+        f"{result['weights_sha256'][:16]}, {result['duration_s']} s")
+    return result
+
+
+def compare_with(entry: Path, retrained: Path) -> dict:
+    """Bit-level comparison of a retrained model and its scores with a store entry."""
+    import keras
+    import pandas as pd
+
+    from biorepro.weights import max_abs_weight_diff, weights_fingerprint
+
+    a, b = (keras.models.load_model(d / "model.keras", compile=False) for d in (entry, retrained))
+    scores_equal = all(
+        pd.read_csv(entry / f"scores_{s}.csv")["score"].equals(
+            pd.read_csv(retrained / f"scores_{s}.csv")["score"]) for s in ("devel", "test"))
+    fa, fb = weights_fingerprint(a), weights_fingerprint(b)
+    return {"entry": str(entry), "weights_sha256_store": fa, "weights_sha256_retrained": fb,
+            "weights_identical": fa == fb, "max_abs_weight_diff": max_abs_weight_diff(a, b),
+            "scores_identical": bool(scores_equal)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--spec", required=True, help="JSON job spec (or @file)")
+    ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--log")
+    ap.add_argument("--verify-against", type=Path)
+    ap.add_argument("--report", type=Path)
+    args = ap.parse_args(argv)
+    text = Path(args.spec[1:]).read_text() if args.spec.startswith("@") else args.spec
+    spec = json.loads(text)
+    _reexec_if_needed(spec)
+    with job_logger(args.log) as log:
+        assignment = assign_device(spec["device"], spec["lock_dir"], spec["gpu_wait_s"])
+        log(f"device: {assignment.device} ({assignment.how})")
+        if args.verify_against:
+            import shutil
+
+            shutil.rmtree(args.out, ignore_errors=True)
+            args.out.mkdir(parents=True)
+            train_into(spec, args.out, log)
+            report = {"seed": spec["seed"], **compare_with(args.verify_against, args.out)}
+            args.report.write_text(json.dumps(report, indent=2) + "\n")
+            log(f"verify: weights identical {report['weights_identical']}, scores identical "
+                f"{report['scores_identical']}, max |dw| {report['max_abs_weight_diff']:.3g}")
+            return 0
+        from biorepro.store import staging, write_provenance
+
+        with staging(args.out) as tmp:
+            result = train_into(spec, tmp, log)
+            write_provenance(tmp, spec["ingredients"],
+                             {"device": assignment.device, "device_choice": assignment.how,
+                              "duration_s": result["duration_s"],
+                              "determinism": result["determinism"]})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
