@@ -4,6 +4,7 @@ The tests share one working directory and run in file order: the first runs the 
 pipeline, the others count what a dry run would do after one change.
 """
 
+import dataclasses
 import os
 import shutil
 from pathlib import Path
@@ -29,7 +30,7 @@ def tiny_records(work):
     cwd = os.getcwd()
     os.chdir(work)
     try:
-        return [r for r in dataset_records(conf)]
+        return [dataclasses.replace(r, path=str(work / r.path)) for r in dataset_records(conf)]
     finally:
         os.chdir(cwd)
 

@@ -1,0 +1,49 @@
+"""Shared fixtures: small real videos and a small tensor cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from biorepro.tensors import VIDEO_COLUMNS
+
+
+def write_video(path: Path, n_frames: int, size=(64, 48), fps=25.0, encode_index=True) -> Path:
+    """An MJPEG .mov whose frame k is a flat grey level 8*k (to check frame accuracy)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"jpeg"), fps, size)
+    for k in range(n_frames):
+        level = (8 * k) % 256 if encode_index else 128
+        writer.write(np.full((size[1], size[0], 3), level, np.uint8))
+    writer.release()
+    return path
+
+
+@pytest.fixture
+def video_factory(tmp_path):
+    return lambda name, n_frames, **kw: write_video(tmp_path / name, n_frames, **kw)
+
+
+def make_tensor_cache(root: Path, n=(48, 24, 24), size=16, seed=0) -> Path:
+    """A tensor cache whose bona fide frames are brighter than its attack frames."""
+    rng = np.random.default_rng(seed)
+    for split, count in zip(("train", "devel", "test"), n):
+        d = root / split
+        d.mkdir(parents=True)
+        labels = (np.arange(count) % 2).astype(np.uint8)
+        images = rng.integers(0, 120, (count, size, size, 3)).astype(np.uint8)
+        images[labels == 1] += 100
+        np.save(d / "images.npy", images)
+        np.save(d / "labels.npy", labels)
+        n_videos = count // 4
+        np.save(d / "video_index.npy", (np.arange(count) % n_videos).astype(np.int32))
+        np.save(d / "frame_index.npy", (np.arange(count) // n_videos).astype(np.int32))
+        import pandas as pd
+
+        pd.DataFrame([{"video_id": f"{split}-v{i}", "subject": f"{split}-s{i}",
+                       "label": "attack", "attack_type": "print"} for i in range(n_videos)],
+                     columns=VIDEO_COLUMNS).to_csv(d / "videos.csv", index=False)
+    return root

@@ -1,0 +1,98 @@
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from biorepro.extract import ExtractJob, ExtractParams, crop_resize, extract_many, extract_video
+from biorepro.store import is_published
+from biorepro.videoio import BadVideoError
+
+
+def grey_levels(out_dir):
+    return [int(cv2.imread(str(p))[0, 0, 0]) for p in sorted((out_dir / "frames").glob("*.png"))]
+
+
+def test_evenly_spaced_frames_are_the_asked_ones(video_factory, tmp_path):
+    video = video_factory("v.mov", 30)
+    meta = extract_video(video, tmp_path / "e", ExtractParams(n_frames=5, size=16))
+    assert meta["frame_indices"] == [3, 9, 15, 21, 27]
+    levels = grey_levels(tmp_path / "e")
+    assert all(abs(lv - 8 * k) <= 3 for lv, k in zip(levels, meta["frame_indices"])), levels
+    assert meta["source_frames"] == 30 and meta["fps"] == 25.0
+    assert cv2.imread(str(tmp_path / "e/frames/00000.png")).shape == (16, 16, 3)
+
+
+def test_fps_mode(video_factory, tmp_path):
+    meta = extract_video(video_factory("v.mov", 30), tmp_path / "e",
+                         ExtractParams(n_frames=None, fps=5.0, size=8))
+    assert meta["frame_indices"] == [0, 5, 10, 15, 20, 25]
+
+
+def test_center_and_face_crop_fallback():
+    frame = np.zeros((40, 80, 3), np.uint8)
+    frame[:, 20:60] = 255  # the centred 40x40 square is white
+    img, found = crop_resize(frame, ExtractParams(size=10))
+    assert img.shape == (10, 10, 3) and img.min() == 255 and not found
+    img, found = crop_resize(frame, ExtractParams(crop="face", size=10))
+    assert not found and img.min() == 255  # no face: centre crop
+
+
+def written(path, data):
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("make,reason", [
+    (lambda d, f: written(d / "empty.mov", b""), "empty"),
+    (lambda d, f: written(d / "text.mov", b"not a video"), "not a readable"),
+    (lambda d, f: f("short.mov", 3), "fewer than extract.n_frames"),
+    (lambda d, f: d / "missing.mov", "does not exist"),
+])
+def test_bad_videos_raise_naming_the_file(tmp_path, video_factory, make, reason):
+    path = make(tmp_path, video_factory)
+    with pytest.raises(BadVideoError, match=reason) as err:
+        extract_video(path, tmp_path / "out", ExtractParams(n_frames=5))
+    assert str(path) in str(err.value)
+
+
+def test_truncated_video_is_bad(tmp_path, video_factory):
+    video = video_factory("t.mov", 50, size=(160, 120))
+    data = video.read_bytes()
+    video.write_bytes(data[: len(data) // 2])
+    with pytest.raises(BadVideoError, match="t.mov"):
+        extract_video(video, tmp_path / "out", ExtractParams(n_frames=10))
+
+
+def test_batch_publishes_each_entry_and_marks_bad_ones_in_skip_mode(tmp_path, video_factory):
+    good = video_factory("good.mov", 12)
+    bad = tmp_path / "bad.mov"
+    bad.write_text("nope")
+    jobs = [ExtractJob(good, tmp_path / "s" / "k1", {"k": 1}),
+            ExtractJob(bad, tmp_path / "s" / "k2", {"k": 2})]
+    lines = []
+    extract_many(jobs, ExtractParams(n_frames=4, size=8), on_bad="skip", log=lines.append)
+    assert is_published(tmp_path / "s/k1") and is_published(tmp_path / "s/k2")
+    marker = json.loads((tmp_path / "s/k2/frames.json").read_text())
+    assert marker["bad"] and "not a readable" in marker["reason"]
+    assert len(lines) == 2 and "extract 1/2" in lines[0] and "BAD" in lines[1]
+
+
+def test_fail_mode_keeps_finished_work_and_leaves_no_temporaries(tmp_path, video_factory):
+    bad = tmp_path / "bad.mov"
+    bad.write_text("nope")
+    jobs = [ExtractJob(video_factory("a.mov", 8), tmp_path / "s" / "a", {}),
+            ExtractJob(bad, tmp_path / "s" / "b", {}),
+            ExtractJob(video_factory("c.mov", 8), tmp_path / "s" / "c", {})]
+    with pytest.raises(BadVideoError, match="bad.mov"):
+        extract_many(jobs, ExtractParams(n_frames=4, size=8), on_bad="fail", log=lambda m: None)
+    assert is_published(tmp_path / "s/a") and is_published(tmp_path / "s/c")
+    assert not (tmp_path / "s/b").exists()
+    assert not list((tmp_path / "s").glob(".tmp-*"))
+
+
+def test_params_validation():
+    with pytest.raises(ValueError, match="exactly one"):
+        ExtractParams(n_frames=3, fps=2.0)
+    with pytest.raises(ValueError, match="extract.crop"):
+        ExtractParams(crop="eyes")
