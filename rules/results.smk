@@ -1,11 +1,21 @@
 # The per-experiment summary entry, and the results/<experiment>/ views.
 
 
+def experiment_of_summary(wildcards):
+    """Report category of a summary entry: its experiment's name."""
+    return next(n for n, e in EXPERIMENTS.items() if e.summary.key == wildcards.key)
+
+
 rule summarize:
     input:
         upstream("summary"),
     output:
-        directory(f"{STORE}/summary/{{key}}"),
+        report(
+            directory(f"{STORE}/summary/{{key}}"),
+            patterns=["figures/{name}.svg", "summary_{level}.csv"],
+            category=experiment_of_summary,
+            caption="../report/summary.rst",
+        ),
     log:
         f"{LOGS}/summary/{{key}}.log",
     params:

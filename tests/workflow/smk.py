@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-WORKFLOW_FILES = ("Snakefile", "rules", "scripts", "config", "profiles")
+WORKFLOW_FILES = ("Snakefile", "rules", "scripts", "config", "profiles", "report")
 
 
 def make_workdir(path: Path) -> Path:
@@ -25,8 +25,8 @@ def make_workdir(path: Path) -> Path:
 def snakemake(workdir: Path, *args: str, configfiles=("config/tiny.yaml",), check=True,
               timeout=900) -> subprocess.CompletedProcess:
     bindir = Path(sys.executable).parent
-    cmd = [str(bindir / "snakemake"), "--cores", "2",
-           "--configfile", *[str(c) for c in configfiles], *args]
+    cmd = [str(bindir / "snakemake"), *args, "--cores", "2",
+           "--configfile", *[str(c) for c in configfiles]]
     env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}"}
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env=env,
                           timeout=timeout)
