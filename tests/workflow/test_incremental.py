@@ -165,3 +165,26 @@ def test_report_is_generated(work):
     snakemake(work, "--report", "report.html")
     html = (work / "report.html").read_text()
     assert "training_curves" in html and "tiny" in html
+
+
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--enable-logging=stderr",
+                  "--v=0", "--virtual-time-budget=5000", "--window-size=1400,1000")
+
+
+def test_report_renders_in_headless_chromium(work, tmp_path):
+    browser = shutil.which("chromium")
+    if browser is None:
+        pytest.skip("chromium is not installed (apt-get install chromium; .ci/run does)")
+    shot = work / "report.png"
+    proc = subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+                           f"--screenshot={shot}", (work / "report.html").as_uri()],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    console_errors = [line for line in proc.stderr.splitlines()
+                      if "CONSOLE" in line and ("Uncaught" in line or "Error" in line)]
+    assert not console_errors, console_errors
+    image = cv2.imread(str(shot))
+    assert image is not None and image.shape[:2] == (1000, 1400)
+    assert image.std() > 5  # not a blank page

@@ -1,0 +1,92 @@
+"""Bad videos and interrupted runs, through real snakemake runs."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from biorepro.store import TMP_PREFIX, is_published
+from biorepro.synth import generate_dataset
+from tests.workflow.smk import make_workdir, snakemake
+
+SMALL = {"seeds": [0], "train": {"epochs": 1}}
+
+
+@pytest.fixture(scope="module")
+def folders_dataset(tmp_path_factory):
+    """A folders-layout dataset (from the generator) plus one corrupt and one empty file."""
+    root = tmp_path_factory.mktemp("videos")
+    src = generate_dataset(root / "src", clients={"train": 1, "devel": 1, "test": 1},
+                           duration_s=1.0, real_per_client=1)
+    data = root / "data"
+    for p in src:
+        split, kind = p.relative_to(root / "src").parts[:2]
+        dest = data / split / ("bonafide" if kind == "real" else "attack") / p.name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.link(p, dest)
+    (data / "test" / "attack" / "client003_broken.mov").write_bytes(b"\x00\x01garbage" * 100)
+    (data / "devel" / "bonafide" / "client002_empty.mov").write_bytes(b"")
+    return data
+
+
+def config_for(work, data, on_bad):
+    conf = {**SMALL, "experiment": f"bad-{on_bad}",
+            "dataset": {"kind": "folders", "root": str(data), "on_bad_video": on_bad,
+                        "subject_regex": r"(?P<subject>client\d+)"}}
+    path = work / f"{on_bad}.yaml"
+    path.write_text(yaml.safe_dump(conf))
+    return ("config/tiny.yaml", path.name)
+
+
+def test_bad_videos_fail_before_training_naming_each_file(tmp_path, folders_dataset):
+    work = make_workdir(tmp_path / "w")
+    proc = snakemake(work, configfiles=config_for(work, folders_dataset, "fail"), check=False)
+    assert proc.returncode != 0
+    text = proc.stdout + proc.stderr
+    assert "client003_broken.mov" in text and "client002_empty.mov" in text
+    assert "on_bad_video: skip" in text
+    assert not list((work / ".biorepro" / "store").glob("train/*"))  # nothing trained
+    # the good videos' extraction is kept: switching to skip re-extracts nothing
+    proc = snakemake(work, "-n", configfiles=config_for(work, folders_dataset, "skip"))
+    assert "extract_frames" not in proc.stdout
+
+
+def test_bad_videos_are_skipped_and_reported(tmp_path, folders_dataset):
+    work = make_workdir(tmp_path / "w")
+    snakemake(work, configfiles=config_for(work, folders_dataset, "skip"))
+    view = work / "results" / "bad-skip"
+    bad = pd.read_csv(view / "bad_videos.csv")
+    assert sorted(Path(p).name for p in bad["path"]) == ["client002_empty.mov",
+                                                         "client003_broken.mov"]
+    assert "client003_broken.mov" in (view / "data_report.md").read_text()
+    assert "empty" in " ".join(bad["reason"])
+
+
+def test_interrupted_run_completes_on_rerun(tmp_path):
+    work = make_workdir(tmp_path / "w")
+    bindir = Path(sys.executable).parent
+    proc = subprocess.Popen([str(bindir / "snakemake"), "--cores", "2", "--configfile",
+                             "config/tiny.yaml"], cwd=work, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}"})
+    logs = work / ".biorepro" / "logs" / "train"
+    deadline = time.monotonic() + 300
+    while not (logs.is_dir() and any(logs.iterdir())) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2)  # inside a training job
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    store = work / ".biorepro" / "store"
+    for entry in store.glob("*/*"):
+        assert entry.name.startswith(TMP_PREFIX) or is_published(entry), entry
+    snakemake(work, "--unlock")  # a hard kill leaves Snakemake's own lock behind
+    snakemake(work)
+    assert (work / "results" / "tiny" / "summary.md").is_file()
+    for entry in store.glob("*/*"):
+        assert entry.name.startswith(TMP_PREFIX) or is_published(entry), entry
