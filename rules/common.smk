@@ -63,3 +63,44 @@ def job_spec(stage):
 
 def results_dir(name):
     return f"{BASE['results']}/{name}"
+
+
+def train_spec(wildcards):
+    """The job spec, as JSON for the command line."""
+    e = entry("train", wildcards)
+    return json.dumps({
+        "tensors": e.spec["tensors"], "seed": e.spec["seed"],
+        "params": e.ingredients["params"], "ingredients": e.ingredients,
+        "device": BASE["train"]["device"], "gpu_wait_s": BASE["train"]["gpu_wait_s"],
+        "lock_dir": GPU_LOCKS,
+    })
+
+
+def train_environment(wildcards):
+    """Determinism variables the job needs before its Python starts (KEY=VALUE ...)."""
+    p = entry("train", wildcards).ingredients["params"]
+    env = job_environment(p["seed"], p["determinism"], p["threads"])
+    return " ".join(f"{k}={v}" for k, v in sorted(env.items()))
+
+
+def experiment_of_summary(wildcards):
+    """Report category of a summary entry: its experiment's name."""
+    return next(n for n, e in EXPERIMENTS.items() if e.summary.key == wildcards.key)
+
+
+def all_targets():
+    targets = [exp.summary.path for exp in EXPERIMENTS.values()]
+    return targets + ([PLAN.compare.path] if PLAN.compare else [])
+
+
+def publish_views():
+    """Point results/<experiment>/ at the current summary entries that exist."""
+    from biorepro.view import publish_view
+
+    views = {name: exp.summary for name, exp in EXPERIMENTS.items()}
+    if PLAN.compare:
+        views["comparisons"] = PLAN.compare
+    for name, summary in views.items():
+        if summary.published:
+            view = publish_view(summary.path, results_dir(name))
+            print(f"biorepro: results of '{name}' are in {view}/")

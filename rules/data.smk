@@ -22,6 +22,8 @@ for _batch_id, _batch in EXTRACT_BATCHES.items():
         threads: 1
         resources:
             mem_mb=1000,
+        conda:
+            "../envs/biorepro.yaml"
         script:
             "../scripts/extract_frames.py"
 
@@ -36,6 +38,8 @@ rule split_folders:
     params:
         job=job_spec("split"),
     threads: 1
+    conda:
+        "../envs/biorepro.yaml"
     script:
         "../scripts/split_folders.py"
 
@@ -52,5 +56,7 @@ rule tensor_cache:
     threads: 1
     resources:
         mem_mb=2000,
+    conda:
+        "../envs/biorepro.yaml"
     script:
         "../scripts/tensor_cache.py"

@@ -11,5 +11,7 @@ rule evaluate_seed:
     params:
         job=job_spec("metrics"),
     threads: 1
+    conda:
+        "../envs/biorepro.yaml"
     script:
         "../scripts/evaluate_seed.py"

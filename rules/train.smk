@@ -1,24 +1,6 @@
 # One training job per seed (its own process), and the determinism check.
 
 
-def train_spec(wildcards):
-    """The job spec, as JSON for the command line."""
-    e = entry("train", wildcards)
-    return json.dumps({
-        "tensors": e.spec["tensors"], "seed": e.spec["seed"],
-        "params": e.ingredients["params"], "ingredients": e.ingredients,
-        "device": BASE["train"]["device"], "gpu_wait_s": BASE["train"]["gpu_wait_s"],
-        "lock_dir": GPU_LOCKS,
-    })
-
-
-def train_environment(wildcards):
-    """Determinism variables the job needs before its Python starts (KEY=VALUE ...)."""
-    p = entry("train", wildcards).ingredients["params"]
-    env = job_environment(p["seed"], p["determinism"], p["threads"])
-    return " ".join(f"{k}={v}" for k, v in sorted(env.items()))
-
-
 rule train:
     input:
         upstream("train"),
@@ -34,6 +16,8 @@ rule train:
     resources:
         mem_mb=BASE["train"]["mem_mb"],
         gpu=1 if BASE["train"]["device"] == "gpu" else 0,
+    conda:
+        "../envs/biorepro.yaml"
     shell:
         "env {params.env} {params.python} -m biorepro.train_job --spec {params.spec:q} "
         "--out {output:q} --log {log:q}"
@@ -54,6 +38,8 @@ rule verify_seed:
     threads: BASE["train"]["threads"]
     resources:
         mem_mb=BASE["train"]["mem_mb"],
+    conda:
+        "../envs/biorepro.yaml"
     shell:
         "env {params.env} {params.python} -m biorepro.train_job --spec {params.spec:q} "
         "--verify-against {input:q} --out {params.scratch:q} --report {output:q} --log {log:q}"
@@ -68,5 +54,7 @@ rule verify:
         f"{LOGS}/verify/determinism.log",
     params:
         seeds=[e.spec["seed"] for e in VERIFY_ENTRIES],
+    conda:
+        "../envs/biorepro.yaml"
     script:
         "../scripts/determinism_report.py"

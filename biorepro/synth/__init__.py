@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from biorepro.synth.attacks import capture, draw_medium, draw_nuisance, lighting, show_on_medium
+from biorepro.synth.attacks import (capture, draw_medium, draw_nuisance, lighting,
+                                    medium_transfer, show_on_medium)
 from biorepro.synth.faces import H, W, head_track, make_subject, render_scene, textured_background
 
 FPS = 25
@@ -48,9 +51,9 @@ def _video_frames(seed: int, client: int, name: str, n: int, difficulty: float,
                   adverse: bool, attack: tuple[str, str, str] | None):
     subject = make_subject(_rng(seed, "client", client))
     rng = _rng(seed, name)
-    noise_bank = rng.normal(0, 1, (6, H, W, 1)).astype(np.float32)
+    noise_bank = np.repeat(rng.normal(0, 1, (6, H, W, 1)).astype(np.float32), 3, axis=3)
     nz = draw_nuisance(rng, difficulty, adverse)
-    light = lighting(adverse, rng)
+    light = (lighting(adverse, rng)[..., None] * nz.cast).astype(np.float32)
     track = head_track(rng, n, FPS)
     if attack is None:
         for k in range(n):
@@ -59,6 +62,7 @@ def _video_frames(seed: int, client: int, name: str, n: int, difficulty: float,
     instrument, support, medium_kind = attack
     cue = (1 - difficulty) * rng.uniform(0.15, 1.0) ** 0.7
     medium = draw_medium(rng, instrument, support == "hand", cue)
+    transfer = medium_transfer(medium)
     room = textured_background(rng)
     still = render_scene(subject, head_track(rng, 1, FPS)[0])
     shake_f = rng.uniform(0.5, 2.0, 3)
@@ -68,7 +72,7 @@ def _video_frames(seed: int, client: int, name: str, n: int, difficulty: float,
         amp = (3.0, 2.0, 1.5) if support == "hand" else (0.0, 0.0, 0.0)
         shake = tuple(a * np.sin(2 * np.pi * f * t + i) for i, (a, f) in
                       enumerate(zip(amp, shake_f)))
-        scene = show_on_medium(shown, medium, room, shake)
+        scene = show_on_medium(shown, medium, room, shake, transfer)
         yield capture(scene, light, nz, noise_bank, t, k)
 
 
@@ -92,11 +96,20 @@ def video_names(clients: dict[str, int], real_per_client: int,
     return out
 
 
+def _write_one(root: Path, seed: int, client: int, rel: str, n: int, difficulty: float,
+               adverse: bool, attack) -> Path:
+    path = root / rel
+    _write(path, _video_frames(seed, client, rel, n, difficulty, adverse, attack))
+    return path
+
+
 def generate_dataset(root, *, seed: int = 0, clients: dict[str, int] | None = None,
                      duration_s: float = 10.0, difficulty: float = 0.5,
                      real_per_client: int = 2, attacks=None,
-                     progress: Callable[[str], None] | None = None) -> list[Path]:
-    """Write the dataset under ``root``; returns the video paths."""
+                     progress: Callable[[str], None] | None = None,
+                     workers: int | None = None) -> list[Path]:
+    """Write the dataset under ``root`` with ``workers`` processes (default: the CPU
+    count, at most 8); returns the video paths. The bytes do not depend on ``workers``."""
     clients = dict(clients or {"train": 4, "devel": 4, "test": 4})
     if set(clients) != set(SPLITS) or any(not isinstance(v, int) or v < 1
                                           for v in clients.values()):
@@ -115,14 +128,15 @@ def generate_dataset(root, *, seed: int = 0, clients: dict[str, int] | None = No
     n = max(1, int(round(duration_s * FPS)))
     root = Path(root)
     names = video_names(clients, real_per_client, attacks)
-    paths = []
-    for i, (_split, client, rel, adverse, attack) in enumerate(names, start=1):
-        path = root / rel
-        _write(path, _video_frames(seed, client, rel, n, difficulty, adverse, attack))
-        paths.append(path)
-        if progress:
-            progress(f"synth: {i}/{len(names)} {rel}")
-    return paths
+    workers = workers or min(8, os.cpu_count() or 1)
+    with ProcessPoolExecutor(workers) as pool:
+        futures = [pool.submit(_write_one, root, seed, client, rel, n, difficulty, adverse, attack)
+                   for _split, client, rel, adverse, attack in names]
+        for i, future in enumerate(as_completed(futures), start=1):
+            path = future.result()
+            if progress:
+                progress(f"synth: {i}/{len(names)} {path.relative_to(root)}")
+    return [root / rel for _split, _client, rel, _adverse, _attack in names]
 
 
 def main(argv=None) -> int:

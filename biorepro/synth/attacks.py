@@ -59,12 +59,20 @@ def draw_medium(rng: np.random.Generator, instrument: str, hand: bool, cue: floa
                   glare.astype(np.float32), border)
 
 
+def medium_transfer(medium: Medium) -> tuple[np.ndarray, np.ndarray]:
+    """(gain, offset) per pixel such that the medium shows ``image * gain + offset``:
+    colour cast, reduced dynamic range, halftone/moire pattern and glare in one affine map."""
+    gain = medium.cast[None, None, :] * medium.contrast * medium.pattern[..., None]
+    offset = (128 + 10) * (1 - medium.contrast) * medium.pattern[..., None] \
+        + medium.glare[..., None]
+    return gain.astype(np.float32), np.repeat(offset, 3, axis=2).astype(np.float32)
+
+
 def show_on_medium(shown: np.ndarray, medium: Medium, scene: np.ndarray,
-                   shake: tuple[float, float, float]) -> np.ndarray:
+                   shake: tuple[float, float, float],
+                   transfer: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """The camera's view of ``shown`` (H x W x 3 float32) on ``medium`` over ``scene``."""
-    img = shown * medium.cast
-    img = (img - 128) * medium.contrast + 128 + 10 * (1 - medium.contrast)
-    img = img * medium.pattern[..., None] + medium.glare[..., None]
+    img = cv2.add(cv2.multiply(shown, transfer[0]), transfer[1])
     dx, dy, ang = shake
     m = cv2.getRotationMatrix2D((W / 2, H / 2), ang, medium.scale)
     m[:, 2] += (medium.offset[0] + dx, medium.offset[1] + dy)
@@ -74,9 +82,10 @@ def show_on_medium(shown: np.ndarray, medium: Medium, scene: np.ndarray,
                             borderMode=cv2.BORDER_CONSTANT, borderValue=medium.border)
     inside = cv2.warpAffine(mask, m, (W, H), flags=cv2.INTER_LINEAR, borderValue=0.0)
     edge = cv2.warpAffine(np.ones((H, W), np.float32), m, (W, H), borderValue=0.0)
-    frame_border = np.array(medium.border, np.float32)
-    out = scene * (1 - edge[..., None]) + frame_border * (edge - inside)[..., None]
-    return out + warped * inside[..., None]
+    inside3 = cv2.merge([inside] * 3)
+    edge3 = cv2.merge([edge] * 3)
+    border = np.array(medium.border, np.float32) * (edge3 - inside3)
+    return scene * (1 - edge3) + border + cv2.multiply(warped, inside3)
 
 
 @dataclass(frozen=True)
@@ -109,10 +118,12 @@ def lighting(adverse: bool, rng: np.random.Generator) -> np.ndarray:
 
 def capture(scene: np.ndarray, light: np.ndarray, nz: Nuisance, noise_bank: np.ndarray,
             t: float, k: int) -> np.ndarray:
-    """The camera: illumination, exposure drift, cast, blur, noise; uint8 BGR."""
+    """The camera: illumination (``light``: H x W x 3, cast included), exposure drift,
+    blur and noise; uint8 BGR."""
     gain = nz.gain * (1 + nz.drift * np.sin(2 * np.pi * 0.2 * t))
-    img = scene * (light[..., None] * gain) * nz.cast
+    img = cv2.multiply(scene, light, scale=float(gain))
     if nz.blur > 1:
         img = cv2.GaussianBlur(img, (nz.blur, nz.blur), 0)
-    img = img + nz.noise * noise_bank[k % len(noise_bank)]
-    return np.clip(img, 0, 255).astype(np.uint8)
+    img = cv2.scaleAdd(noise_bank[k % len(noise_bank)], nz.noise, img)
+    np.clip(img, 0, 255, out=img)
+    return img.astype(np.uint8)
