@@ -3,7 +3,7 @@
 ``params`` (the ``train`` config section plus ``seed``): ``backbone``, ``widths``,
 ``dropout``, ``epochs``, ``batch_size``, ``learning_rate`` (Adam), ``patience`` (early
 stopping on devel loss, best weights restored), ``determinism``, ``threads``. Loss is
-binary cross-entropy with label 1 = bona fide. A run whose loss becomes NaN stops
+binary cross-entropy with label 1 = bona fide, classes weighted equally. A run whose loss becomes NaN stops
 (``TerminateOnNaN``), is recorded as ``diverged`` and gets NaN scores: never an error.
 """
 
@@ -19,7 +19,7 @@ import pandas as pd
 
 from biorepro.joblog import Log
 from biorepro.model import build_model
-from biorepro.tensor_input import dataset
+from biorepro.tensor_input import balanced_weights, dataset
 from biorepro.tensors import load_split
 from biorepro.weights import weights_fingerprint
 
@@ -58,8 +58,10 @@ def train_seed(tensor_dir: str | Path, seed: int, params: dict, log: Log = print
     batch = params["batch_size"]
     stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=params["patience"],
                                             restore_best_weights=True)
-    fit = model.fit(dataset(train, batch, shuffle_seed=seed), epochs=params["epochs"],
-                    validation_data=dataset(devel, batch), verbose=0,
+    weights = balanced_weights(train.labels)
+    fit = model.fit(dataset(train, batch, shuffle_seed=seed, weights=weights),
+                    epochs=params["epochs"],
+                    validation_data=dataset(devel, batch), verbose=0, shuffle=False,
                     callbacks=[keras.callbacks.TerminateOnNaN(), stopper,
                                EpochLog(log, params["epochs"])])
     history = pd.DataFrame(fit.history)

@@ -54,6 +54,16 @@ def upstream(stage):
     return lambda wildcards: [ancient(p) for p in entry(stage, wildcards).inputs]
 
 
+def store_output(stage):
+    """The output of a stage's rule: its store entry, named by key.
+
+    ``update`` keeps Snakemake from deleting an entry that another run published
+    between planning and running this job (shared stores, concurrent runs); the entry
+    is then simply republished, identical, and the existing copy kept.
+    """
+    return update(directory(f"{STORE}/{stage}/{{key}}"))
+
+
 def job_spec(stage):
     return lambda wildcards: {
         "spec": entry(stage, wildcards).spec,

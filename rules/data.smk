@@ -10,7 +10,7 @@ for _batch_id, _batch in EXTRACT_BATCHES.items():
         input:
             [ancient(e.spec["video"]) for e in _batch],
         output:
-            [directory(e.path) for e in _batch],
+            [update(directory(e.path)) for e in _batch],
         log:
             f"{LOGS}/frames/{_batch_id}.log",
         params:
@@ -22,6 +22,8 @@ for _batch_id, _batch in EXTRACT_BATCHES.items():
         threads: 1
         resources:
             mem_mb=1000,
+        group:
+            "extract"
         conda:
             "../envs/biorepro.yaml"
         script:
@@ -32,7 +34,7 @@ rule split_folders:
     input:
         upstream("split"),
     output:
-        directory(f"{STORE}/split/{{key}}"),
+        store_output("split"),
     log:
         f"{LOGS}/split/{{key}}.log",
     params:
@@ -48,7 +50,7 @@ rule tensor_cache:
     input:
         upstream("tensors"),
     output:
-        directory(f"{STORE}/tensors/{{key}}"),
+        store_output("tensors"),
     log:
         f"{LOGS}/tensors/{{key}}.log",
     params:

@@ -5,7 +5,7 @@ rule evaluate_seed:
     input:
         upstream("metrics"),
     output:
-        directory(f"{STORE}/metrics/{{key}}"),
+        store_output("metrics"),
     log:
         f"{LOGS}/metrics/{{key}}.log",
     params:

@@ -6,7 +6,7 @@ rule summarize:
         upstream("summary"),
     output:
         report(
-            directory(f"{STORE}/summary/{{key}}"),
+            store_output("summary"),
             patterns=["figures/{name}.svg", "summary_{level}.csv"],
             category=experiment_of_summary,
             caption="../report/summary.rst",
@@ -26,7 +26,7 @@ rule compare_experiments:
     input:
         upstream("compare"),
     output:
-        directory(f"{STORE}/compare/{{key}}"),
+        store_output("compare"),
     log:
         f"{LOGS}/compare/{{key}}.log",
     params:

@@ -5,7 +5,7 @@ rule train:
     input:
         upstream("train"),
     output:
-        directory(f"{STORE}/train/{{key}}"),
+        store_output("train"),
     log:
         f"{LOGS}/train/{{key}}.log",
     params:

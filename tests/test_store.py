@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from biorepro.store import (PROVENANCE, TMP_PREFIX, entry_path, is_published,
@@ -52,3 +54,16 @@ def test_empty_directory_placeholder_is_replaced(tmp_path):
     with staging(final) as tmp:
         write_provenance(tmp, {})
     assert is_published(final)
+
+
+def test_entries_follow_the_users_umask(tmp_path):
+    old = os.umask(0o002)
+    try:
+        final = entry_path(tmp_path, "frames", "k6")
+        with staging(final) as tmp:
+            (tmp / "f").write_text("x")
+            write_provenance(tmp, {})
+    finally:
+        os.umask(old)
+    assert final.stat().st_mode & 0o020  # group-writable directory
+    assert (final / "f").stat().st_mode & 0o020

@@ -17,7 +17,7 @@ import pandas as pd
 
 from biorepro import plots, stats, tables
 from biorepro.datareport import write_data_report
-from biorepro.evaluate import scores_at_level, split_classes
+from biorepro.evaluate import is_rate, scores_at_level, split_classes
 from biorepro.joblog import Log
 from biorepro.jobs.metrics import read_frame_scores
 from biorepro.store import staging, write_provenance
@@ -45,9 +45,10 @@ def metric_columns(per_seed: pd.DataFrame) -> list[str]:
 def summarize_level(per_seed: pd.DataFrame, st: dict) -> pd.DataFrame:
     summary = stats.summarize_seeds(per_seed, metrics=metric_columns(per_seed),
                                     n_boot=st["n_boot"], ci=st["ci"], seed=st["bootstrap_seed"])
-    summary["seeds_needed"] = [
+    summary["seeds_needed"] = [  # for rates only: the half-width is a rate
         stats.seeds_needed(s, st["target_half_width"], st["ci"])
-        if math.isfinite(s) and s > 0 else float("nan") for s in summary["std"]]
+        if is_rate(m) and math.isfinite(s) and s > 0 else float("nan")
+        for m, s in zip(summary["metric"], summary["std"])]
     return summary
 
 
