@@ -2,6 +2,7 @@
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -24,16 +25,23 @@ def fingerprints(work: Path) -> dict[int, str]:
 
 def test_slurm_run_submits_every_job_and_matches_a_local_run(slurm_cluster, tmp_path):
     local = make_workdir(tmp_path / "local")
+    start = time.monotonic()
     snakemake(local)
+    t_local = time.monotonic() - start
     cluster = make_workdir(tmp_path / "cluster")
+    start = time.monotonic()
     proc = snakemake(cluster, "--profile", "profiles/slurm",
                      "--slurm-init-seconds-before-status-checks", "2",
+                     "--slurm-keep-successful-logs",
                      "--default-resources", "mem_mb=1000", "runtime=30", timeout=1800)
+    t_slurm = time.monotonic() - start
     log = proc.stdout + proc.stderr
     job_ids = SUBMITTED.findall(log)
     # extraction (grouped), split, tensors, 2 x train, 4 x metrics, summary
     assert len(job_ids) >= 9, log[-3000:]
     assert len(set(job_ids)) == len(job_ids)
+    print(f"tiny config: local {t_local:.0f} s, SLURM {t_slurm:.0f} s "
+          f"({t_slurm / t_local:.2f}x), {len(job_ids)} sbatch submissions")
     slurm_logs = list((cluster / ".snakemake" / "slurm_logs").rglob("*.log"))
     assert {p.stem for p in slurm_logs} >= set(job_ids)
     assert fingerprints(cluster) == fingerprints(local) and len(fingerprints(local)) == 2
