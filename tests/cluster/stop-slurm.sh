@@ -7,7 +7,11 @@ for daemon in slurmd slurmctld munged; do
   fi
 done
 for _ in $(seq 20); do
-  pgrep -x 'slurmd|slurmctld|munged' >/dev/null || break
+  running=0
+  for daemon in slurmd slurmctld munged; do
+    pgrep -x "$daemon" >/dev/null && running=1
+  done
+  [ "$running" = 0 ] && break
   sleep 0.5
 done
 echo "stop-slurm: stopped"
