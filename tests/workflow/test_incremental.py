@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import cv2
+import pandas as pd
 import pytest
 import yaml
 
@@ -188,3 +189,23 @@ def test_report_renders_in_headless_chromium(work, tmp_path):
     image = cv2.imread(str(shot))
     assert image is not None and image.shape[:2] == (1000, 1400)
     assert image.std() > 5  # not a blank page
+
+
+def test_variants_share_entries_and_are_compared(work):
+    conf = override(work, "variants", {"experiments": {
+        "minhter": {"evaluate": {"criterion": "min-hter"}},
+        "unstable": {"train": {"learning_rate": 1e30}, "seeds": [0, 1]}}})
+    jobs = planned_jobs(work, configfiles=conf)
+    # the base experiment is in the store; min-hter reuses its training; the diverging
+    # variant trains its own seeds
+    assert jobs["train"] == 2 and jobs["compare_experiments"] == 1, jobs
+    assert "tensor_cache" not in jobs and "extract_frames" not in jobs
+    snakemake(work, configfiles=conf)
+    unstable = pd.read_csv(work / "results" / "unstable" / "per_seed_video.csv")
+    assert set(unstable["status"]) == {"diverged"} and unstable["test_hter"].isna().all()
+    assert "Diverged seeds: 0, 1" in (work / "results" / "unstable" / "summary.md").read_text()
+    table = pd.read_csv(work / "results" / "comparisons" / "comparison_video.csv")
+    assert {(a, b) for a, b in zip(table["a"], table["b"])} == {
+        ("tiny", "minhter"), ("tiny", "unstable"), ("minhter", "unstable")}
+    assert (work / "results" / "comparisons" / "comparison_video.tex").read_text().count(
+        "\\toprule") == 1
