@@ -24,11 +24,17 @@ PACKAGE = "biorepro"
 @dataclass(frozen=True)
 class CodeFingerprint:
     digest: str
-    modules: tuple[str, ...]
+    parts: tuple[tuple[str, str], ...]     # (module or script file, its digest), sorted
     packages: tuple[tuple[str, str], ...]  # (distribution, version), sorted
 
+    @property
+    def modules(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.parts if not name.endswith(".py"))
+
     def as_dict(self) -> dict:
-        return {"digest": self.digest, "modules": list(self.modules)}
+        """The ``code`` ingredient: the overall digest and one digest per part, so that
+        ``biorepro status`` can name the module whose change makes an entry rerun."""
+        return {"digest": self.digest, "parts": dict(self.parts)}
 
     def versions(self) -> dict[str, str]:
         return dict(self.packages)
@@ -102,12 +108,11 @@ def code_fingerprint(*roots: str) -> CodeFingerprint:
     """
     seen: set[str] = set()
     third_party: set[str] = set()
-    h = hashlib.sha256()
+    dumps: dict[str, str] = {}
     todo: list[str] = []
     for root in roots:
         if root.endswith(".py"):
-            dump, imports = _parse_source(Path(root), "__script__", False)
-            h.update(f"file {Path(root).name}\n".encode() + dump.encode())
+            dumps[Path(root).name], imports = _parse_source(Path(root), "__script__", False)
             todo.extend(imports)
         else:
             todo.append(root)
@@ -122,10 +127,11 @@ def code_fingerprint(*roots: str) -> CodeFingerprint:
             continue
         seen.add(name)
         todo.extend(_parse(name)[1])
-    for name in sorted(seen):
-        h.update(f"module {name}\n".encode())
-        h.update(_parse(name)[0].encode())
-    return CodeFingerprint(h.hexdigest(), tuple(sorted(seen)), _versions(third_party))
+    dumps.update((name, _parse(name)[0]) for name in seen)
+    parts = tuple(sorted((name, hashlib.sha256(dump.encode()).hexdigest()[:16])
+                         for name, dump in dumps.items()))
+    digest = hashlib.sha256("".join(f"{n}:{d}\n" for n, d in parts).encode()).hexdigest()
+    return CodeFingerprint(digest, parts, _versions(third_party))
 
 
 def _versions(top_level_modules: set[str]) -> tuple[tuple[str, str], ...]:

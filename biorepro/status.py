@@ -38,9 +38,13 @@ def _published(store: str, stage: str) -> dict[str, dict]:
 
 
 def _diff(old: dict, new: dict) -> list[tuple[str, object, object]]:
+    """Differing ingredients; a code change is named by module (``code.parts.<module>``)
+    rather than by the overall digest."""
     names = sorted(set(old) | set(new))
-    return [(n, old.get(n), new.get(n)) for n in names if old.get(n) != new.get(n)
-            and n != "code.modules"]
+    changes = [(n, old.get(n), new.get(n)) for n in names if old.get(n) != new.get(n)]
+    if any(n.startswith("code.parts.") for n, _, _ in changes):
+        changes = [c for c in changes if c[0] != "code.digest"]
+    return changes
 
 
 def explain(plan: Plan) -> list[Explanation]:

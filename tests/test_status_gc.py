@@ -63,3 +63,21 @@ def test_gc_removes_only_unreached_entries_and_stale_temporaries(tmp_path):
     collect(garbage)
     assert not os.path.exists(drop.path) and not stale.exists()
     assert os.path.isdir(keep.path) and fresh.exists()
+
+
+def test_status_names_the_changed_module(tmp_path):
+    from biorepro.keys import derive_key, ingredients
+    from biorepro.plan import Entry
+
+    def entry(train_digest):
+        ingr = ingredients("train", {"digest": train_digest * 4,
+                                     "parts": {"biorepro.train": train_digest,
+                                               "biorepro.model": "m1"}},
+                           {}, {"seed": 0}, {"tensors": "t"})
+        key = derive_key(ingr)
+        return Entry("train", key, str(tmp_path / "train" / key), ingr, what="seed 0")
+
+    publish(entry("aa"))
+    plan = plan_of(tmp_path, entry("bb"))
+    [x] = explain(plan)
+    assert x.changes == [("code.parts.biorepro.train", "aa", "bb")]
