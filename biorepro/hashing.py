@@ -14,8 +14,6 @@ import os
 import sqlite3
 from pathlib import Path
 
-CHUNK = 1 << 20
-
 
 def file_digest(path: str | os.PathLike) -> str:
     """SHA-256 hex digest of the bytes of ``path``."""

@@ -221,18 +221,17 @@ def build_plan(config: dict) -> Plan:
         if conf["store"] != store or conf["stat_cache"] != base["stat_cache"]:
             raise cfg.ConfigError(f"config key 'experiments.{name}': 'store' and "
                                   "'stat_cache' must be the same for all experiments")
-    records_by_dataset: dict[str, list[VideoRecord]] = {}
+    datasets: dict[str, tuple[list[VideoRecord], dict[str, str]]] = {}
     plans = {}
     with StatCache(base["stat_cache"]) as cache:
         for name, conf in experiments.items():
             ds_key = derive_key(conf["dataset"])
-            if ds_key not in records_by_dataset:
+            if ds_key not in datasets:  # variants usually share one dataset
                 records = dataset_records(conf)
                 digests = cache.digests(r.path for r in records)
                 check_leakage(records, digests)
-                records_by_dataset[ds_key] = records
-            records = records_by_dataset[ds_key]
-            digests = cache.digests(r.path for r in records)
+                datasets[ds_key] = (records, digests)
+            records, digests = datasets[ds_key]
             plans[name] = _plan_experiment(name, conf, store, digests, records)
     return Plan(store, plans, _plan_comparison(plans, base) if len(plans) > 1 else None)
 

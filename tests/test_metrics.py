@@ -80,11 +80,12 @@ def test_minimizing_threshold_is_optimal_over_all_candidates(sets, criterion):
 def test_far_threshold_against_brute_force(sets, target):
     neg, pos = sets
     t = M.far_threshold(neg, pos, target)
-    far = naive_rates(neg, pos, t)[0]
+    # rates are compared with the (float) target as floats, as bob.measure does
+    far = float(naive_rates(neg, pos, t)[0])
     assert far <= target
     # no candidate threshold (midpoints, ends, the scores themselves) gets closer to the target
     candidates = [c for c, _, _ in brute_sweep(neg, pos)] + neg + pos
-    assert all(not far < naive_rates(neg, pos, c)[0] <= target for c in candidates)
+    assert all(not far < float(naive_rates(neg, pos, c)[0]) <= target for c in candidates)
     # and t is the highest threshold with that FAR: a negative score, or just above them all
     if far > 0:
         assert t in neg
@@ -97,13 +98,14 @@ def test_far_threshold_against_brute_force(sets, target):
 def test_frr_threshold_against_brute_force(sets, target):
     neg, pos = sets
     t = M.frr_threshold(neg, pos, target)
-    frr = naive_rates(neg, pos, t)[1]
+    # rates are compared with the (float) target as floats, as bob.measure does
+    frr = float(naive_rates(neg, pos, t)[1])
     assert frr <= target
     candidates = [c for c, _, _ in brute_sweep(neg, pos)] + neg + pos
-    assert all(not frr < naive_rates(neg, pos, c)[1] <= target for c in candidates)
+    assert all(not frr < float(naive_rates(neg, pos, c)[1]) <= target for c in candidates)
     # the highest such threshold: a positive score, and any higher one exceeds the target
     assert t in pos
-    assert naive_rates(neg, pos, np.nextafter(t, np.inf))[1] > target
+    assert float(naive_rates(neg, pos, np.nextafter(t, np.inf))[1]) > target
 
 
 @settings(max_examples=200, deadline=None)
