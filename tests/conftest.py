@@ -6,9 +6,15 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pandas as pd
 import pytest
+from hypothesis import settings
 
 from biorepro.tensors import VIDEO_COLUMNS
+
+# Property tests draw their examples from a fixed seed: a CI failure replays locally.
+settings.register_profile("reproducible", derandomize=True)
+settings.load_profile("reproducible")
 
 
 def write_video(path: Path, n_frames: int, size=(64, 48), fps=25.0, encode_index=True) -> Path:
@@ -41,16 +47,7 @@ def make_tensor_cache(root: Path, n=(48, 24, 24), size=16, seed=0) -> Path:
         n_videos = count // 4
         np.save(d / "video_index.npy", (np.arange(count) % n_videos).astype(np.int32))
         np.save(d / "frame_index.npy", (np.arange(count) // n_videos).astype(np.int32))
-        import pandas as pd
-
         pd.DataFrame([{"video_id": f"{split}-v{i}", "subject": f"{split}-s{i}",
                        "label": "attack", "attack_type": "print"} for i in range(n_videos)],
                      columns=VIDEO_COLUMNS).to_csv(d / "videos.csv", index=False)
     return root
-
-
-# Property tests draw their examples from a fixed seed: a CI failure replays locally.
-from hypothesis import settings  # noqa: E402
-
-settings.register_profile("reproducible", derandomize=True)
-settings.load_profile("reproducible")
