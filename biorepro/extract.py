@@ -64,9 +64,19 @@ class ExtractParams:
 
 @dataclass(frozen=True)
 class ExtractJob:
+    """One video to extract into its own entry, with that entry's key ingredients.
+
+    The extraction parameters are read from ``ingredients["params"]``: an entry is
+    always built with its own parameters, whatever else shares its batch.
+    """
+
     path: Path
     out_dir: Path
     ingredients: dict
+
+    @property
+    def params(self) -> "ExtractParams":
+        return ExtractParams.from_config(self.ingredients["params"])
 
 
 @functools.lru_cache(maxsize=1)
@@ -130,38 +140,28 @@ def extract_video(path: str | Path, out_dir: str | Path, params: ExtractParams) 
     return meta
 
 
-def extract_many(jobs: list[ExtractJob], params: ExtractParams, *, on_bad: str = "fail",
-                 log: Log = print) -> list[dict]:
+def extract_many(jobs: list[ExtractJob], *, log: Log = print) -> list[dict]:
     """Extract a batch of videos, each into its own atomically published entry.
 
-    ``on_bad="skip"`` publishes a bad video as an entry whose ``frames.json`` says
-    ``"bad": true`` with the reason (and has no frames); ``"fail"`` raises
-    ``BadVideoError`` for the first bad video after finishing the rest of the batch.
+    Each entry is extracted with its own parameters (``job.params``). A bad video is
+    published as an entry whose ``frames.json`` says ``"bad": true`` with the reason
+    (and has no frames): badness is a property of the bytes and the parameters.
     """
-    results, failures = [], []
+    results = []
     for n, job in enumerate(jobs, start=1):
         start = time.perf_counter()
-        try:
-            with staging(job.out_dir) as tmp:
-                try:
-                    meta = extract_video(job.path, tmp, params)
-                except BadVideoError as err:
-                    if on_bad != "skip":
-                        raise
-                    meta = {"bad": True, "reason": err.reason}
-                    (tmp / FRAMES_JSON).write_text(json.dumps(meta, indent=1) + "\n")
-                write_provenance(tmp, job.ingredients,
-                                 {"video": str(job.path), "bad": meta["bad"],
-                                  "duration_s": round(time.perf_counter() - start, 3)})
-        except BadVideoError as err:
-            failures.append(err)
-            log(f"extract {n}/{len(jobs)} {job.path}: BAD ({err.reason})")
-            continue
+        with staging(job.out_dir) as tmp:
+            try:
+                meta = extract_video(job.path, tmp, job.params)
+            except BadVideoError as err:
+                meta = {"bad": True, "reason": err.reason}
+                (tmp / FRAMES_JSON).write_text(json.dumps(meta, indent=1) + "\n")
+            write_provenance(tmp, job.ingredients,
+                             {"video": str(job.path), "bad": meta["bad"],
+                              "duration_s": round(time.perf_counter() - start, 3)})
         results.append(meta)
         what = f"BAD ({meta['reason']})" if meta["bad"] else \
             f"{len(meta['frame_indices'])} frames"
         log(f"extract {n}/{len(jobs)} {job.path}: {what} in "
             f"{time.perf_counter() - start:.2f} s")
-    if failures:
-        raise failures[0]
     return results

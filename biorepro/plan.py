@@ -68,6 +68,7 @@ class Entry:
     inputs: list[str] = field(default_factory=list)
     spec: dict = field(default_factory=dict)
     what: str = ""
+    runtime: dict = field(default_factory=dict)  # how the job runs (not in the key)
 
     @property
     def published(self) -> bool:
@@ -75,12 +76,13 @@ class Entry:
 
 
 def make_entry(store: str, stage: str, params: dict, inputs: dict, *,
-               upstream: list[str] = (), spec: dict | None = None, what: str = "") -> Entry:
+               upstream: list[str] = (), spec: dict | None = None, what: str = "",
+               runtime: dict | None = None) -> Entry:
     code = stage_code(stage)
     ingr = ingredients(stage, code["code"], code["versions"], params, inputs)
     key = derive_key(ingr)
     return Entry(stage, key, str(entry_path(store, stage, key)), ingr, list(upstream),
-                 spec or {}, what)
+                 spec or {}, what, runtime or {})
 
 
 @dataclass
@@ -180,10 +182,11 @@ def _plan_experiment(name: str, conf: dict, store: str, digests: dict[str, str],
                          upstream=[split.path], spec={"split": split.path},
                          what=f"tensors {conf['tensors']['image_size']}px")
     tparams = train_params(conf)
+    runtime = {k: conf["train"][k] for k in (*TRAIN_RUNTIME_KEYS, "threads")}
     train = {
         seed: make_entry(store, "train", {**tparams, "seed": seed}, {"tensors": tensors.key},
                          upstream=[tensors.path], spec={"tensors": tensors.path, "seed": seed},
-                         what=f"seed {seed}")
+                         what=f"seed {seed}", runtime=runtime)
         for seed in cfg.seed_list(conf)
     }
     ev = conf["evaluate"]

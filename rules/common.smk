@@ -75,13 +75,19 @@ def results_dir(name):
     return f"{BASE['results']}/{name}"
 
 
+def train_runtime(name):
+    """Input function: a run setting (threads, mem_mb, ...) of the training entry's own
+    experiment, not of the base one."""
+    return lambda wildcards: entry("train", wildcards).runtime[name]
+
+
 def train_spec(wildcards):
     """The job spec, as JSON for the command line."""
     e = entry("train", wildcards)
     return json.dumps({
         "tensors": e.spec["tensors"], "seed": e.spec["seed"],
         "params": e.ingredients["params"], "ingredients": e.ingredients,
-        "device": BASE["train"]["device"], "gpu_wait_s": BASE["train"]["gpu_wait_s"],
+        "device": e.runtime["device"], "gpu_wait_s": e.runtime["gpu_wait_s"],
         "lock_dir": GPU_LOCKS,
     })
 

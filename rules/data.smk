@@ -18,7 +18,6 @@ for _batch_id, _batch in EXTRACT_BATCHES.items():
                 {"video": e.spec["video"], "out": e.path, "ingredients": e.ingredients}
                 for e in _batch
             ],
-            extract=_batch[0].ingredients["params"],
         threads: 1
         resources:
             mem_mb=1000,

@@ -12,10 +12,10 @@ rule train:
         env=train_environment,
         spec=train_spec,
         python=sys.executable,
-    threads: BASE["train"]["threads"]
+    threads: train_runtime("threads")
     resources:
-        mem_mb=BASE["train"]["mem_mb"],
-        gpu=1 if BASE["train"]["device"] == "gpu" else 0,
+        mem_mb=train_runtime("mem_mb"),
+        gpu=lambda wildcards: int(entry("train", wildcards).runtime["device"] == "gpu"),
     conda:
         "../envs/biorepro.yaml"
     shell:
@@ -35,9 +35,9 @@ rule verify_seed:
         spec=train_spec,
         python=sys.executable,
         scratch=lambda wc: f"{VERIFY}/{wc.key}/retrained",
-    threads: BASE["train"]["threads"]
+    threads: train_runtime("threads")
     resources:
-        mem_mb=BASE["train"]["mem_mb"],
+        mem_mb=train_runtime("mem_mb"),
     conda:
         "../envs/biorepro.yaml"
     shell:

@@ -4,4 +4,4 @@ from biorepro.jobs import frames
 from biorepro.joblog import job_logger
 
 with job_logger(snakemake.log[0]) as log:  # noqa: F821 (injected by Snakemake)
-    frames.run(snakemake.params.jobs, snakemake.params.extract, log)  # noqa: F821
+    frames.run(snakemake.params.jobs, log)  # noqa: F821
