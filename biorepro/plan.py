@@ -199,7 +199,7 @@ def _plan_experiment(name: str, conf: dict, store: str, digests: dict[str, str],
                 store, "metrics", params, {"train": t.key}, upstream=[t.path],
                 spec={"train": t.path, "seed": seed}, what=f"seed {seed}, {level} level")
     summary = make_entry(
-        store, "summary", {"experiment": name, "stats": conf["stats"]},
+        store, "summary", {"experiment": name, "stats": conf["stats"], "fusion": ev["fusion"]},
         {"split": split.key, "tensors": tensors.key,
          "train": {str(s): t.key for s, t in train.items()},
          "metrics": {f"{s}/{lv}": m.key for (s, lv), m in metrics.items()}},
