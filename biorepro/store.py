@@ -3,25 +3,36 @@
 An entry is written under a temporary sibling name and renamed into place only when
 complete, so a reader never sees a half-written entry and a killed job leaves nothing
 but a temporary directory that the next run ignores. An entry is never modified after
-publication. When two runs publish the same key, the first rename wins and the second
-run's copy (identical by construction) is discarded.
+publication: its files and folders are made read-only, and its ``provenance.json``
+records the SHA-256 and size of every other file of the entry, plus the SHA-256 of the
+record itself (``record_sha256``, over the canonical JSON of the rest), so that damage
+to any file, the record included, is detected (:func:`check_entry`). When two runs
+publish the same key, the first rename wins and the second run's copy (identical by
+construction) is discarded. Damaged entries are moved to ``<store>/.quarantine/``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import platform
 import shutil
 import socket
+import stat
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+
+from biorepro.hashing import file_digest
+from biorepro.keys import canonical_json, derive_key
 
 PROVENANCE = "provenance.json"
 TMP_PREFIX = ".tmp-"
+QUARANTINE = ".quarantine"
 
 
 def entry_path(store: str | os.PathLike, stage: str, key: str) -> Path:
@@ -58,15 +69,55 @@ def _publish(tmp: Path, final: Path) -> None:
     if not (tmp / PROVENANCE).is_file():
         raise RuntimeError(f"refusing to publish {final}: no {PROVENANCE} was written")
     _fsync_tree(tmp)
+    make_read_only(tmp)
     if final.exists() and not is_published(final):
-        # An empty directory left by a scheduler (e.g. Snakemake creating output
-        # parents) is not an entry: replace it.
-        shutil.rmtree(final, ignore_errors=True)
+        # A folder without provenance is not an entry (a leftover, or damage): replace it.
+        remove_tree(final)
     try:
         os.rename(tmp, final)
     except OSError:
         if not is_published(final):
             raise
+
+
+def make_read_only(root: Path) -> None:
+    """Remove every write permission from the files and folders under ``root``."""
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            _drop_write(os.path.join(dirpath, name))
+    for dirpath, _dirs, _files in os.walk(root, topdown=False):
+        _drop_write(dirpath)
+
+
+def _drop_write(path: str) -> None:
+    mode = os.lstat(path).st_mode
+    if not stat.S_ISLNK(mode):
+        os.chmod(path, stat.S_IMODE(mode) & ~0o222)
+
+
+def _make_writable(root: Path) -> None:
+    """Give the owner write permission on ``root``'s folders again (to move or delete)."""
+    for dirpath, _dirs, _files in os.walk(root):
+        os.chmod(dirpath, stat.S_IMODE(os.lstat(dirpath).st_mode) | stat.S_IWUSR)
+
+
+def remove_tree(path: str | os.PathLike) -> None:
+    """Delete a (possibly read-only) entry or temporary folder."""
+    path = Path(path)
+    if path.exists():
+        _make_writable(path)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def quarantine(entry: str | os.PathLike) -> Path:
+    """Move a damaged ``<store>/<stage>/<key>`` to ``<store>/.quarantine/<stage>/<key>-<id>``."""
+    entry = Path(entry)
+    store = entry.parent.parent
+    dest = store / QUARANTINE / entry.parent.name / f"{entry.name}-{uuid.uuid4().hex[:8]}"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    _make_writable(entry)
+    os.rename(entry, dest)
+    return dest
 
 
 def _fsync_tree(root: Path) -> None:
@@ -91,20 +142,114 @@ def observed_environment() -> dict[str, object]:
     }
 
 
+def file_manifest(entry_dir: str | os.PathLike) -> dict[str, dict]:
+    """``{relative posix path: {"sha256", "size"}}`` of every file of an entry but its
+    provenance record, sorted by path."""
+    root = Path(entry_dir)
+    out = {}
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            path = Path(dirpath) / name
+            rel = path.relative_to(root).as_posix()
+            if rel != PROVENANCE:
+                out[rel] = {"sha256": file_digest(path), "size": path.stat().st_size}
+    return dict(sorted(out.items()))
+
+
+def _record_digest(record: dict) -> str:
+    body = {k: v for k, v in record.items() if k != "record_sha256"}
+    return hashlib.sha256(canonical_json(json.loads(json.dumps(body, default=str)))
+                          .encode()).hexdigest()
+
+
 def write_provenance(
     entry_dir: str | os.PathLike,
     ingredients: dict,
     observed: dict | None = None,
 ) -> Path:
-    """Write ``provenance.json``: the key's ``ingredients`` and what was ``observed``."""
+    """Write ``provenance.json``: the key's ``ingredients``, what was ``observed``, the
+    digest of every file of the entry (so call it last) and the record's own digest."""
     record = {
         "ingredients": ingredients,
         "observed": {**observed_environment(), **(observed or {})},
+        "files": file_manifest(entry_dir),
     }
+    record["record_sha256"] = _record_digest(record)
     path = Path(entry_dir) / PROVENANCE
     path.write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
     return path
 
 
-def read_provenance(entry_dir: str | os.PathLike) -> dict:
-    return json.loads((Path(entry_dir) / PROVENANCE).read_text())
+class DamagedEntryError(RuntimeError):
+    """A published entry whose files do not match its provenance record."""
+
+    def __init__(self, entry: str | os.PathLike, problems: list[str]):
+        self.entry, self.problems = str(entry), problems
+        super().__init__(
+            f"store entry {entry} is damaged: {'; '.join(problems)}. Run `biorepro fsck "
+            "--repair` (it moves damaged entries to <store>/.quarantine/), then run again: "
+            "the entry is rebuilt.")
+
+
+@dataclass(frozen=True)
+class EntryCheck:
+    """What :func:`check_entry` found: ``problems`` is empty for an intact entry."""
+
+    path: str
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_entry(entry: str | os.PathLike, *, deep: bool = True) -> EntryCheck:
+    """Check a published entry against its provenance record.
+
+    Always: the record parses, its own digest holds, its ingredients hash to the
+    entry's key (the folder name) and name its stage (the parent folder), every listed
+    file exists with its size and no other file is there. ``deep`` also compares every
+    file's SHA-256 (reads the whole entry).
+    """
+    entry = Path(entry)
+    try:
+        record = json.loads((entry / PROVENANCE).read_text())
+    except FileNotFoundError:
+        return EntryCheck(str(entry), (f"{PROVENANCE} is missing",))
+    except (OSError, ValueError) as err:
+        return EntryCheck(str(entry), (f"{PROVENANCE} is unreadable ({err})",))
+    if not isinstance(record, dict) or "files" not in record or "record_sha256" not in record:
+        return EntryCheck(str(entry), (f"{PROVENANCE} lists no file digests (written by an "
+                                       "older biorepro, or edited)",))
+    problems = []
+    if _record_digest(record) != record["record_sha256"]:
+        problems.append(f"{PROVENANCE} was modified after publication")
+    ingredients = record.get("ingredients", {})
+    if derive_key(ingredients) != entry.name:
+        problems.append(f"the ingredients in {PROVENANCE} do not hash to the key {entry.name}")
+    elif ingredients.get("stage") != entry.parent.name:
+        problems.append(f"{PROVENANCE} names stage {ingredients.get('stage')!r}, not "
+                        f"{entry.parent.name!r}")
+    listed = record["files"]
+    present = {p.relative_to(entry).as_posix(): p for p in entry.rglob("*")
+               if p.is_file() or p.is_symlink()}
+    present.pop(PROVENANCE, None)
+    for rel in sorted(set(present) - set(listed)):
+        problems.append(f"unexpected file {rel}")
+    for rel, want in listed.items():
+        path = present.get(rel)
+        if path is None:
+            problems.append(f"{rel} is missing")
+        elif path.stat().st_size != want["size"]:
+            problems.append(f"{rel} has {path.stat().st_size} bytes, {want['size']} recorded")
+        elif deep and file_digest(path) != want["sha256"]:
+            problems.append(f"{rel} has other content than recorded (SHA-256 differs)")
+    return EntryCheck(str(entry), tuple(problems))
+
+
+def verify_entry(entry: str | os.PathLike) -> None:
+    """Raise :class:`DamagedEntryError` unless ``entry`` is published and intact
+    (every file's digest checked): what a job calls on the entries it reads."""
+    check = check_entry(entry, deep=True)
+    if not check.ok:
+        raise DamagedEntryError(entry, list(check.problems))
