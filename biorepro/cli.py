@@ -1,12 +1,14 @@
-"""The ``biorepro`` command: ``synth``, ``status`` and ``gc``.
+"""The ``biorepro`` command: ``synth``, ``status``, ``gc``, ``fsck`` and ``recheck``.
 
-``status`` and ``gc`` read the same configuration files as ``snakemake`` (the default
+The commands read the same configuration files as ``snakemake`` (the default
 ``config/config.yaml`` plus ``--configfile`` overrides, later ones winning).
+Exit status: 0 fine, 1 damage or a difference found, 2 bad configuration or input.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from biorepro import config as cfg
@@ -25,7 +27,13 @@ def cmd_status(args) -> int:
 
     plan = _plan(args)
     print(format_explanations(plan, explain(plan)))
-    return 0
+    damaged = plan.damaged()
+    for check in damaged:
+        print(f"DAMAGED {check.path}: {'; '.join(check.problems)}")
+    if damaged:
+        print(f"{len(damaged)} damaged entries: run `biorepro fsck --repair`, then the "
+              "workflow (they are rebuilt)")
+    return 1 if damaged else 0
 
 
 def cmd_gc(args) -> int:
@@ -45,6 +53,57 @@ def cmd_gc(args) -> int:
     return 0
 
 
+def cmd_fsck(args) -> int:
+    from biorepro.fsck import fsck, store_entries
+
+    if args.all:
+        base = next(iter(cfg.experiments(cfg.load([DEFAULT_CONFIG, *args.configfile]))
+                         .values()))
+        store, entries = base["store"], store_entries(base["store"])
+    else:
+        plan = _plan(args)
+        store, entries = plan.store, [e.path for e in plan.entries() if e.published]
+    report = fsck(entries, repair=args.repair, threads=args.threads)
+    print(f"{report.checked} entries of {store} checked"
+          f"{' (the whole store)' if args.all else ' (those the configuration reaches)'}: "
+          f"{len(report.damaged)} damaged" + (
+              f", {len(report.quarantined)} moved to {store}/.quarantine/ (the next run "
+              "rebuilds them)" if report.quarantined else
+              "; run with --repair to quarantine them" if report.damaged else ""))
+    return 1 if report.damaged else 0
+
+
+def cmd_recheck(args) -> int:
+    from biorepro.plan import STAGES
+    from biorepro.recheck import recheck, write_records
+
+    unknown = sorted(set(args.stage) - set(STAGES))
+    if unknown:
+        raise ValueError(f"--stage {', '.join(unknown)}: unknown; stages: {', '.join(STAGES)}")
+    plan = _plan(args)
+    records = recheck(plan, stages=args.stage or None, sample=args.sample,
+                      scratch=args.scratch)
+    if not records:
+        print("nothing to recheck: no entry of these stages is in the store (run the "
+              "workflow first)")
+        return 0
+    for name, exp in plan.experiments.items():
+        keys = {(e.stage, e.key) for e in exp.entries()} | (
+            {("compare", plan.compare.key)} if plan.compare else set())
+        mine = [r for r in records if (r["stage"], r["key"]) in keys]
+        if mine:
+            out = f"{exp.config['results']}/{name}"
+            write_records(mine, out)
+            print(f"recheck of '{name}': {out}/recheck.json")
+    different = [r for r in records if r["status"] != "identical"]
+    print(f"{len(records)} entries rebuilt: {len(records) - len(different)} identical, "
+          f"{len(different)} different")
+    for r in different:
+        print(f"DIFFERENT {r['entry']} (rebuilt copy: {r['rebuilt']})\n    "
+              + "\n    ".join(r["differences"]))
+    return 1 if different else 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="biorepro", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -52,6 +111,9 @@ def main(argv=None) -> int:
     for name, func, text in (
         ("status", cmd_status, "explain which store entries would run, and why"),
         ("gc", cmd_gc, "remove store entries the configuration no longer reaches"),
+        ("fsck", cmd_fsck, "verify store entries file by file (exit 1 if any is damaged)"),
+        ("recheck", cmd_recheck, "rebuild sampled entries of every stage and compare them "
+                                 "bit for bit (exit 1 on a difference)"),
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("--configfile", nargs="*", default=[],
@@ -59,6 +121,22 @@ def main(argv=None) -> int:
         p.set_defaults(func=func)
     sub.choices["gc"].add_argument("--yes", action="store_true",
                                    help="really remove (default: dry run)")
+    fsck = sub.choices["fsck"]
+    fsck.add_argument("--all", action="store_true",
+                      help="check every entry of the store, not only those the "
+                           "configuration reaches")
+    fsck.add_argument("--repair", action="store_true",
+                      help="move damaged entries to <store>/.quarantine/ (the next run "
+                           "rebuilds them)")
+    fsck.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+                      help="files hashed in parallel (default: the number of CPUs)")
+    rc = sub.choices["recheck"]
+    rc.add_argument("--stage", action="extend", nargs="+", default=[],
+                    help="stages to recheck (default: every stage)")
+    rc.add_argument("--sample", type=int, default=1,
+                    help="entries rebuilt per stage (default 1)")
+    rc.add_argument("--scratch", default=".biorepro/recheck",
+                    help="scratch store for the rebuilt entries")
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "synth":
         from biorepro.synth import main as synth_main

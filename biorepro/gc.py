@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from biorepro.plan import STAGES, Plan
-from biorepro.store import TMP_PREFIX
+from biorepro.store import TMP_PREFIX, remove_tree
 
 # A temporary directory younger than this may belong to a job still running.
 TMP_GRACE_S = 6 * 3600
@@ -48,5 +47,5 @@ def find_garbage(plan: Plan, *, now: float | None = None) -> list[Garbage]:
 def collect(garbage: list[Garbage]) -> int:
     """Delete ``garbage``; return the bytes freed."""
     for g in garbage:
-        shutil.rmtree(g.path, ignore_errors=True)
+        remove_tree(g.path)
     return sum(g.size for g in garbage)

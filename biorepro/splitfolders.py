@@ -1,7 +1,8 @@
 """Split folders: ``{train,devel,test}/{bonafide,attack}/<video_id>__<frame>.png``.
 
 Files are hard links to the frames in the store (copies only where a link is
-impossible, e.g. across filesystems), so the layout costs no space. Each split folder
+impossible, e.g. across filesystems), so the layout costs no space; the shared files are
+read-only, like every published entry's, and both entries record their digests. Each split folder
 loads as is with ``keras.utils.image_dataset_from_directory`` (classes ``attack`` and
 ``bonafide``, in that alphabetical order). ``split.csv`` lists every file.
 

@@ -253,3 +253,31 @@ def verify_entry(entry: str | os.PathLike) -> None:
     check = check_entry(entry, deep=True)
     if not check.ok:
         raise DamagedEntryError(entry, list(check.problems))
+
+
+def needs_building(entry: str | os.PathLike, inputs: list[str], log) -> bool:
+    """Whether a job must build ``entry``; what every stage job asks first.
+
+    No when another run published it meanwhile (it is then checked, cheaply). Before
+    a build, every input entry is verified file by file, so nothing is computed from
+    damaged data (:class:`DamagedEntryError` names the entry and the file).
+    """
+    if is_published(entry):
+        check = check_entry(entry, deep=False)
+        if not check.ok:
+            raise DamagedEntryError(entry, list(check.problems))
+        log(f"{entry} is already in the store (published by another run)")
+        return False
+    for path in inputs:
+        verify_entry(path)
+    return True
+
+
+def write_receipt(receipt: str | os.PathLike, entry: str | os.PathLike) -> None:
+    """Write a job's receipt (its output for Snakemake, in the working directory) once
+    ``entry`` is published: Snakemake may delete a receipt, never a store entry."""
+    if not is_published(entry):
+        raise RuntimeError(f"the job ended without publishing {entry}")
+    receipt = Path(receipt)
+    receipt.parent.mkdir(parents=True, exist_ok=True)
+    receipt.write_text(f"{Path(entry).resolve()}\n")

@@ -1,8 +1,9 @@
 """``results/<experiment>/``: the readable view of an experiment's summary entry.
 
-The view is a folder of hard links to the files of the summary entry in the store
-(copies where links are impossible). It is replaced as a whole after each successful
-run, so it always shows the current configuration, including after a revert.
+The view is a folder of copies of the files of the summary entry in the store: copies,
+not links, so that editing a file of the view can never change the store (summary
+entries are small). It is replaced as a whole at each run, so it always shows the
+current configuration, including after a revert.
 """
 
 from __future__ import annotations
@@ -15,19 +16,18 @@ from pathlib import Path
 from biorepro.store import PROVENANCE
 
 
-def _link_tree(src: Path, dst: Path) -> None:
+def _copy_tree(src: Path, dst: Path) -> None:
+    """Copy the files' bytes (new, writable files: not the entry's read-only modes)."""
     for dirpath, _dirs, files in os.walk(src):
         rel = Path(dirpath).relative_to(src)
         (dst / rel).mkdir(parents=True, exist_ok=True)
         for name in files:
-            try:
-                os.link(Path(dirpath) / name, dst / rel / name)
-            except OSError:
-                shutil.copy2(Path(dirpath) / name, dst / rel / name)
+            shutil.copyfile(Path(dirpath) / name, dst / rel / name)
 
 
-# Files of a view written by other rules (not from the summary entry), kept across updates.
-KEEP = ("determinism.json",)
+# Files of a view written by other commands (not from the summary entry), kept across
+# updates: ``snakemake verify`` and ``biorepro recheck``.
+KEEP = ("determinism.json", "recheck.json", "recheck.csv")
 
 
 def publish_view(summary_entry: str | os.PathLike, view_dir: str | os.PathLike) -> Path:
@@ -37,7 +37,7 @@ def publish_view(summary_entry: str | os.PathLike, view_dir: str | os.PathLike) 
         raise FileNotFoundError(f"summary entry {src} is not in the store")
     view.parent.mkdir(parents=True, exist_ok=True)
     fresh = view.parent / f".{view.name}.new-{uuid.uuid4().hex[:8]}"
-    _link_tree(src, fresh)
+    _copy_tree(src, fresh)
     (fresh / "STORE_ENTRY").write_text(f"{src.resolve()}\n")
     for name in KEEP:
         if (view / name).is_file():

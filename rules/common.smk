@@ -1,7 +1,9 @@
 # Plan, validation and input functions shared by every rule.
 
 import json
+import os
 import sys
+import uuid
 
 sys.path.insert(0, workflow.basedir)
 
@@ -12,7 +14,7 @@ from biorepro.config import seed_list as cfg_seed_list
 from biorepro.determinism import job_environment
 from biorepro.ingest import DatasetError
 from biorepro.keys import KEY_PATTERN
-from biorepro.plan import build_plan
+from biorepro.plan import build_plan, train_job_spec
 from biorepro.splitfolders import LeakageError
 from biorepro.splitting import SplitError
 
@@ -20,11 +22,23 @@ try:
     PLAN = build_plan(config)
 except (ConfigError, DatasetError, LeakageError, SplitError, OSError) as err:
     raise WorkflowError(f"biorepro: {err}") from None
+DAMAGED = PLAN.damaged()
+if DAMAGED:
+    raise WorkflowError(
+        f"biorepro: {len(DAMAGED)} store entries are damaged:\n"
+        + "\n".join(f"  {c.path}: {'; '.join(c.problems)}" for c in DAMAGED)
+        + "\nRun `biorepro fsck --repair` (damaged entries go to <store>/.quarantine/), "
+        "then run again: they are rebuilt.")
 
 EXPERIMENTS = PLAN.experiments
 BASE = next(iter(EXPERIMENTS.values())).config
 STORE = PLAN.store
 LOGS = ".biorepro/logs"
+# Jobs' outputs, for Snakemake, are receipts in the working directory, one folder per
+# run (the id is passed to cluster jobs through their environment): a published store
+# entry is never an output, so Snakemake never deletes or touches one (shared stores).
+RECEIPTS = ".biorepro/receipts"
+RUN = os.environ.setdefault("BIOREPRO_RUN", uuid.uuid4().hex[:12])
 GPU_LOCKS = ".biorepro/gpu-locks"
 VERIFY = BASE["verify"]["scratch"]
 VERIFY_ENTRIES = [
@@ -42,32 +56,36 @@ def entry(stage, wildcards):
     return PLAN.entry(stage, wildcards.key)
 
 
-def upstream(stage):
-    """Input function: the upstream entries of a stage's entry (store paths).
+def receipt(e):
+    return f"{RECEIPTS}/{RUN}/{e.stage}/{e.key}"
 
-    ``ancient`` because entries are immutable and keyed: their modification times
-    carry no information, only their existence does. ``train_verify`` is the
-    training entry itself (what a determinism check retrains and compares with).
-    """
+
+def target(e):
+    """What waits for entry ``e``: the entry itself when it is published at planning
+    (``ancient``: an immutable, keyed entry's time carries no information), else the
+    receipt its job writes in this run."""
+    return ancient(e.path) if e.published else receipt(e)
+
+
+def upstream(stage):
+    """Input function: what a stage's entry is built from. ``train_verify`` is the
+    training entry itself (what a determinism check retrains and compares with)."""
     if stage == "train_verify":
-        return lambda wildcards: ancient(entry("train", wildcards).path)
-    return lambda wildcards: [ancient(p) for p in entry(stage, wildcards).inputs]
+        return lambda wildcards: target(entry("train", wildcards))
+    return lambda wildcards: [target(u) for u in PLAN.upstream(entry(stage, wildcards))]
 
 
 def store_output(stage):
-    """The output of a stage's rule: its store entry, named by key.
-
-    ``update`` keeps Snakemake from deleting an entry that another run published
-    between planning and running this job (shared stores, concurrent runs); the entry
-    is then simply republished, identical, and the existing copy kept.
-    """
-    return update(directory(f"{STORE}/{stage}/{{key}}"))
+    """The output of a stage's rule: the receipt of its entry, named by key."""
+    return f"{RECEIPTS}/{RUN}/{stage}/{{key}}"
 
 
 def job_spec(stage):
     return lambda wildcards: {
         "spec": entry(stage, wildcards).spec,
         "ingredients": entry(stage, wildcards).ingredients,
+        "out": entry(stage, wildcards).path,
+        "inputs": entry(stage, wildcards).inputs,
     }
 
 
@@ -83,13 +101,7 @@ def train_runtime(name):
 
 def train_spec(wildcards):
     """The job spec, as JSON for the command line."""
-    e = entry("train", wildcards)
-    return json.dumps({
-        "tensors": e.spec["tensors"], "seed": e.spec["seed"],
-        "params": e.ingredients["params"], "ingredients": e.ingredients,
-        "device": e.runtime["device"], "gpu_wait_s": e.runtime["gpu_wait_s"],
-        "lock_dir": GPU_LOCKS,
-    })
+    return json.dumps(train_job_spec(entry("train", wildcards), GPU_LOCKS))
 
 
 def train_environment(wildcards):
@@ -99,24 +111,52 @@ def train_environment(wildcards):
     return " ".join(f"{k}={v}" for k, v in sorted(env.items()))
 
 
-def experiment_of_summary(wildcards):
-    """Report category of a summary entry: its experiment's name."""
-    return next(n for n, e in EXPERIMENTS.items() if e.summary.key == wildcards.key)
+# results/<name>/ -> the entry it shows: each experiment's summary, and the comparisons.
+VIEWS = {name: exp.summary for name, exp in EXPERIMENTS.items()}
+if PLAN.compare:
+    VIEWS["comparisons"] = PLAN.compare
+
+
+def extract_batches():
+    """The extraction batches of this run: computed by the main process from the
+    entries missing when it planned, and read back by cluster jobs (which plan again,
+    when some entries are already published) so that both see the same rules."""
+    path = f"{RECEIPTS}/{RUN}/extract_batches.json"
+    if workflow.remote_exec and os.path.exists(path):
+        with open(path) as f:
+            return json.load(f)
+    batches = PLAN.extract_batches(BASE["extract"]["videos_per_job"])
+    if not workflow.dryrun and not workflow.remote_exec:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            json.dump(batches, f)
+    return batches
+
+
+def clean_receipts():
+    """Remove this run's receipts (every entry is in the store now) and those that
+    failed runs left more than a day ago."""
+    import shutil
+    import time
+
+    if not os.path.isdir(RECEIPTS):
+        return
+    for d in os.scandir(RECEIPTS):
+        if d.name == RUN or time.time() - d.stat().st_mtime > 86400:
+            shutil.rmtree(d.path, ignore_errors=True)
 
 
 def all_targets():
-    targets = [exp.summary.path for exp in EXPERIMENTS.values()]
-    return targets + ([PLAN.compare.path] if PLAN.compare else [])
+    """Every results view, and every planned entry missing from the store (so that one
+    removed from it, e.g. quarantined by ``biorepro fsck --repair``, is rebuilt)."""
+    return [receipt(e) for e in PLAN.missing()] + [results_dir(n) for n in VIEWS]
 
 
 def publish_views():
-    """Point results/<experiment>/ at the current summary entries that exist."""
+    """Point results/<name>/ at the current entries that exist."""
     from biorepro.view import publish_view
 
-    views = {name: exp.summary for name, exp in EXPERIMENTS.items()}
-    if PLAN.compare:
-        views["comparisons"] = PLAN.compare
-    for name, summary in views.items():
-        if summary.published:
-            view = publish_view(summary.path, results_dir(name))
+    for name, e in VIEWS.items():
+        if e.published:
+            view = publish_view(e.path, results_dir(name))
             print(f"biorepro: results of '{name}' are in {view}/")

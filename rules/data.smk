@@ -1,8 +1,9 @@
 # Data stages: frames per video (batched jobs), split folders, tensor cache.
 
-EXTRACT_BATCHES = PLAN.extract_batches(BASE["extract"]["videos_per_job"])
+EXTRACT_BATCHES = extract_batches()
 
-for _batch_id, _batch in EXTRACT_BATCHES.items():
+for _batch_id, _keys in EXTRACT_BATCHES.items():
+    _batch = [PLAN.entry("frames", k) for k in _keys]
 
     rule:
         name:
@@ -10,12 +11,13 @@ for _batch_id, _batch in EXTRACT_BATCHES.items():
         input:
             [ancient(e.spec["video"]) for e in _batch],
         output:
-            [update(directory(e.path)) for e in _batch],
+            [receipt(e) for e in _batch],
         log:
             f"{LOGS}/frames/{_batch_id}.log",
         params:
             jobs=[
-                {"video": e.spec["video"], "out": e.path, "ingredients": e.ingredients}
+                {"video": e.spec["video"], "out": e.path, "ingredients": e.ingredients,
+                 "receipt": receipt(e)}
                 for e in _batch
             ],
         threads: 1

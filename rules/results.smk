@@ -1,16 +1,11 @@
-# The per-experiment summary entry, and the results/<experiment>/ views.
+# The per-experiment summary entry, the comparisons, and the results/<name>/ views.
 
 
 rule summarize:
     input:
         upstream("summary"),
     output:
-        report(
-            store_output("summary"),
-            patterns=["figures/{name}.svg", "summary_{level}.csv"],
-            category=experiment_of_summary,
-            caption="../report/summary.rst",
-        ),
+        store_output("summary"),
     log:
         f"{LOGS}/summary/{{key}}.log",
     params:
@@ -38,11 +33,36 @@ rule compare_experiments:
         "../scripts/compare_experiments.py"
 
 
-# Snakemake calls onsuccess only when jobs ran; when everything is already in the
-# store (e.g. after reverting a config change) the views are refreshed here instead.
+# results/<name>/ is a copy of the entry it shows (the report is built from it).
+rule results_view:
+    input:
+        lambda wildcards: target(VIEWS[wildcards.view]),
+    output:
+        report(
+            directory(f"{BASE['results']}/{{view}}"),
+            patterns=["figures/{name}.svg", "summary_{level}.csv"],
+            category="{view}",
+            caption="../report/summary.rst",
+        ),
+    params:
+        entry=lambda wildcards: VIEWS[wildcards.view].path,
+    wildcard_constraints:
+        view="|".join(VIEWS),
+    localrule: True
+    script:
+        "../scripts/results_view.py"
+
+
+# The views are refreshed at every start, also when no job runs (e.g. after reverting
+# a config change, the view shows the entries of the configuration in force again).
 if not workflow.dryrun and not workflow.remote_exec and not workflow.touch:
     publish_views()
 
 
 onsuccess:
     publish_views()
+    clean_receipts()
+
+
+onerror:
+    clean_receipts()

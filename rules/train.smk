@@ -11,6 +11,7 @@ rule train:
     params:
         env=train_environment,
         spec=train_spec,
+        entry=lambda wildcards: entry("train", wildcards).path,
         python=sys.executable,
     threads: train_runtime("threads")
     resources:
@@ -20,7 +21,7 @@ rule train:
         "../envs/biorepro.yaml"
     shell:
         "env {params.env} {params.python} -m biorepro.train_job --spec {params.spec:q} "
-        "--out {output:q} --log {log:q}"
+        "--out {params.entry:q} --receipt {output:q} --log {log:q}"
 
 
 rule verify_seed:
@@ -33,6 +34,7 @@ rule verify_seed:
     params:
         env=train_environment,
         spec=train_spec,
+        entry=lambda wildcards: entry("train", wildcards).path,
         python=sys.executable,
         scratch=lambda wc: f"{VERIFY}/{wc.key}/retrained",
     threads: train_runtime("threads")
@@ -42,18 +44,20 @@ rule verify_seed:
         "../envs/biorepro.yaml"
     shell:
         "env {params.env} {params.python} -m biorepro.train_job --spec {params.spec:q} "
-        "--verify-against {input:q} --out {params.scratch:q} --report {output:q} --log {log:q}"
+        "--verify-against {params.entry:q} --out {params.scratch:q} --report {output:q} "
+        "--log {log:q}"
 
 
 rule verify:
     input:
         [f"{VERIFY}/{e.key}/verify.json" for e in VERIFY_ENTRIES],
     output:
-        f"{results_dir(BASE['experiment'])}/determinism.json",
+        f"{VERIFY}/determinism-{BASE['experiment']}.json",
     log:
         f"{LOGS}/verify/determinism.log",
     params:
         seeds=[e.spec["seed"] for e in VERIFY_ENTRIES],
+        view=results_dir(BASE["experiment"]),
     conda:
         "../envs/biorepro.yaml"
     script:

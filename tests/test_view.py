@@ -15,13 +15,15 @@ def make_entry(path, text):
     return path
 
 
-def test_view_links_entry_files_and_follows_reverts(tmp_path):
+def test_view_copies_entry_files_and_follows_reverts(tmp_path):
     a = make_entry(tmp_path / "store" / "summary" / "aaa", "A")
     b = make_entry(tmp_path / "store" / "summary" / "bbb", "B")
     view = tmp_path / "results" / "demo"
     publish_view(a, view)
     assert (view / "summary.md").read_text() == "A"
-    assert os.stat(view / "summary.md").st_ino == os.stat(a / "summary.md").st_ino
+    assert os.stat(view / "summary.md").st_ino != os.stat(a / "summary.md").st_ino
+    (view / "summary.md").write_text("edited in the view")  # a user edits the view
+    assert (a / "summary.md").read_text() == "A"  # the store is untouched
     assert (view / "figures" / "a.svg").is_file()
     publish_view(b, view)
     assert (view / "summary.md").read_text() == "B"

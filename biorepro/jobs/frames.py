@@ -5,15 +5,32 @@ from __future__ import annotations
 from pathlib import Path
 
 from biorepro.extract import ExtractJob, extract_many
+from biorepro.hashing import file_digest
 from biorepro.joblog import Log
+from biorepro.store import needs_building, write_receipt
+
+
+class SourceChangedError(RuntimeError):
+    """A video's bytes are not those its entry's key was planned from."""
 
 
 def run(jobs: list[dict], log: Log) -> None:
     """Extract a batch of videos, one store entry each, each with its own parameters.
 
-    A bad video is published as a marker entry (its badness is a property of its bytes
-    and the parameters, so it is cached like any result); whether that stops the
-    workflow is decided by the split stage from ``dataset.on_bad_video``.
+    A job is ``{"video", "out", "ingredients", "receipt"}``. The video's bytes are
+    checked against the digest in the key first (a file changed since planning would
+    otherwise be extracted under the old key). A bad video is published as a marker
+    entry (its badness is a property of its bytes and the parameters, so it is cached
+    like any result); whether that stops the workflow is decided by the split stage
+    from ``dataset.on_bad_video``.
     """
-    extract_many(
-        [ExtractJob(Path(j["video"]), Path(j["out"]), j["ingredients"]) for j in jobs], log=log)
+    todo = [j for j in jobs if needs_building(j["out"], [], log)]
+    for j in todo:
+        if Path(j["video"]).is_file() and \
+                file_digest(j["video"]) != j["ingredients"]["inputs"]["video"]:
+            raise SourceChangedError(f"{j['video']} changed since the workflow was planned; "
+                                     "run the workflow again")
+    extract_many([ExtractJob(Path(j["video"]), Path(j["out"]), j["ingredients"])
+                  for j in todo], log=log)
+    for j in jobs:
+        write_receipt(j["receipt"], j["out"])
