@@ -1,7 +1,14 @@
 """Configuration: loading, validation against ``config/config.schema.yaml``, defaults.
 
-Errors name the key path (``train.epochs``) and the allowed values, and are raised
-before any job runs. Named ``experiments`` are overrides merged into the base config.
+Errors name the key path (``train.epochs``, ``seeds[0]``) and the allowed values, and
+are raised before any job runs. Named ``experiments`` are overrides merged into the base
+config.
+
+Before validation, a string where the schema expects a number, integer, boolean or null
+but no string is read as a YAML 1.2 scalar (``1e-4``, ``3``, ``true``, ``null``): PyYAML
+(YAML 1.1) reads ``1e-4`` as a string, and Snakemake's ``--config`` hands nested values
+(``train='{"epochs": 3}'``) and list items (``seeds=[0,1]``) over as strings. A float
+with no fractional part becomes an int where only an integer is expected.
 """
 
 from __future__ import annotations
@@ -9,6 +16,8 @@ from __future__ import annotations
 import copy
 import functools
 import os
+import re
+from collections import Counter
 from pathlib import Path
 
 import jsonschema
@@ -47,24 +56,103 @@ def _fill_defaults(value, node: dict):
     return value
 
 
-def _describe(error: jsonschema.ValidationError) -> str:
-    path = ".".join(str(p) for p in error.absolute_path) or "<top level>"
-    if error.validator == "additionalProperties":
+def _alternatives(node: dict) -> list[dict]:
+    return [node, *node.get("oneOf", []), *node.get("anyOf", [])]
+
+
+def _type_list(node: dict) -> list[str]:
+    t = node.get("type", [])
+    return [t] if isinstance(t, str) else t
+
+
+def _types(node: dict) -> set[str]:
+    """The JSON types named by ``node`` and its oneOf/anyOf alternatives."""
+    return {t for alt in _alternatives(node) for t in _type_list(alt)}
+
+
+NUMBER_RE = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+WORDS = {"true": ("boolean", True), "false": ("boolean", False), "null": ("null", None),
+         "~": ("null", None)}
+
+
+def _coerce(value, node: dict):
+    """A copy of ``value`` with its scalars read as the types ``node`` expects (module
+    docstring)."""
+    alts = _alternatives(node)
+    if isinstance(value, dict):
+        props = {k: v for alt in alts for k, v in alt.get("properties", {}).items()}
+        return {k: _coerce(v, props.get(k, {})) for k, v in value.items()}
+    if isinstance(value, list):
+        items = next((alt["items"] for alt in alts if "items" in alt), {})
+        return [_coerce(v, items) for v in value]
+    types = _types(node)
+    if isinstance(value, str) and types and "string" not in types:
+        if NUMBER_RE.fullmatch(value) and types & {"integer", "number"}:
+            value = float(value) if re.search(r"[.eE]", value) else int(value)
+        elif value.lower() in WORDS and WORDS[value.lower()][0] in types:
+            return WORDS[value.lower()][1]
+    if isinstance(value, float) and value.is_integer() and "integer" in types \
+            and "number" not in types:
+        return int(value)
+    return value
+
+
+TYPE_NAMES = {"integer": "an integer", "number": "a number", "string": "a string",
+              "array": "a list", "object": "a mapping", "boolean": "true or false",
+              "null": "null"}
+
+
+def _key(path) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+
+
+def _fits(validator, instance, node: dict) -> bool:
+    return not _type_list(node) or any(validator.is_type(instance, t) for t in _type_list(node))
+
+
+def _problems(error: jsonschema.ValidationError, validator) -> list[tuple[str, str]]:
+    """(key, what is wrong in words) of ``error``. A oneOf/anyOf error gives the errors
+    of its alternatives of the value's type, or says which types would do, followed by
+    the key's description."""
+    v, value, inst = error.validator, error.validator_value, error.instance
+    key = _key(error.absolute_path) or "<top level>"
+    if v in ("oneOf", "anyOf"):
+        about = error.schema.get("description")
+        hint = f" (expected: {about})" if about else ""
+        fitting = {i for i, alt in enumerate(value) if _fits(validator, inst, alt)}
+        found = [p for e in error.context if e.relative_schema_path[0] in fitting
+                 for p in _problems(e, validator)]
+        if not fitting:
+            found = [(key, f"{inst!r} is neither "
+                      + " nor ".join(TYPE_NAMES[t] for t in sorted(_types(error.schema))))]
+        return [(k, what + hint) for k, what in found or [(key, error.message)]]
+    if v == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
-        return f"config key '{path}': {error.message}; allowed keys: {', '.join(allowed)}"
-    if error.validator == "enum":
-        return (f"config key '{path}': {error.instance!r} is not allowed; "
-                f"allowed values: {', '.join(map(str, error.validator_value))}")
-    return f"config key '{path}': {error.message}"
+        what = f"{error.message}; allowed keys: {', '.join(allowed)}"
+    elif v == "enum":
+        what = f"{inst!r} is not allowed; allowed values: {', '.join(map(str, value))}"
+    elif v == "type":
+        what = f"{inst!r} is not " + " or ".join(TYPE_NAMES[t] for t in _type_list(error.schema))
+    elif v == "uniqueItems":
+        repeated = [x for x, n in Counter(map(repr, inst)).items() if n > 1]
+        what = f"duplicate value{'s' * (len(repeated) > 1)} {', '.join(repeated)}"
+    elif v == "minItems" and value == 1:
+        what = "the list is empty"
+    elif v == "minimum" and value == 0:
+        what = f"{inst!r} is negative"
+    else:
+        what = error.message
+    return [(key, what)]
 
 
 def validate(config: dict) -> dict:
     """Return ``config`` with defaults filled in, or raise ``ConfigError``."""
-    config = _fill_defaults(copy.deepcopy(config), schema())
+    config = _fill_defaults(_coerce(config, schema()), schema())
     validator = jsonschema.Draft202012Validator(schema())
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(_describe(e) for e in errors))
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(
+            f"config key '{key}': {what}" for e in errors for key, what in _problems(e, validator)))
     _check_consistency(config)
     return config
 

@@ -11,7 +11,8 @@ Kinds (``dataset.kind``):
   ``{class}/**/video``; the class named ``dataset.bonafide_class`` is bona fide, every
   other class is an attack type.
 - ``manifest``: a CSV with columns ``path,label,subject`` and optional
-  ``split,attack_type``; relative paths are relative to the CSV's folder.
+  ``split,attack_type``; relative paths are relative to the CSV's folder, and every
+  path must resolve inside that folder unless ``dataset.allow_outside_root``.
 
 ``video_id`` is the path relative to the dataset root, without suffix, with ``/``
 replaced by ``--`` (unique and safe as a file-name stem).
@@ -135,34 +136,59 @@ def folders(root: Path, bonafide_class: str, extensions: list[str],
 
 
 MANIFEST_REQUIRED = ("path", "label", "subject")
+MANIFEST_OPTIONAL = ("split", "attack_type")
 
 
-def manifest(csv_path: Path) -> list[VideoRecord]:
-    """Records listed in a manifest CSV (errors name the file and row)."""
+def manifest(csv_path: Path, allow_outside_root: bool = False) -> list[VideoRecord]:
+    """Records listed in a manifest CSV (UTF-8, with or without a byte-order mark).
+
+    Errors name the file and row (its line; the header is row 1): unknown or missing columns, a
+    video that does not exist, a row that repeats an earlier one (same resolved path), a
+    path that resolves outside the CSV's folder (unless ``allow_outside_root``).
+    """
     if not csv_path.is_file():
         raise DatasetError(f"dataset.manifest: file {csv_path} does not exist")
     base = csv_path.parent
-    with open(csv_path, newline="") as f:
+    root = base.resolve()
+    with open(csv_path, newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
-        missing = [c for c in MANIFEST_REQUIRED if c not in (reader.fieldnames or [])]
-        if missing:
-            raise DatasetError(f"{csv_path}: missing column(s) {missing}; required: "
-                               f"{list(MANIFEST_REQUIRED)}, optional: split, attack_type")
+        header = reader.fieldnames or []
+        missing = [c for c in MANIFEST_REQUIRED if c not in header]
+        unknown = [c for c in header if c not in MANIFEST_REQUIRED + MANIFEST_OPTIONAL]
+        problems = [f"{what} column(s) {cols}" for what, cols in
+                    (("missing", missing), ("unknown", unknown)) if cols]
+        if problems:
+            raise DatasetError(f"{csv_path}: {'; '.join(problems)}; the columns are "
+                               f"{', '.join(MANIFEST_REQUIRED)} (required) and "
+                               f"{', '.join(MANIFEST_OPTIONAL)} (optional)")
         records = []
-        for row_no, row in enumerate(reader, start=2):
+        row_of: dict[Path, int] = {}
+        for row in reader:
+            row_no = reader.line_num
             where = f"{csv_path}, row {row_no}"
+            if None in row or None in row.values():
+                raise DatasetError(f"{where}: not as many fields as the header's {len(header)}")
             path = Path(row["path"])
             path = path if path.is_absolute() else base / path
             if row["label"] not in LABELS:
                 raise DatasetError(f"{where}: label {row['label']!r} is not one of {LABELS}")
             if not path.is_file():
                 raise DatasetError(f"{where}: video {path} does not exist")
+            resolved = path.resolve()
+            inside = resolved.is_relative_to(root)
+            if not inside and not allow_outside_root:
+                raise DatasetError(f"{where}: video {row['path']} resolves to {resolved}, "
+                                   f"outside the manifest's folder {root}; move it there or "
+                                   "set dataset.allow_outside_root: true")
+            if resolved in row_of:
+                raise DatasetError(f"{csv_path}: row {row_no} repeats row {row_of[resolved]} "
+                                   f"(both are {resolved}); remove one of them")
+            row_of[resolved] = row_no
             try:
                 records.append(VideoRecord(
-                    video_id(path.resolve(), base.resolve()) if path.resolve().is_relative_to(
-                        base.resolve()) else path.stem,
-                    str(path), row["label"], row["subject"], (row.get("split") or "").strip(),
-                    (row.get("attack_type") or "").strip()))
+                    video_id(resolved, root) if inside else path.stem, str(path), row["label"],
+                    row["subject"], row.get("split", "").strip(),
+                    row.get("attack_type", "").strip()))
             except ValueError as err:
                 raise DatasetError(f"{where}: {err}") from None
     if not records:

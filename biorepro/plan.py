@@ -153,9 +153,10 @@ def dataset_records(conf: dict) -> list[VideoRecord]:
         records = ingest.folders(Path(ds["root"]), ds["bonafide_class"], ds["extensions"],
                                  ds["subject_regex"])
     else:
-        records = ingest.manifest(Path(ds["manifest"]))
+        records = ingest.manifest(Path(ds["manifest"]), ds["allow_outside_root"])
     ingest.check_unique_ids(records)
-    return splitting.assign_splits(records, ds["split_fractions"], ds["split_seed"])
+    return splitting.require_classes(
+        splitting.assign_splits(records, ds["split_fractions"], ds["split_seed"]))
 
 
 def train_params(conf: dict) -> dict:

@@ -5,6 +5,9 @@ subjects are grouped by which labels they have (bona fide only, attack only, bot
 each group is divided by the configured fractions. The order within a group comes from
 a hash of (split seed, subject), so the assignment is reproducible and does not depend
 on the order in which files were listed.
+
+Every split then needs both classes, whoever assigned it (``require_classes``): train to
+learn, devel to choose the threshold, test to report APCER and BPCER.
 """
 
 from __future__ import annotations
@@ -13,11 +16,17 @@ import dataclasses
 import hashlib
 from collections import defaultdict
 
-from biorepro.records import SPLITS, VideoRecord
+from biorepro.records import LABELS, SPLITS, VideoRecord
 
 
 class SplitError(ValueError):
-    pass
+    """The videos cannot be split, or a split lacks a class it needs."""
+
+
+NAMES = {"bonafide": "bona fide", "attack": "attack"}
+USES = {"train": "training needs both classes",
+        "devel": "the threshold is chosen on devel from both classes",
+        "test": "the error rates reported on test (APCER, BPCER) need both classes"}
 
 
 def _rank(seed: int, subject: str) -> str:
@@ -59,3 +68,21 @@ def assign_splits(records: list[VideoRecord], fractions: dict[str, float],
         raise SplitError(f"only {len(labels_of)} subjects: splits {missing} would be empty; "
                          "add subjects or change dataset.split_fractions")
     return [dataclasses.replace(r, split=split_of[r.subject]) for r in records]
+
+
+def require_classes(records: list[VideoRecord]) -> list[VideoRecord]:
+    """``records`` (with splits assigned) unchanged, or ``SplitError`` naming every split
+    that lacks bona fide or attack videos, with its counts."""
+    counts = {(s, label): 0 for s in SPLITS for label in LABELS}
+    for r in records:
+        counts[r.split, r.label] += 1
+    missing = {s: [label for label in LABELS if not counts[s, label]] for s in SPLITS}
+    problems = [f"split '{s}' has {counts[s, 'bonafide']} bona fide and "
+                f"{counts[s, 'attack']} attack videos: {USES[s]}; add "
+                f"{' and '.join(NAMES[label] for label in missing[s])} videos to it"
+                for s in SPLITS if missing[s]]
+    if problems:
+        raise SplitError("\n  ".join([*problems, "(where biorepro assigns the splits: add "
+                                       "subjects that have such videos, or change "
+                                       "dataset.split_seed or dataset.split_fractions)"]))
+    return records

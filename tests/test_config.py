@@ -21,11 +21,85 @@ def test_defaults_fill_and_validate():
     ({"dataset": {"split_fractions": {"train": 0.5, "devel": 0.5, "test": 0.5}}}, "sum to 1"),
     ({"evaluate": {"criterion": "far"}}, "'evaluate.target'"),
     ({"seeds": [1, 1]}, "'seeds'"),
+    ({"train": {"epochs": "2.5"}}, "'train.epochs': 2.5 is not an integer"),
+    ({"experiment": 3}, "'experiment': 3 is not a string"),
 ])
 def test_invalid_values_name_the_key(bad, message):
     with pytest.raises(cfg.ConfigError, match=None) as err:
         cfg.validate(bad)
     assert message in str(err.value)
+
+
+SEEDS_EXPECTED = "(expected: a count n (1 to 1000) meaning seeds 0..n-1, or a list of"
+
+
+@pytest.mark.parametrize("seeds,message", [
+    ([0, 3, 1, 3], "'seeds': duplicate value 3 "),
+    (["0", "0", 1, 1], "'seeds': duplicate values 0, 1 "),
+    ([1, -2], "'seeds[1]': -2 is negative "),
+    (["-1"], "'seeds[0]': -1 is negative "),
+    ([], "'seeds': the list is empty "),
+    ([0, "one"], "'seeds[1]': 'one' is not an integer "),
+    ([0.5], "'seeds[0]': 0.5 is not an integer "),
+    (0, "'seeds': 0 is less than the minimum of 1 "),
+    ("all", "'seeds': 'all' is neither a list nor an integer "),
+])
+def test_seed_errors_say_what_is_wrong(seeds, message):
+    with pytest.raises(cfg.ConfigError) as err:
+        cfg.validate({"seeds": seeds})
+    assert f"config key {message}{SEEDS_EXPECTED}" in str(err.value)
+    assert "not valid under any" not in str(err.value)
+
+
+def test_any_of_errors_are_readable(monkeypatch):
+    node = {"anyOf": [{"type": "integer", "minimum": 2}, {"enum": ["auto"]}]}
+    monkeypatch.setattr(cfg, "schema", lambda: {"properties": {"x": node}})
+    with pytest.raises(cfg.ConfigError, match=r"'x': 1 is less than the minimum of 2\n"
+                                              r"  config key 'x': 1 is not allowed; allowed "
+                                              "values: auto$"):
+        cfg.validate({"x": 1})
+
+
+@pytest.mark.parametrize("given,read", [
+    ({"train": {"learning_rate": "1e-4"}}, {"train": {"learning_rate": 1e-4}}),
+    ({"train": {"learning_rate": ".5E-2", "epochs": "+7", "gpu_wait_s": "60"}},
+     {"train": {"learning_rate": 0.005, "epochs": 7, "gpu_wait_s": 60}}),
+    ({"seeds": ["0", "1", "2"]}, {"seeds": [0, 1, 2]}),
+    ({"seeds": "4"}, {"seeds": 4}),
+    ({"seeds": [2.0], "train": {"epochs": "1e1", "widths": ["8", 16.0]}},
+     {"seeds": [2], "train": {"epochs": 10, "widths": [8, 16]}}),
+    ({"extract": {"n_frames": "null", "fps": "2.5"}}, {"extract": {"n_frames": None, "fps": 2.5}}),
+    ({"dataset": {"allow_outside_root": "true"}}, {"dataset": {"allow_outside_root": True}}),
+    # strings stay strings where the schema accepts a string
+    ({"experiment": "1e3", "dataset": {"manifest": "null", "root": "12"}},
+     {"experiment": "1e3", "dataset": {"manifest": "null", "root": "12"}}),
+])
+def test_numbers_given_as_strings_are_read_as_numbers(given, read):
+    """As PyYAML reads ``1e-4`` and as ``snakemake --config`` passes nested values."""
+    out = cfg.validate(given)
+    for key, expected in read.items():
+        got = {k: out[key][k] for k in expected} if isinstance(expected, dict) else out[key]
+        assert repr(got) == repr(expected)  # repr tells 2 from 2.0 and True from "true"
+
+
+def test_snakemake_config_values_are_read_as_numbers():
+    """What ``snakemake --config`` hands over (its own parser) validates as numbers."""
+    from snakemake.cli import parse_config
+
+    given = parse_config(["seeds=[0,1]", 'train={"learning_rate": 1e-4, "epochs": 3}',
+                          "stats={n_boot: 2000}"])
+    assert given["seeds"] == ["0", "1"] and given["train"]["learning_rate"] == "1e-4"
+    out = cfg.validate(given)
+    assert out["seeds"] == [0, 1] and out["stats"]["n_boot"] == 2000
+    assert out["train"]["learning_rate"] == 1e-4 and out["train"]["epochs"] == 3
+
+
+def test_yaml_exponents_are_numbers(tmp_path):
+    """PyYAML (YAML 1.1) reads ``1e-4`` as a string; the configuration reads a number."""
+    (tmp_path / "c.yaml").write_text("train:\n  learning_rate: 1e-4\n")
+    loaded = cfg.load([tmp_path / "c.yaml"])
+    assert loaded["train"]["learning_rate"] == "1e-4"
+    assert cfg.validate(loaded)["train"]["learning_rate"] == 1e-4
 
 
 def test_experiments_are_overrides_of_the_base():

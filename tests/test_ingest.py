@@ -1,8 +1,9 @@
+from pathlib import Path
+
 import pytest
 
 from biorepro import ingest
 from biorepro.records import VideoRecord
-from biorepro.splitting import SplitError, assign_splits
 
 
 def touch(path, data=b"x"):
@@ -90,38 +91,52 @@ def test_manifest(tmp_path):
         ingest.manifest(m)
 
 
+def test_manifest_with_byte_order_mark(tmp_path):
+    touch(tmp_path / "a.mov")
+    m = tmp_path / "m.csv"
+    m.write_text("path,label,subject\na.mov,bonafide,s1\n", encoding="utf-8-sig")
+    assert [r.video_id for r in ingest.manifest(m)] == ["a"]
+
+
+def test_manifest_unknown_columns_are_named(tmp_path):
+    touch(tmp_path / "a.mov")
+    m = tmp_path / "m.csv"
+    m.write_text("path,label,subject,attack-type\na.mov,attack,s1,print\n")
+    with pytest.raises(ingest.DatasetError) as err:
+        ingest.manifest(m)
+    assert "unknown column(s) ['attack-type']" in str(err.value)
+    assert "path, label, subject (required) and split, attack_type (optional)" in str(err.value)
+    m.write_text("path,label,subject\na.mov,attack,s1,print\n")
+    with pytest.raises(ingest.DatasetError, match="row 2: not as many fields as the header's 3"):
+        ingest.manifest(m)
+
+
+def test_manifest_repeated_row(tmp_path):
+    touch(tmp_path / "v" / "a.mov")
+    m = tmp_path / "m.csv"
+    m.write_text("path,label,subject\nv/a.mov,bonafide,s1\n\n"
+                 f"{tmp_path}/v/../v/a.mov,bonafide,s1\n")
+    with pytest.raises(ingest.DatasetError, match=r"m.csv: row 4 repeats row 2 \(both are "):
+        ingest.manifest(m)
+
+
+def test_manifest_paths_outside_its_folder(tmp_path):
+    outside = touch(tmp_path / "elsewhere" / "x.mov")
+    data = tmp_path / "data"
+    touch(data / "a.mov")
+    (data / "link.mov").symlink_to(outside)
+    m = data / "m.csv"
+    for path in ("../elsewhere/x.mov", str(outside), "link.mov"):
+        m.write_text(f"path,label,subject\na.mov,bonafide,s1\n{path},attack,s1\n")
+        with pytest.raises(ingest.DatasetError, match=r"m.csv, row 3: video .* resolves to "
+                                                      r".*elsewhere/x.mov, outside .*"
+                                                      "dataset.allow_outside_root: true"):
+            ingest.manifest(m)
+        recs = ingest.manifest(m, allow_outside_root=True)
+        assert [r.video_id for r in recs] == ["a", Path(path).stem]
+
+
 def test_duplicate_ids_are_an_error():
     recs = [VideoRecord("x", "/a/x.mov", "bonafide", "s"), VideoRecord("x", "/b/x.mov", "bonafide", "t")]
     with pytest.raises(ingest.DatasetError, match="/a/x.mov and /b/x.mov"):
         ingest.check_unique_ids(recs)
-
-
-def _records(n_subjects):
-    out = []
-    for s in range(n_subjects):
-        out.append(VideoRecord(f"r{s}", f"/r{s}.mov", "bonafide", f"s{s}"))
-        out.append(VideoRecord(f"a{s}", f"/a{s}.mov", "attack", f"s{s}", attack_type="print"))
-    out.append(VideoRecord("only_attack", "/oa.mov", "attack", "x", attack_type="print"))
-    return out
-
-
-def test_assign_splits_subject_disjoint_stratified_reproducible():
-    recs = _records(20)
-    out = assign_splits(recs, {"train": 0.5, "devel": 0.25, "test": 0.25}, seed=3)
-    split_of = {}
-    for r in out:
-        assert split_of.setdefault(r.subject, r.split) == r.split  # subject-disjoint
-    counts = {s: sum(1 for v in split_of.values() if v == s) for s in ("train", "devel", "test")}
-    assert counts["train"] in (10, 11) and counts["devel"] in (5, 6) and counts["test"] in (5, 6)
-    assert out == assign_splits(list(reversed(recs)), {"train": 0.5, "devel": 0.25, "test": 0.25},
-                                seed=3)[::-1]
-    other = assign_splits(recs, {"train": 0.5, "devel": 0.25, "test": 0.25}, seed=4)
-    assert [r.split for r in other] != [r.split for r in out]
-
-
-def test_assign_splits_errors():
-    with pytest.raises(SplitError, match="would be empty"):
-        assign_splits(_records(1)[:2], {"train": 0.5, "devel": 0.25, "test": 0.25}, seed=0)
-    mixed = [VideoRecord("a", "/a", "bonafide", "s", "train"), VideoRecord("b", "/b", "bonafide", "t")]
-    with pytest.raises(SplitError, match="/b"):
-        assign_splits(mixed, {"train": 0.5, "devel": 0.25, "test": 0.25}, seed=0)

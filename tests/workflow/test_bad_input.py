@@ -1,6 +1,8 @@
-"""Bad videos and interrupted runs, through real snakemake runs."""
+"""Bad videos, bad configurations and datasets, interrupted runs, through real snakemake
+runs."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -90,3 +92,58 @@ def test_interrupted_run_completes_on_rerun(tmp_path):
     assert (work / "results" / "tiny" / "summary.md").is_file()
     for entry in store.glob("*/*"):
         assert entry.name.startswith(TMP_PREFIX) or is_published(entry), entry
+
+
+def refused(work, *args, configfiles=("config/tiny.yaml",)) -> str:
+    """The error of a run stopped at planning: before any job, nothing in the store."""
+    proc = snakemake(work, *args, configfiles=configfiles, check=False)
+    text = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "biorepro: " in text, text[-3000:]
+    assert "Job stats:" not in text
+    assert not list((work / ".biorepro" / "store").glob("*/*"))
+    return text
+
+
+def dataset_config(work, dataset):
+    (work / "dataset.yaml").write_text(yaml.safe_dump({**SMALL, "dataset": dataset}))
+    return ("config/tiny.yaml", "dataset.yaml")
+
+
+def test_test_split_without_attacks_is_refused(tmp_path):
+    data = tmp_path / "data"
+    for split in ("train", "devel", "test"):
+        for cls in ("bonafide", "print") if split != "test" else ("bonafide",):
+            (data / split / cls).mkdir(parents=True)
+            (data / split / cls / f"{split}_{cls}.mov").write_bytes(b"x")
+    work = make_workdir(tmp_path / "w")
+    text = refused(work, configfiles=dataset_config(work, {"kind": "folders",
+                                                           "root": str(data)}))
+    assert "split 'test' has 1 bona fide and 0 attack videos" in text
+    assert "add attack videos to it" in text
+
+
+def test_unknown_manifest_column_is_refused(tmp_path):
+    (tmp_path / "a.mov").write_bytes(b"x")
+    (tmp_path / "m.csv").write_text("path,label,subject,attack-type\na.mov,attack,s1,print\n")
+    work = make_workdir(tmp_path / "w")
+    text = refused(work, configfiles=dataset_config(work, {"kind": "manifest",
+                                                           "manifest": str(tmp_path / "m.csv")}))
+    assert "unknown column(s) ['attack-type']" in text and "split, attack_type (optional)" in text
+
+
+def test_duplicate_seed_is_refused(tmp_path):
+    text = refused(make_workdir(tmp_path / "w"), "--config", "seeds=[0,1,0]")
+    assert "config key 'seeds': duplicate value 0 (expected: " in text
+
+
+def test_numbers_from_yaml_and_command_line(tmp_path):
+    """``learning_rate: 1e-4`` (a string to PyYAML) and ``--config seeds=[...]`` (strings
+    to Snakemake) plan as numbers."""
+    work = make_workdir(tmp_path / "w")
+    (work / "lr.yaml").write_text("train:\n  learning_rate: 1e-4\n")
+    out = snakemake(work, "-n", "-p", "--config", "seeds=[0,1,2]",
+                    configfiles=("config/tiny.yaml", "lr.yaml"))
+    text = out.stdout + out.stderr
+    assert len(re.findall(r"^rule train:", text, re.M)) == 3
+    assert '"learning_rate": 0.0001' in text and '"1e-4"' not in text  # the training spec
+    assert not list((work / ".biorepro" / "store").glob("*/*"))
