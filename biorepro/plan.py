@@ -29,7 +29,7 @@ from biorepro.hashing import StatCache
 from biorepro.keys import derive_key, ingredients
 from biorepro.records import VideoRecord
 from biorepro.splitfolders import check_leakage
-from biorepro.store import entry_path, is_published
+from biorepro.store import EntryCheck, check_entry, entry_path, is_published
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -115,9 +115,20 @@ class Plan:
                 self.by_key.setdefault((e.stage, e.key), e)
         if self.compare is not None:
             self.by_key[("compare", self.compare.key)] = self.compare
+        self.by_path = {e.path: e for e in self.by_key.values()}
 
     def entry(self, stage: str, key: str) -> Entry:
         return self.by_key[(stage, key)]
+
+    def upstream(self, e: Entry) -> list[Entry]:
+        """The entries ``e`` is built from."""
+        return [self.by_path[p] for p in e.inputs]
+
+    def damaged(self) -> list[EntryCheck]:
+        """Published entries of the plan whose files do not match their provenance
+        (sizes and the record's own digest: cheap enough for every planning)."""
+        checks = (check_entry(e.path, deep=False) for e in self.entries() if e.published)
+        return [c for c in checks if not c.ok]
 
     def entries(self, stage: str | None = None) -> list[Entry]:
         return [e for (s, _k), e in self.by_key.items() if stage is None or s == stage]
@@ -125,8 +136,8 @@ class Plan:
     def missing(self, stage: str | None = None) -> list[Entry]:
         return [e for e in self.entries(stage) if not e.published]
 
-    def extract_batches(self, videos_per_job: int) -> dict[str, list[Entry]]:
-        """Missing frames entries grouped into batches (one extraction job each).
+    def extract_batches(self, videos_per_job: int) -> dict[str, list[str]]:
+        """Keys of the missing frames entries, grouped into batches (one job each).
 
         Only missing entries are batched, so a batch never contains an entry that
         already exists and changing one video re-extracts exactly that video.
@@ -134,10 +145,17 @@ class Plan:
         todo = sorted(self.missing("frames"), key=lambda e: e.spec["video"])
         batches = {}
         for start in range(0, len(todo), videos_per_job):
-            chunk = todo[start:start + videos_per_job]
-            bid = hashlib.sha256("".join(e.key for e in chunk).encode()).hexdigest()[:12]
-            batches[bid] = chunk
+            chunk = [e.key for e in todo[start:start + videos_per_job]]
+            batches[hashlib.sha256("".join(chunk).encode()).hexdigest()[:12]] = chunk
         return batches
+
+
+def train_job_spec(e: Entry, lock_dir: str) -> dict:
+    """The spec of ``python -m biorepro.train_job`` for training entry ``e``."""
+    return {"tensors": e.spec["tensors"], "seed": e.spec["seed"],
+            "params": e.ingredients["params"], "ingredients": e.ingredients,
+            "device": e.runtime["device"], "gpu_wait_s": e.runtime["gpu_wait_s"],
+            "lock_dir": lock_dir}
 
 
 def dataset_records(conf: dict) -> list[VideoRecord]:
