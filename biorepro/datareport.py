@@ -1,12 +1,19 @@
-"""The data report: what went into an experiment, per split, and what was left out."""
+"""The data report: what went into an experiment, per split, and what was left out.
+
+``bad_videos.csv`` (written by the split stage, copied as is) has the columns
+``video_id`` (the path relative to the dataset root), ``split``, ``label``, ``reason``:
+a video is never named by its path on the machine that ran the job.
+"""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
 
-from biorepro.jobs.split import BAD_VIDEOS
+BAD_VIDEOS = "bad_videos.csv"
+BAD_COLUMNS = ("video_id", "split", "label", "reason")
 
 
 def data_report(split_entry: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -17,16 +24,17 @@ def data_report(split_entry: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
               .agg(videos=("video_id", "nunique"), frames=("file", "size"),
                    subjects=("subject", "nunique"))
               .reset_index())
-    bad = pd.read_csv(split_entry / BAD_VIDEOS, keep_default_na=False)
+    bad = pd.read_csv(split_entry / BAD_VIDEOS, keep_default_na=False, dtype=str)
     return counts, bad
 
 
 def write_data_report(split_entry: str | Path, out_dir: str | Path) -> list[Path]:
-    """Write ``data_report.csv`` (counts), ``bad_videos.csv`` and ``data_report.md``."""
+    """Write ``data_report.csv`` (counts), ``bad_videos.csv`` (the split entry's, as is)
+    and ``data_report.md``."""
     out_dir = Path(out_dir)
     counts, bad = data_report(split_entry)
     counts.to_csv(out_dir / "data_report.csv", index=False)
-    bad.to_csv(out_dir / "bad_videos.csv", index=False)
+    shutil.copyfile(Path(split_entry) / BAD_VIDEOS, out_dir / BAD_VIDEOS)
     lines = ["# Data report", "", "Videos, frames and subjects per split, label and attack type.",
              "", "| split | label | attack type | videos | frames | subjects |",
              "|---|---|---|---:|---:|---:|"]
@@ -34,9 +42,10 @@ def write_data_report(split_entry: str | Path, out_dir: str | Path) -> list[Path
               f"{r.subjects} |" for r in counts.itertuples()]
     lines += ["", f"## Videos left out ({len(bad)})", ""]
     if len(bad):
-        lines += ["| video | split | reason |", "|---|---|---|"]
-        lines += [f"| {r.path} | {r.split} | {r.reason} |" for r in bad.itertuples()]
+        lines += ["| video | split | label | reason |", "|---|---|---|---|"]
+        lines += [f"| {r.video_id} | {r.split} | {r.label} | {r.reason} |"
+                  for r in bad.itertuples()]
     else:
         lines.append("None: every video was usable.")
     (out_dir / "data_report.md").write_text("\n".join(lines) + "\n")
-    return [out_dir / n for n in ("data_report.csv", "bad_videos.csv", "data_report.md")]
+    return [out_dir / n for n in ("data_report.csv", BAD_VIDEOS, "data_report.md")]

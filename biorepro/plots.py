@@ -2,19 +2,21 @@
 
 Every function takes a path stem and writes ``<stem>.svg`` and ``<stem>.png``, returning
 both paths. Figures are drawn on :class:`matplotlib.figure.Figure` objects with the Agg
-renderer (no pyplot, no global backend switch). Output is deterministic: SVG ids come
-from a fixed ``svg.hashsalt``, the SVG date is omitted, text is drawn as paths, and the
-jitter of seed points comes from a fixed seed, so equal inputs give byte-identical SVG.
-Rates are plotted in percent.
+renderer (no pyplot, no global backend switch), in matplotlib's default style whatever
+the user's ``matplotlibrc``. Output is byte-identical for equal inputs (same software):
+SVG ids come from a fixed ``svg.hashsalt``, no date is written (SVG ``Date``; PNG has
+none) nor PNG ``Software`` text, text is drawn as paths, and the jitter of seed points
+comes from a fixed seed. Rates are plotted in percent.
 """
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
-import matplotlib
+import matplotlib.style
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -28,13 +30,21 @@ DET_LIMITS = (0.001, 0.99)  # rates shown on DET axes; values outside are clippe
 _DET_TICKS = (0.1, 1, 5, 10, 20, 40, 60, 80, 95, 99)  # percent
 
 
-def save(fig: Figure, stem: str | os.PathLike) -> list[Path]:
+def _styled(plot: Callable[..., list[Path]]) -> Callable[..., list[Path]]:
+    """Run ``plot`` (drawing and saving) in the default style plus :data:`_RC`."""
+    @functools.wraps(plot)
+    def wrapper(*args, **kwargs):
+        with matplotlib.style.context(["default", _RC]):
+            return plot(*args, **kwargs)
+    return wrapper
+
+
+def _save(fig: Figure, stem: str | os.PathLike) -> list[Path]:
     """Write ``fig`` to ``<stem>.svg`` and ``<stem>.png``; returns both paths."""
     stem = Path(stem)
     svg, png = stem.with_name(stem.name + ".svg"), stem.with_name(stem.name + ".png")
-    with matplotlib.rc_context(_RC):
-        fig.savefig(svg, format="svg", metadata={"Date": None})
-        fig.savefig(png, format="png", dpi=120, metadata={"Software": None})
+    fig.savefig(svg, format="svg", metadata={"Date": None})
+    fig.savefig(png, format="png", dpi=120, metadata={"Software": None})
     return [svg, png]
 
 
@@ -45,6 +55,7 @@ def _values(metric: str, values) -> np.ndarray:
     return 100 * x if is_rate(metric) else x
 
 
+@_styled
 def plot_metric_seeds(per_seed: pd.DataFrame, metrics_to_plot: list[str],
                       stem: str | os.PathLike, *, jitter_seed: int = 0,
                       title: str = "") -> list[Path]:
@@ -70,9 +81,10 @@ def plot_metric_seeds(per_seed: pd.DataFrame, metrics_to_plot: list[str],
         ax.set_title(f"n = {x.size}", fontsize=9)
     if title:
         fig.suptitle(title)
-    return save(fig, stem)
+    return _save(fig, stem)
 
 
+@_styled
 def plot_training_curves(histories: Mapping[object, pd.DataFrame],
                          stem: str | os.PathLike, *, title: str = "") -> list[Path]:
     """Training ``loss`` and validation ``val_loss`` per epoch, every seed overlaid.
@@ -97,9 +109,10 @@ def plot_training_curves(histories: Mapping[object, pd.DataFrame],
         axes[1].legend(fontsize=7)
     if title:
         fig.suptitle(title)
-    return save(fig, stem)
+    return _save(fig, stem)
 
 
+@_styled
 def plot_det(curves: Mapping[str, tuple[object, object]], stem: str | os.PathLike, *,
              title: str = "") -> list[Path]:
     """DET curves (FAR = APCER against FRR = BPCER) on normal-deviate axes, ticks in %.
@@ -135,9 +148,10 @@ def plot_det(curves: Mapping[str, tuple[object, object]], stem: str | os.PathLik
         ax.legend(fontsize=7)
     if title:
         ax.set_title(title)
-    return save(fig, stem)
+    return _save(fig, stem)
 
 
+@_styled
 def plot_score_histograms(devel: pd.DataFrame, test: pd.DataFrame, threshold: float,
                           stem: str | os.PathLike, *, bins: int = 30,
                           title: str = "") -> list[Path]:
@@ -167,4 +181,4 @@ def plot_score_histograms(devel: pd.DataFrame, test: pd.DataFrame, threshold: fl
     axes[0].set_ylabel("density")
     if title:
         fig.suptitle(title)
-    return save(fig, stem)
+    return _save(fig, stem)

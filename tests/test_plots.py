@@ -1,6 +1,8 @@
-"""Figures: both formats written, non-empty, SVG byte-identical across calls."""
+"""Figures: both formats written, non-empty, byte-identical across calls and settings."""
 
 import re
+
+import matplotlib
 
 import numpy as np
 import pandas as pd
@@ -56,6 +58,17 @@ def test_writes_svg_and_png_deterministically(name, tmp_path):
     assert png.read_bytes().startswith(PNG_MAGIC) and png.stat().st_size > 1000
     assert svg.read_bytes() == second[0].read_bytes()
     assert png.read_bytes() == second[1].read_bytes()
+
+
+def test_user_settings_and_dates_do_not_change_the_bytes(tmp_path, monkeypatch):
+    first = CASES["det"](tmp_path / "one")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
+    with matplotlib.rc_context({"lines.linewidth": 4, "font.size": 20, "svg.hashsalt": None,
+                                "axes.grid": True}):
+        second = CASES["det"](tmp_path / "two")
+    assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
+    assert b"<dc:date>" not in first[0].read_bytes()
+    assert b"tEXt" not in first[1].read_bytes() and b"tIME" not in first[1].read_bytes()
 
 
 def test_jitter_seed_changes_the_figure(tmp_path):

@@ -1,3 +1,4 @@
+import json
 import os
 
 import numpy as np
@@ -5,6 +6,7 @@ import pandas as pd
 import pytest
 
 from biorepro.extract import ExtractParams, extract_video
+from biorepro.jobs import split
 from biorepro.records import VideoRecord
 from biorepro.splitfolders import LeakageError, build_split_folders, check_leakage
 from biorepro.tensors import build_tensor_cache, load_split
@@ -68,3 +70,22 @@ def test_leakage_by_subject_and_by_content():
     with pytest.raises(LeakageError, match="identical video content"):
         check_leakage([a, c], {"/d/a.mov": "same", "/d/c.mov": "same"})
     check_leakage([a, c], {"/d/a.mov": "x", "/d/c.mov": "y"})
+
+
+def test_bad_videos_fail_naming_each_path_and_where_skipped_ones_are_listed(tmp_path):
+    records, frames = [], {}
+    for i, reason in enumerate(("file is empty (0 bytes)", "video stream has no frames")):
+        rec = VideoRecord(f"attack--v{i}", f"/data/attack/v{i}.mov", "attack", f"s{i}", "test")
+        frames[rec.video_id] = tmp_path / rec.video_id
+        frames[rec.video_id].mkdir()
+        (frames[rec.video_id] / "frames.json").write_text(json.dumps({"bad": True,
+                                                                      "reason": reason}))
+        records.append(rec.as_dict())
+    spec = {"records": records, "frames": {v: str(p) for v, p in frames.items()}}
+    with pytest.raises(split.BadVideosError) as err:
+        split.run(spec, {"params": {"on_bad_video": "fail"}}, str(tmp_path / "entry"), print)
+    message = str(err.value)
+    assert "/data/attack/v0.mov: file is empty (0 bytes)" in message
+    assert "/data/attack/v1.mov: video stream has no frames" in message
+    assert "results/<experiment>/bad_videos.csv and data_report.md" in message
+    assert not (tmp_path / "entry").exists()

@@ -2,8 +2,9 @@
 
 Per evaluation level: the per-seed metrics table, its summary across seeds (CSV,
 Markdown, LaTeX), the number of seeds a target CI half-width needs, figures (metrics
-across seeds, DET curves, score histograms) and, once, the training curves of all
-seeds; plus the data report and a ``summary.md`` that ties them together.
+across seeds, DET curves, score histograms; videos scored by the configured fusion,
+``params["fusion"]``) and, once, the training curves of all seeds; plus the data report
+and a ``summary.md`` that ties them together. Seeds are drawn in increasing order.
 """
 
 from __future__ import annotations
@@ -52,37 +53,45 @@ def summarize_level(per_seed: pd.DataFrame, st: dict) -> pd.DataFrame:
     return summary
 
 
-def _figures(spec: dict, level: str, per_seed: pd.DataFrame, out: Path, log: Log) -> None:
+def _train_entries(spec: dict) -> list[tuple[int, Path]]:
+    """``(seed, train entry)`` in increasing seed order."""
+    return sorted((int(seed), Path(path)) for seed, path in spec["train"].items())
+
+
+def _figures(spec: dict, level: str, fusion: str, per_seed: pd.DataFrame, out: Path,
+             log: Log) -> None:
     shown = [m for m in FIGURE_METRICS if m in per_seed.columns]
+    scored = f"{level} level" + (f", {fusion} of frames" if level == "video" else "")
     plots.plot_metric_seeds(per_seed, shown, out / f"metrics_{level}",
                             title=f"{spec['experiment']}: {level} level, every seed")
-    curves, first = {}, None
-    for seed, train_path in sorted(spec["train"].items(), key=lambda kv: int(kv[0])):
-        test = scores_at_level(read_frame_scores(Path(train_path), "test"), level, "mean", "test")
+    curves = {}
+    for seed, train_path in _train_entries(spec):
+        test = scores_at_level(read_frame_scores(train_path, "test"), level, fusion, "test")
         attacks, bonafide, _ = split_classes(test)
         pooled = pd.concat([pd.Series(v) for v in attacks.values()]).to_numpy()
         curves[f"seed {seed}"] = (pooled, bonafide)
-        first = first or (seed, train_path)
-    plots.plot_det(curves, out / f"det_{level}", title=f"DET on test, {level} level")
-    seed, train_path = first
-    threshold = per_seed.set_index("seed").loc[int(seed), "threshold"]
-    devel, test = (scores_at_level(read_frame_scores(Path(train_path), s), level, "mean", s)
+    plots.plot_det(curves, out / f"det_{level}", title=f"DET on test, {scored}")
+    seed, train_path = _train_entries(spec)[0]
+    threshold = per_seed.set_index("seed").loc[seed, "threshold"]
+    devel, test = (scores_at_level(read_frame_scores(train_path, s), level, fusion, s)
                    for s in ("devel", "test"))
     plots.plot_score_histograms(devel, test, threshold, out / f"scores_{level}_seed{seed}",
-                                title=f"Scores of seed {seed}, {level} level")
+                                title=f"Scores of seed {seed}, {scored}")
     log(f"summary: figures for the {level} level written")
 
 
 def run(spec: dict, ingredients: dict, out: str, log: Log) -> None:
-    name, st = spec["experiment"], ingredients["params"]["stats"]
+    name, params = spec["experiment"], ingredients["params"]
+    st = params["stats"]
     log(f"summary: experiment {name}, {len(spec['train'])} seeds")
     with staging(out) as tmp:
         write_data_report(spec["split"], tmp)
         shutil.copyfile(Path(spec["split"]) / "split.csv", tmp / "split.csv")
-        (tmp / "entries.json").write_text(json.dumps(spec["entries"], indent=2) + "\n")
+        (tmp / "entries.json").write_text(
+            json.dumps(spec["entries"], indent=2, sort_keys=True) + "\n")
         figures = tmp / "figures"
         figures.mkdir()
-        histories = {s: pd.read_csv(Path(p) / "history.csv") for s, p in spec["train"].items()}
+        histories = {s: pd.read_csv(p / "history.csv") for s, p in _train_entries(spec)}
         plots.plot_training_curves(histories, figures / "training_curves",
                                    title=f"{name}: loss and val_loss of every seed")
         md = [f"# Experiment `{name}`", ""]
@@ -94,7 +103,7 @@ def run(spec: dict, ingredients: dict, out: str, log: Log) -> None:
                 summary, tmp / f"summary_{level}", ci=st["ci"], n_boot=st["n_boot"],
                 caption=f"{name}: metrics across seeds, {level} level",
                 label=f"tab:{name}-{level}")
-            _figures(spec, level, per_seed, figures, log)
+            _figures(spec, level, params["fusion"], per_seed, figures, log)
             diverged = stats.diverged_seeds(per_seed)
             md += [f"## {level.capitalize()} level", "", paths["md"].read_text(), "",
                    f"Diverged seeds: {', '.join(map(str, diverged)) if diverged else 'none'}.",
