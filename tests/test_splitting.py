@@ -105,3 +105,29 @@ def test_assigned_splits_are_checked_too(tmp_path):
     with pytest.raises(SplitError, match=r"(?s)split 'devel' has 2 bona fide and 0 attack.*"
                                          "dataset.split_seed"):
         plan.dataset_records(conf)
+
+
+def test_split_job_refuses_a_split_left_without_a_class_by_skipped_bad_videos(tmp_path):
+    import json
+
+    import cv2
+    import numpy as np
+
+    from biorepro.jobs import split as split_job
+
+    records, frames = [], {}
+    for s in ("train", "devel", "test"):
+        for label in ("bonafide", "attack"):
+            vid = f"{s}-{label}"
+            records.append(VideoRecord(vid, f"/data/{vid}.mov", label, f"{s}-subject", s).as_dict())
+            d = tmp_path / "frames" / vid
+            (d / "frames").mkdir(parents=True)
+            bad = vid == "test-attack"
+            (d / "frames.json").write_text(json.dumps({"bad": bad, "reason": "empty file"}))
+            if not bad:
+                cv2.imwrite(str(d / "frames" / "00000.png"), np.zeros((4, 4, 3), np.uint8))
+            frames[vid] = str(d)
+    with pytest.raises(SplitError, match="bad video.*split 'test' has 1 bona fide and 0 attack"):
+        split_job.run({"records": records, "frames": frames},
+                      {"params": {"on_bad_video": "skip"}}, str(tmp_path / "out"), print)
+    assert not (tmp_path / "out").exists()

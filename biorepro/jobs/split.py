@@ -15,6 +15,7 @@ from biorepro.datareport import BAD_COLUMNS, BAD_VIDEOS
 from biorepro.joblog import Log
 from biorepro.records import VideoRecord
 from biorepro.splitfolders import build_split_folders
+from biorepro.splitting import SplitError, require_classes
 from biorepro.store import staging, write_provenance
 
 
@@ -44,6 +45,11 @@ def run(spec: dict, ingredients: dict, out: str, log: Log) -> None:
             f"{len(bad)} video(s) cannot be used:\n  {listing}\nFix or remove them, or set "
             "dataset.on_bad_video: skip to leave them out (they are then listed in "
             f"results/<experiment>/{BAD_VIDEOS} and data_report.md).")
+    try:
+        require_classes([r for r, _ in good])
+    except SplitError as err:
+        raise SplitError(f"without the {len(bad)} bad video(s) left out "
+                         f"(dataset.on_bad_video: skip): {err}") from None
     log(f"split: {len(good)} videos ({len(bad)} bad, skipped)")
     with staging(out) as tmp:
         counts = build_split_folders(good, tmp)

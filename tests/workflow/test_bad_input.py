@@ -64,9 +64,9 @@ def test_bad_videos_are_skipped_and_reported(tmp_path, folders_dataset):
     snakemake(work, configfiles=config_for(work, folders_dataset, "skip"))
     view = work / "results" / "bad-skip"
     bad = pd.read_csv(view / "bad_videos.csv")
-    assert sorted(Path(p).name for p in bad["path"]) == ["client002_empty.mov",
-                                                         "client003_broken.mov"]
-    assert "client003_broken.mov" in (view / "data_report.md").read_text()
+    assert sorted(bad["video_id"]) == ["devel--bonafide--client002_empty",
+                                       "test--attack--client003_broken"]
+    assert "test--attack--client003_broken" in (view / "data_report.md").read_text()
     assert "empty" in " ".join(bad["reason"])
 
 
