@@ -40,7 +40,11 @@ rule results_view:
     output:
         report(
             directory(f"{BASE['results']}/{{view}}"),
-            patterns=["figures/{name}.svg", "summary_{level}.csv"],
+            patterns=[
+                "figures/{name}.svg",
+                "summary_{level}.csv",
+                "{check,recheck}.csv",
+            ],
             category="{view}",
             caption="../report/summary.rst",
         ),
