@@ -1,11 +1,17 @@
-"""Benchmark: frame extraction through the workflow vs. a full ffmpeg decode.
+"""Benchmark: frame extraction through the workflow vs. a full ffmpeg decode; decoders.
 
-1. Generates a synthetic dataset of at least 200 videos (10 s, 320x240, 25 fps).
-2. Times ``snakemake --cores P --until split_folders`` on it (planning, hashing on a
-   cold stat cache, batched extraction of ``n_frames`` per video, split folders) and
-   ``ffmpeg -i v -f null -`` over the same files with P in parallel: prints both and
-   the ratio (goal: workflow <= 1.0x the full decode).
-3. Times the parse-time planning of a Replay-Attack-sized manifest (1,300 videos) on a
+1. Generates a synthetic dataset of at least 200 videos (10 s, 320x240, 25 fps MJPEG) and
+   an H.264 copy of it (``-preset veryfast -bf 3 -g 60``, the same tree and names).
+2. For each codec, times ``snakemake --cores P --until split_folders`` on it (planning,
+   hashing on a cold stat cache, batched extraction of ``n_frames`` per video, split
+   folders) and ``ffmpeg -i v -f null -`` over the same files with P in parallel: prints
+   both and the ratio (goal on MJPEG: workflow <= 1.0x the full decode; exact decoding
+   of H.264 decodes every frame, so its ratio is higher).
+3. Compares decoders in this process on a few videos of each codec, as ratios to an
+   OpenCV ``grab()`` loop (the decoder used before PyAV): PyAV decoding every frame, PyAV
+   demuxing only (the exact frame list), and ``biorepro.videoio.read_frames`` taking 10
+   frames (what extraction does), wall and CPU time.
+4. Times the parse-time planning of a Replay-Attack-sized manifest (1,300 videos) on a
    warm stat cache, against the same planning on a cold cache (which reads every byte).
 
     .venv/bin/python bench/extract.py [--clients 9] [--parallel 2] [--workdir bench/out]
@@ -19,15 +25,20 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import av
+import cv2
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from biorepro.config import load  # noqa: E402
+from biorepro.extract import ExtractParams  # noqa: E402
 from biorepro.plan import build_plan  # noqa: E402
+from biorepro.videoio import read_frames  # noqa: E402
 from tests.workflow.smk import make_workdir  # noqa: E402
 
 
@@ -37,28 +48,108 @@ def timed(cmd, **kw) -> float:
     return time.perf_counter() - start
 
 
-def bench_extraction(work: Path, clients: int, parallel: int) -> None:
-    conf = {"experiment": "bench", "dataset": {"root": str(work / "data"), "synthetic": {
-        "clients": {"train": clients, "devel": clients, "test": clients}}},
-        "seeds": [0]}
-    (work / "bench.yaml").write_text(yaml.safe_dump(conf))
+def snakemake_cmd(parallel: int, configfile: str) -> tuple[list[str], dict]:
     bindir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}"}
-    smk = [str(bindir / "snakemake"), "--cores", str(parallel), "--configfile", "bench.yaml"]
-    # Generate the dataset (parse time) without timing it.
+    return [str(bindir / "snakemake"), "--cores", str(parallel), "--configfile",
+            configfile], env
+
+
+def synthetic_dataset(work: Path, clients: int, parallel: int) -> tuple[dict, list[Path]]:
+    """The synthetic dataset's configuration and videos, generating it (not timed)."""
+    dataset = {"root": str(work / "data"), "synthetic": {
+        "clients": {"train": clients, "devel": clients, "test": clients}}}
+    smk, env = snakemake_cmd(parallel, write_config(work, "generate", dataset))
     subprocess.run([*smk, "-n"], cwd=work, check=True, capture_output=True, env=env)
-    videos = sorted(str(p) for p in (work / "data").rglob("*.mov"))
+    return dataset, sorted((work / "data").rglob("*.mov"))
+
+
+def write_config(work: Path, name: str, dataset: dict) -> str:
+    (work / f"bench-{name}.yaml").write_text(yaml.safe_dump(
+        {"experiment": f"bench-{name}", "dataset": dataset, "seeds": [0]}))
+    return f"bench-{name}.yaml"
+
+
+def h264_copy(work: Path, videos: list[Path], parallel: int) -> tuple[dict, list[Path]]:
+    """The videos re-encoded as H.264 with B-frames and 60-frame GOPs, same tree and names
+    (a Replay-Attack layout), made once."""
+    root = next((work / "data").rglob("synth.json")).parent
+    out = work / "h264"
+    copies = [out / v.relative_to(root) for v in videos]
+
+    def encode(pair: tuple[Path, Path]) -> None:
+        pair[1].parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(pair[0]), "-c:v", "libx264",
+                        "-preset", "veryfast", "-bf", "3", "-g", "60", "-pix_fmt", "yuv420p",
+                        str(pair[1])],
+                       check=True, capture_output=True)
+
+    if not (out / "done").is_file():
+        with ThreadPoolExecutor(parallel) as pool:
+            list(pool.map(encode, zip(videos, copies)))
+        (out / "done").touch()
+    return {"kind": "replay-attack", "root": str(out)}, copies
+
+
+def bench_extraction(work: Path, codec: str, dataset: dict, videos: list[Path],
+                     parallel: int) -> None:
+    name = codec.lower().replace(".", "")
+    smk, env = snakemake_cmd(parallel, write_config(work, name, dataset))
     shutil.rmtree(work / ".biorepro", ignore_errors=True)  # cold store and stat cache
     t_wf = timed([*smk, "--until", "split_folders"], cwd=work, env=env)
-    listing = "\n".join(videos).encode()
+    listing = "\n".join(map(str, videos)).encode()
     start = time.perf_counter()
     subprocess.run(["xargs", "-P", str(parallel), "-I{}", "ffmpeg", "-v", "error", "-i", "{}",
                     "-f", "null", "-"], input=listing, check=True, capture_output=True)
     t_ff = time.perf_counter() - start
-    print(f"videos: {len(videos)} (10 s, 320x240, 25 fps MJPEG), parallelism {parallel}")
-    print(f"workflow extraction (incl. snakemake start, planning, hashing, split): {t_wf:.1f} s")
-    print(f"ffmpeg full decode (-f null): {t_ff:.1f} s")
-    print(f"ratio workflow / full decode: {t_wf / t_ff:.2f}x (goal <= 1.0x)")
+    goal = " (goal <= 1.0x)" if codec == "MJPEG" else ""
+    print(f"{codec}: {len(videos)} videos (10 s, 320x240, 25 fps), parallelism {parallel}")
+    print(f"  workflow extraction (incl. snakemake start, planning, hashing, split): "
+          f"{t_wf:.1f} s")
+    print(f"  ffmpeg full decode (-f null): {t_ff:.1f} s")
+    print(f"  ratio workflow / full decode: {t_wf / t_ff:.2f}x{goal}")
+
+
+def bench_decoders(label: str, videos: list[Path], repeats: int = 3) -> None:
+    def opencv_grab(path: Path) -> int:
+        cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+        count = 0
+        while cap.grab():
+            count += 1
+        cap.release()
+        return count
+
+    def pyav_decode(path: Path) -> int:
+        with av.open(str(path)) as container:
+            return sum(1 for _ in container.decode(video=0))
+
+    def pyav_demux(path: Path) -> int:
+        with av.open(str(path)) as container:
+            return sum(1 for p in container.demux(video=0) if p.size)
+
+    def extraction(path: Path) -> int:
+        return read_frames(path, ExtractParams(n_frames=10).frame_indices).frames
+
+    def cost(fn) -> tuple[float, float, list[int]]:
+        """Best of ``repeats`` (wall, CPU) seconds over the videos; frame counts."""
+        walls, cpus = [], []
+        for _ in range(repeats):
+            wall, cpu = time.perf_counter(), time.process_time()
+            counts = [fn(v) for v in videos]
+            walls.append(time.perf_counter() - wall)
+            cpus.append(time.process_time() - cpu)
+        return min(walls), min(cpus), counts
+
+    base_wall, base_cpu, base_counts = cost(opencv_grab)
+    print(f"{label} decoders on {len(videos)} videos, ratios to an OpenCV grab() loop "
+          f"({base_wall * 1000 / len(videos):.0f} ms a video):")
+    for name, fn in [("PyAV decode every frame", pyav_decode),
+                     ("PyAV demux only (exact frame list)", pyav_demux),
+                     ("read_frames, 10 frames (extraction)", extraction)]:
+        wall, cpu, counts = cost(fn)
+        same = "" if counts == base_counts else f" (frame counts differ: {counts} vs " \
+            f"{base_counts})"
+        print(f"  {name}: wall {wall / base_wall:.2f}x, CPU {cpu / base_cpu:.2f}x{same}")
 
 
 def bench_planning(work: Path, n_videos: int = 1300) -> None:
@@ -101,7 +192,12 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=REPO / "bench" / "out" / "extract")
     args = ap.parse_args()
     work = make_workdir(args.workdir)
-    bench_extraction(work, args.clients, args.parallel)
+    synthetic, mjpeg = synthetic_dataset(work, args.clients, args.parallel)
+    h264_dataset, h264 = h264_copy(work, mjpeg, args.parallel)
+    bench_extraction(work, "MJPEG", synthetic, mjpeg, args.parallel)
+    bench_extraction(work, "H.264", h264_dataset, h264, args.parallel)
+    bench_decoders("MJPEG", mjpeg[::len(mjpeg) // 5][:5])
+    bench_decoders("H.264", h264[::len(h264) // 5][:5])
     bench_planning(work)
 
 

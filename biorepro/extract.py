@@ -1,7 +1,10 @@
 """Frame extraction: a few frames per video, cropped, resized, saved as lossless PNG.
 
-Frame choice: ``n_frames`` evenly spaced over the whole video (frame
-``round((i + 0.5) * N / n)`` for ``i < n``), or every ``1/fps`` seconds. Crop:
+Frame choice (frame numbers and times as in ``biorepro.videoio``: the exact decoded frames,
+their presentation timestamps): ``n_frames`` evenly spaced over the ``N`` frames (frame
+``floor((i + 0.5) * N / n)`` for ``i < n``), or ``fps``: for each target time
+``t0 + k / fps`` (``t0`` the first frame's time, up to the last frame's), the first frame at
+or after it, each frame once (a stall longer than ``1/fps`` gives one frame). Crop:
 ``center`` takes the largest centred square; ``face`` takes the largest OpenCV Haar
 cascade detection enlarged by ``face_scale`` (square, clamped to the image), falling
 back to the centre crop when no face is found (counted as ``faces_missed``).
@@ -9,10 +12,14 @@ back to the centre crop when no face is found (counted as ``faces_missed``).
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -20,7 +27,7 @@ import numpy as np
 
 from biorepro.joblog import Log
 from biorepro.store import staging, write_provenance
-from biorepro.videoio import BadVideoError, open_video, read_frames
+from biorepro.videoio import BadVideoError, read_frames
 
 FRAMES_DIR = "frames"
 FRAMES_JSON = "frames.json"
@@ -51,15 +58,17 @@ class ExtractParams:
         return cls(**{k: conf[k] for k in ("n_frames", "fps", "crop", "size", "face_scale")
                       if k in conf})
 
-    def frame_indices(self, n_frames_in_video: int, video_fps: float) -> list[int]:
-        """Frame numbers to take from a video of ``n_frames_in_video`` frames."""
+    def frame_indices(self, times: Sequence[Fraction]) -> list[int]:
+        """Frame numbers to take from a video whose frame ``i`` is at ``times[i]`` seconds
+        (``n_frames`` must not exceed ``len(times)``)."""
         if self.n_frames is not None:
-            n = self.n_frames
-            if n > n_frames_in_video:
-                return list(range(n))  # read_frames reports the shortfall by name
-            return [int((i + 0.5) * n_frames_in_video / n) for i in range(n)]
-        step = video_fps / self.fps
-        return sorted({int(i * step) for i in range(int(n_frames_in_video / step) or 1)})
+            return [(2 * i + 1) * len(times) // (2 * self.n_frames)
+                    for i in range(self.n_frames)]
+        step = 1 / Fraction(str(float(self.fps)))
+        reached = list(itertools.accumulate(times, max))  # "at or after", in frame order
+        targets = itertools.takewhile(lambda t: t <= reached[-1],
+                                      (times[0] + k * step for k in itertools.count()))
+        return sorted({bisect.bisect_left(reached, t) for t in targets})
 
 
 @dataclass(frozen=True)
@@ -119,23 +128,33 @@ def crop_resize(frame: np.ndarray, params: ExtractParams) -> tuple[np.ndarray, b
 
 
 def extract_video(path: str | Path, out_dir: str | Path, params: ExtractParams) -> dict:
-    """Write ``frames/00000.png, ...`` and ``frames.json`` for one video into ``out_dir``."""
+    """Write ``frames/00000.png, ...`` and ``frames.json`` for one video into ``out_dir``.
+
+    ``frames.json``: ``frame_indices`` and their ``frame_times`` (seconds), ``source_frames``
+    (the exact frame count), ``fps`` (mean rate), ``width``/``height`` and ``rotation``
+    (degrees clockwise, applied before cropping), ``faces_missed``, ``bad``.
+    """
     out_dir = Path(out_dir)
-    cap, info = open_video(path)
-    cap.release()
-    indices = params.frame_indices(info.frames, info.fps)
-    if params.n_frames is not None and params.n_frames > info.frames:
-        raise BadVideoError(path, f"has {info.frames} frames, fewer than extract.n_frames="
-                            f"{params.n_frames}")
+
+    def choose(times: list[Fraction]) -> list[int]:
+        if params.n_frames is not None and params.n_frames > len(times):
+            raise BadVideoError(path, f"has {len(times)} frames, fewer than extract.n_frames="
+                                f"{params.n_frames}; remove it or lower extract.n_frames")
+        return params.frame_indices(times)
+
+    video = read_frames(path, choose)
     (out_dir / FRAMES_DIR).mkdir(parents=True, exist_ok=True)
     missed = 0
-    for i, (_index, frame) in enumerate(read_frames(path, indices)):
+    for i, frame in enumerate(video.images):
         image, found = crop_resize(frame, params)
         missed += params.crop == "face" and not found
         if not cv2.imwrite(str(out_dir / FRAMES_DIR / f"{i:05d}.png"), image):
             raise OSError(f"cannot write a frame of {path} into {out_dir}")
-    meta = {"frame_indices": indices, "source_frames": info.frames, "fps": info.fps,
-            "width": info.width, "height": info.height, "faces_missed": missed, "bad": False}
+    meta = {"frame_indices": video.indices,
+            "frame_times": [round(float(video.times[i]), 6) for i in video.indices],
+            "source_frames": video.frames, "fps": video.fps, "width": video.width,
+            "height": video.height, "rotation": video.rotation, "faces_missed": missed,
+            "bad": False}
     (out_dir / FRAMES_JSON).write_text(json.dumps(meta, indent=1) + "\n")
     return meta
 
