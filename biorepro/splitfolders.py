@@ -1,8 +1,7 @@
 """Split folders: ``{train,devel,test}/{bonafide,attack}/<video_id>__<frame>.png``.
 
-Files are hard links to the frames in the store (copies only where a link is
-impossible, e.g. across filesystems), so the layout costs no space; the shared files are
-read-only, like every published entry's, and both entries record their digests. Each split folder
+Files are copies of the frames entries' PNGs, not links: an entry shares no file with
+another, so damage to one (or a write through a link) can never change another. Each split folder
 loads as is with ``keras.utils.image_dataset_from_directory`` (classes ``attack`` and
 ``bonafide``, in that alphabetical order). ``split.csv`` lists every file.
 
@@ -13,8 +12,6 @@ naming both files.
 from __future__ import annotations
 
 import csv
-import errno
-import os
 import shutil
 from pathlib import Path
 
@@ -42,37 +39,25 @@ def check_leakage(records: list[VideoRecord], content_digest: dict[str, str]) ->
                     "(fix the dataset's split or the manifest), or remove the duplicate.")
 
 
-def _link_or_copy(src: Path, dst: Path) -> bool:
-    """Hard-link ``src`` to ``dst``; copy when linking is impossible. True if linked."""
-    try:
-        os.link(src, dst)
-        return True
-    except OSError as err:
-        if err.errno not in (errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EMLINK):
-            raise
-        shutil.copyfile(src, dst)
-        return False
-
-
 def build_split_folders(items: list[tuple[VideoRecord, Path]], out_dir: str | Path) -> dict:
     """Lay out the frames of ``items`` (record, frames entry) under ``out_dir``.
 
-    Returns counts: ``frames``, ``linked``, ``copied``.
+    Returns counts: ``frames``.
     """
     out_dir = Path(out_dir)
     for split in SPLITS:
         for label in LABELS:
             (out_dir / split / label).mkdir(parents=True, exist_ok=True)
-    rows, linked = [], 0
+    rows = []
     for record, frames_dir in sorted(items, key=lambda it: it[0].video_id):
         for png in sorted((Path(frames_dir) / "frames").glob("*.png")):
             frame = int(png.stem)
             rel = Path(record.split) / record.label / f"{record.video_id}__{frame:05d}.png"
-            linked += _link_or_copy(png, out_dir / rel)
+            shutil.copyfile(png, out_dir / rel)
             rows.append((record.split, record.label, record.attack_type, record.subject,
                          record.video_id, frame, rel.as_posix()))
     with open(out_dir / SPLIT_CSV, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(COLUMNS)
         writer.writerows(rows)
-    return {"frames": len(rows), "linked": linked, "copied": len(rows) - linked}
+    return {"frames": len(rows)}

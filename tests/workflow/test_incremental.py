@@ -131,15 +131,17 @@ def test_adding_a_video_to_a_manifest_extracts_only_it(work):
 
 def test_adding_a_seed_trains_only_that_seed(work):
     jobs = planned_jobs(work, configfiles=override(work, "seeds3", {"seeds": [0, 1, 2]}))
-    assert jobs == {"train": 1, "evaluate_seed": 2, "summarize": 1, "all": 1}, jobs
+    assert jobs == {"train": 1, "evaluate_seed": 2, "summarize": 1, "results_view": 1,
+                    "all": 1}, jobs
 
 
 def test_threshold_criterion_and_fusion_changes_train_nothing(work):
     jobs = planned_jobs(work, configfiles=override(
         work, "minhter", {"evaluate": {"criterion": "min-hter"}}))
-    assert jobs == {"evaluate_seed": 4, "summarize": 1, "all": 1}, jobs
+    assert jobs == {"evaluate_seed": 4, "summarize": 1, "results_view": 1, "all": 1}, jobs
     jobs = planned_jobs(work, configfiles=override(work, "median", {"evaluate": {"fusion": "median"}}))
-    assert jobs == {"evaluate_seed": 2, "summarize": 1, "all": 1}, jobs  # video level only
+    assert jobs == {"evaluate_seed": 2, "summarize": 1, "results_view": 1,
+                    "all": 1}, jobs  # video level only
 
 
 def test_status_explains_what_would_run(work):
