@@ -56,10 +56,10 @@ def cmd_gc(args) -> int:
 def cmd_fsck(args) -> int:
     from biorepro.fsck import fsck, store_entries
 
-    if args.all:
-        base = next(iter(cfg.experiments(cfg.load([DEFAULT_CONFIG, *args.configfile]))
-                         .values()))
-        store, entries = base["store"], store_entries(base["store"])
+    if args.all:  # the store is all it needs of the configuration
+        store = cfg.load([DEFAULT_CONFIG, *args.configfile]).get(
+            "store", cfg.schema()["properties"]["store"]["default"])
+        entries = store_entries(store)
     else:
         plan = _plan(args)
         store, entries = plan.store, [e.path for e in plan.entries() if e.published]

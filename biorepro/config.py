@@ -20,7 +20,6 @@ import re
 from collections import Counter
 from pathlib import Path
 
-import jsonschema
 import yaml
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "config.schema.yaml"
@@ -110,7 +109,7 @@ def _fits(validator, instance, node: dict) -> bool:
     return not _type_list(node) or any(validator.is_type(instance, t) for t in _type_list(node))
 
 
-def _problems(error: jsonschema.ValidationError, validator) -> list[tuple[str, str]]:
+def _problems(error: "jsonschema.ValidationError", validator) -> list[tuple[str, str]]:
     """(key, what is wrong in words) of ``error``. A oneOf/anyOf error gives the errors
     of its alternatives of the value's type, or says which types would do, followed by
     the key's description."""
@@ -148,6 +147,8 @@ def _problems(error: jsonschema.ValidationError, validator) -> list[tuple[str, s
 def validate(config: dict) -> dict:
     """Return ``config`` with defaults filled in, or raise ``ConfigError``."""
     config = _fill_defaults(_coerce(config, schema()), schema())
+    import jsonschema  # here: commands that only read a path need not pay its import
+
     validator = jsonschema.Draft202012Validator(schema())
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
