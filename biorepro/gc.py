@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from biorepro.plan import STAGES, Plan
-from biorepro.store import TMP_PREFIX, remove_tree
+from biorepro.store import QUARANTINE, TMP_PREFIX, remove_tree
 
 # A temporary directory younger than this may belong to a job still running.
 TMP_GRACE_S = 6 * 3600
@@ -26,7 +26,8 @@ def _size(path: Path) -> int:
 
 
 def find_garbage(plan: Plan, *, now: float | None = None) -> list[Garbage]:
-    """Entries of known stages not in ``plan``, and stale temporary directories."""
+    """Entries of known stages not in ``plan``, stale temporary directories, and
+    quarantined (damaged) entries."""
     now = time.time() if now is None else now
     reachable = {(s, k) for (s, k) in plan.by_key}
     out = []
@@ -41,6 +42,9 @@ def find_garbage(plan: Plan, *, now: float | None = None) -> list[Garbage]:
                     out.append(Garbage(path, _size(path), "unfinished (temporary)"))
             elif (stage, d.name) not in reachable:
                 out.append(Garbage(path, _size(path), "not reached by the configuration"))
+    quarantined = Path(plan.store) / QUARANTINE
+    for path in sorted(quarantined.glob("*/*")) if quarantined.is_dir() else []:
+        out.append(Garbage(path, _size(path), "quarantined by biorepro fsck --repair"))
     return out
 
 

@@ -81,3 +81,17 @@ def test_status_names_the_changed_module(tmp_path):
     plan = plan_of(tmp_path, entry("bb"))
     [x] = explain(plan)
     assert x.changes == [("code.parts.biorepro.train", "aa", "bb")]
+
+
+def test_gc_removes_quarantined_entries(tmp_path):
+    from biorepro.store import quarantine
+
+    damaged = frames(tmp_path, 128, "aaa")
+    publish(damaged)
+    moved = quarantine(damaged.path)
+    plan = plan_of(tmp_path, damaged)
+    garbage = find_garbage(plan)
+    assert [(g.path, g.reason) for g in garbage] == [
+        (moved, "quarantined by biorepro fsck --repair")]
+    collect(garbage)
+    assert not moved.exists()
