@@ -242,3 +242,17 @@ def test_recheck_names_the_entry_and_file_that_differ(run):
     assert "metrics.json: SHA-256" in proc.stdout
     report = json.loads((work / "results/tiny/recheck.json").read_text())
     assert not report["all_identical"]
+
+
+def test_an_entry_without_provenance_is_not_published(run):
+    """For Snakemake and `biorepro status` alike: its job runs again and replaces it."""
+    work, conf = run
+    plan = plan_of(work, conf)
+    entry = Path(work / sorted(plan.entries("metrics"), key=lambda e: e.key)[-1].path)
+    writable(entry)
+    (entry / PROVENANCE).unlink()
+    assert planned_jobs(work, configfiles=conf) == {"evaluate_seed": 1, "all": 1}
+    status = biorepro(work, "status", "--configfile", *conf)
+    assert "1 would run" in status.stdout and entry.name in status.stdout, status.stdout
+    snakemake(work, configfiles=conf)
+    assert check_entry(entry).ok
