@@ -48,11 +48,15 @@ rule results_view:
             category="{view}",
             caption="../report/summary.rst",
         ),
+    log:
+        f"{LOGS}/results_view/{{view}}.log",
     params:
         entry=lambda wildcards: VIEWS[wildcards.view].path,
     wildcard_constraints:
         view="|".join(VIEWS),
     localrule: True
+    conda:
+        "../envs/biorepro.yaml"
     script:
         "../scripts/results_view.py"
 
