@@ -97,9 +97,9 @@ def cmd_recheck(args) -> int:
             print(f"recheck of '{name}': {out}/recheck.json")
     different = [r for r in records if r["status"] != "identical"]
     print(f"{len(records)} entries rebuilt: {len(records) - len(different)} identical, "
-          f"{len(different)} different")
+          f"{len(different)} different or not recheckable")
     for r in different:
-        print(f"DIFFERENT {r['entry']} (rebuilt copy: {r['rebuilt']})\n    "
+        print(f"{r['status'].upper()} {r['entry']} (rebuilt copy: {r['rebuilt']})\n    "
               + "\n    ".join(r["differences"]))
     return 1 if different else 0
 

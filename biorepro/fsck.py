@@ -14,6 +14,7 @@ verifies the entries it reads, so none was computed from damaged data.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,9 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from biorepro.joblog import Log
-from biorepro.store import QUARANTINE, TMP_PREFIX, EntryCheck, check_entry, quarantine
+from biorepro.keys import KEY_PATTERN
+from biorepro.store import EntryCheck, check_entry, quarantine
 
 PROGRESS_EVERY_S = 5.0
+KEY_RE = re.compile(KEY_PATTERN)
 
 
 @dataclass
@@ -34,16 +37,20 @@ class FsckReport:
 
 
 def store_entries(store: str | os.PathLike) -> list[Path]:
-    """Every entry folder of every stage of ``store`` (``--all``)."""
+    """Every entry folder (named by a key) of every stage of ``store`` (``--all``);
+    other folders (``.quarantine``, ``lost+found``, temporaries) are not entries."""
     out = []
     root = Path(store)
     if not root.is_dir():
         return out
     for stage in sorted(os.scandir(root), key=lambda d: d.name):
-        if not stage.is_dir() or stage.name == QUARANTINE:
+        if stage.name.startswith(".") or not stage.is_dir():
             continue
-        out += [Path(d.path) for d in sorted(os.scandir(stage.path), key=lambda d: d.name)
-                if d.is_dir() and not d.name.startswith(TMP_PREFIX)]
+        try:
+            names = sorted(d.name for d in os.scandir(stage.path) if d.is_dir())
+        except OSError:
+            continue
+        out += [Path(stage.path) / n for n in names if KEY_RE.fullmatch(n)]
     return out
 
 

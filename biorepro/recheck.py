@@ -73,7 +73,8 @@ def differences(stored: Path, rebuilt: Path) -> list[str]:
 
 def recheck(plan: Plan, *, stages: list[str] | None = None, sample: int = 1,
             scratch: str | os.PathLike = ".biorepro/recheck", log: Log = print) -> list[dict]:
-    """Rebuild and compare; one record per entry (``status`` identical / different)."""
+    """Rebuild and compare; one record per entry (``status`` identical / different /
+    error, the latter when the stored entry is damaged or the rebuild fails)."""
     scratch = Path(scratch)
     records = []
     for e in sample_entries(plan, list(stages or STAGES), sample):
@@ -81,14 +82,18 @@ def recheck(plan: Plan, *, stages: list[str] | None = None, sample: int = 1,
         remove_tree(out)
         log(f"recheck {e.stage} {e.key} ({e.what}): rebuilding")
         start = time.perf_counter()
-        rebuild(e, out, scratch, log)
-        diff = differences(Path(e.path), out)
-        records.append({"stage": e.stage, "key": e.key, "entry": e.path,
-                        "status": "different" if diff else "identical",
+        try:
+            verify_entry(e.path)  # the stored files, not only their recorded digests
+            rebuild(e, out, scratch, log)
+            diff, status = differences(Path(e.path), out), None
+        except Exception as err:  # recorded per entry: the other entries still get checked
+            diff, status = [f"cannot recheck: {type(err).__name__}: {err}"], "error"
+        status = status or ("different" if diff else "identical")
+        records.append({"stage": e.stage, "key": e.key, "entry": e.path, "status": status,
                         "differences": diff, "seconds": round(time.perf_counter() - start, 2),
-                        "rebuilt": str(out) if diff else None})
-        log(f"recheck {e.stage} {e.key}: " + ("IDENTICAL" if not diff else
-                                               "DIFFERENT\n    " + "\n    ".join(diff)))
+                        "rebuilt": str(out) if diff and out.exists() else None})
+        log(f"recheck {e.stage} {e.key}: {status.upper()}" + (
+            "\n    " + "\n    ".join(diff) if diff else ""))
         if not diff:
             remove_tree(out)
     return records

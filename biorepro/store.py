@@ -61,8 +61,7 @@ def staging(final: str | os.PathLike) -> Iterator[Path]:
         yield tmp
         _publish(tmp, final)
     finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        remove_tree(tmp)  # read-only when another run published first
 
 
 def _publish(tmp: Path, final: Path) -> None:
@@ -71,13 +70,32 @@ def _publish(tmp: Path, final: Path) -> None:
     _fsync_tree(tmp)
     make_read_only(tmp)
     if final.exists() and not is_published(final):
-        # A folder without provenance is not an entry (a leftover, or damage): replace it.
-        remove_tree(final)
+        _set_aside(final)
     try:
         os.rename(tmp, final)
     except OSError:
         if not is_published(final):
             raise
+
+
+def _set_aside(final: Path) -> None:
+    """Remove a folder without provenance (a leftover, or damage) from ``final``.
+
+    It is first renamed atomically, then checked: if another run published its entry
+    there meanwhile, that entry is put back (never deleted).
+    """
+    aside = final.parent / f"{TMP_PREFIX}aside-{final.name}-{uuid.uuid4().hex[:12]}"
+    try:
+        os.rename(final, aside)
+    except OSError:
+        return  # moved or replaced by another run
+    if is_published(aside):
+        try:
+            os.rename(aside, final)
+            return
+        except OSError:
+            pass  # yet another copy is in place: this one is a duplicate
+    remove_tree(aside)
 
 
 def make_read_only(root: Path) -> None:
@@ -231,25 +249,43 @@ def check_entry(entry: str | os.PathLike, *, deep: bool = True) -> EntryCheck:
         problems.append(f"{PROVENANCE} names stage {ingredients.get('stage')!r}, not "
                         f"{entry.parent.name!r}")
     listed = record["files"]
-    present = {p.relative_to(entry).as_posix(): p for p in entry.rglob("*")
-               if p.is_file() or p.is_symlink()}
+    if not isinstance(listed, dict) or not all(
+            isinstance(v, dict) and {"sha256", "size"} <= set(v) for v in listed.values()):
+        return EntryCheck(str(entry), (*problems, f"{PROVENANCE} has a malformed file list",))
+    try:
+        present = {p.relative_to(entry).as_posix(): p for p in entry.rglob("*")
+                   if p.is_file() or p.is_symlink()}
+    except OSError as err:
+        return EntryCheck(str(entry), (*problems, f"cannot list the entry ({err})"))
     present.pop(PROVENANCE, None)
     for rel in sorted(set(present) - set(listed)):
         problems.append(f"unexpected file {rel}")
     for rel, want in listed.items():
-        path = present.get(rel)
-        if path is None:
-            problems.append(f"{rel} is missing")
-        elif path.stat().st_size != want["size"]:
-            problems.append(f"{rel} has {path.stat().st_size} bytes, {want['size']} recorded")
-        elif deep and file_digest(path) != want["sha256"]:
-            problems.append(f"{rel} has other content than recorded (SHA-256 differs)")
+        problems += _file_problems(rel, present.get(rel), want, deep)
     return EntryCheck(str(entry), tuple(problems))
+
+
+def _file_problems(rel: str, path: Path | None, want: dict, deep: bool) -> list[str]:
+    if path is None:
+        return [f"{rel} is missing"]
+    try:
+        size = path.stat().st_size
+        if size != want["size"]:
+            return [f"{rel} has {size} bytes, {want['size']} recorded"]
+        if deep and file_digest(path) != want["sha256"]:
+            return [f"{rel} has other content than recorded (SHA-256 differs)"]
+    except OSError as err:
+        return [f"{rel} is unreadable ({err.strerror or err})"]
+    return []
 
 
 def verify_entry(entry: str | os.PathLike) -> None:
     """Raise :class:`DamagedEntryError` unless ``entry`` is published and intact
     (every file's digest checked): what a job calls on the entries it reads."""
+    if not Path(entry).is_dir():
+        raise FileNotFoundError(f"store entry {entry} is no longer in the store (removed after "
+                                "the workflow was planned, e.g. by gc or fsck --repair); run "
+                                "the workflow again: it is rebuilt")
     check = check_entry(entry, deep=True)
     if not check.ok:
         raise DamagedEntryError(entry, list(check.problems))

@@ -119,18 +119,21 @@ if PLAN.compare:
 
 def extract_batches():
     """The extraction batches of this run: computed by the main process from the
-    entries missing when it planned, and read back by cluster jobs (which plan again,
-    when some entries are already published) so that both see the same rules."""
+    entries missing when it planned (and recorded when it starts running jobs, see
+    ``record_extract_batches``), read back by cluster jobs, which plan again when some
+    entries are already published, so that both see the same rules."""
     path = f"{RECEIPTS}/{RUN}/extract_batches.json"
     if workflow.remote_exec and os.path.exists(path):
         with open(path) as f:
             return json.load(f)
-    batches = PLAN.extract_batches(BASE["extract"]["videos_per_job"])
-    if not workflow.dryrun and not workflow.remote_exec:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as f:
-            json.dump(batches, f)
-    return batches
+    return PLAN.extract_batches(BASE["extract"]["videos_per_job"])
+
+
+def record_extract_batches():
+    path = f"{RECEIPTS}/{RUN}/extract_batches.json"
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(EXTRACT_BATCHES, f)
 
 
 def clean_receipts():
@@ -146,17 +149,20 @@ def clean_receipts():
             shutil.rmtree(d.path, ignore_errors=True)
 
 
+def view_is_current(name):
+    """Whether results/<name>/ already shows the entry the configuration plans."""
+    try:
+        shown = open(f"{results_dir(name)}/STORE_ENTRY").read().strip()
+    except OSError:
+        return False
+    return VIEWS[name].published and shown == os.path.realpath(VIEWS[name].path)
+
+
 def all_targets():
-    """Every results view, and every planned entry missing from the store (so that one
-    removed from it, e.g. quarantined by ``biorepro fsck --repair``, is rebuilt)."""
-    return [receipt(e) for e in PLAN.missing()] + [results_dir(n) for n in VIEWS]
-
-
-def publish_views():
-    """Point results/<name>/ at the current entries that exist."""
-    from biorepro.view import publish_view
-
-    for name, e in VIEWS.items():
-        if e.published:
-            view = publish_view(e.path, results_dir(name))
-            print(f"biorepro: results of '{name}' are in {view}/")
+    """Every results view (its receipt when it must be refreshed: e.g. after reverting
+    a config change, it shows the entries of the configuration in force again), and every
+    planned entry missing from the store (so that one removed from it, e.g. quarantined
+    by ``biorepro fsck --repair``, is rebuilt)."""
+    views = [results_dir(n) if view_is_current(n) else f"{RECEIPTS}/{RUN}/view/{n}"
+             for n in VIEWS]
+    return [receipt(e) for e in PLAN.missing()] + views

@@ -38,7 +38,7 @@ rule results_view:
     input:
         lambda wildcards: target(VIEWS[wildcards.view]),
     output:
-        report(
+        view=report(
             directory(f"{BASE['results']}/{{view}}"),
             patterns=[
                 "figures/{name}.svg",
@@ -48,6 +48,7 @@ rule results_view:
             category="{view}",
             caption="../report/summary.rst",
         ),
+        receipt=f"{RECEIPTS}/{RUN}/view/{{view}}",
     log:
         f"{LOGS}/results_view/{{view}}.log",
     params:
@@ -61,14 +62,13 @@ rule results_view:
         "../scripts/results_view.py"
 
 
-# The views are refreshed at every start, also when no job runs (e.g. after reverting
-# a config change, the view shows the entries of the configuration in force again).
-if not workflow.dryrun and not workflow.remote_exec and not workflow.touch:
-    publish_views()
+onstart:
+    record_extract_batches()
 
 
 onsuccess:
-    publish_views()
+    for _name in VIEWS:
+        print(f"biorepro: results of '{_name}' are in {results_dir(_name)}/")
     clean_receipts()
 
 

@@ -40,6 +40,7 @@ def test_the_whole_store_includes_folders_without_provenance(tmp_path):
     orphan.mkdir()
     (store / "split" / f"{TMP_PREFIX}running").mkdir()  # a job still writing
     (store / QUARANTINE / "split").mkdir(parents=True)
+    (store / "lost+found" / "#1234").mkdir(parents=True)  # a store at a mount's root
     found = store_entries(store)
     assert sorted(found) == sorted([good, orphan])
     report = fsck(found, log=lambda m: None)
