@@ -22,9 +22,8 @@ from pathlib import Path
 
 from biorepro.determinism import job_environment
 from biorepro.extract import ExtractJob, extract_many
-from biorepro.hashing import file_digest
 from biorepro.joblog import Log
-from biorepro.jobs import compare, metrics, split, summary, tensors
+from biorepro.jobs import compare, frames, metrics, split, summary, tensors
 from biorepro.plan import STAGES, Entry, Plan, train_job_spec
 from biorepro.store import PROVENANCE, entry_path, remove_tree, verify_entry
 
@@ -47,10 +46,8 @@ def rebuild(e: Entry, out: Path, scratch: Path, log: Log) -> None:
     for path in e.inputs:
         verify_entry(path)
     if e.stage == "frames":
-        video = e.spec["video"]
-        if file_digest(video) != e.ingredients["inputs"]["video"]:
-            raise RuntimeError(f"{video} is no longer the video this entry was made from")
-        extract_many([ExtractJob(Path(video), out, e.ingredients)], log=log)
+        frames.check_source(e.spec["video"], e.ingredients["inputs"]["video"])
+        extract_many([ExtractJob(Path(e.spec["video"]), out, e.ingredients)], log=log)
     elif e.stage == "train":
         spec = train_job_spec(e, str(scratch / "gpu-locks"))
         p = e.ingredients["params"]

@@ -309,6 +309,15 @@ def needs_building(entry: str | os.PathLike, inputs: list[str], log) -> bool:
     return True
 
 
+def produce(job: dict, receipt: str | os.PathLike, build, log) -> None:
+    """What a stage's Snakemake job does: build ``job["out"]`` with
+    ``build(spec, ingredients, out, log)`` unless it is already published, then write
+    the job's receipt. ``job`` holds ``spec``, ``ingredients``, ``out``, ``inputs``."""
+    if needs_building(job["out"], job["inputs"], log):
+        build(job["spec"], job["ingredients"], job["out"], log)
+    write_receipt(receipt, job["out"])
+
+
 def write_receipt(receipt: str | os.PathLike, entry: str | os.PathLike) -> None:
     """Write a job's receipt (its output for Snakemake, in the working directory) once
     ``entry`` is published: Snakemake may delete a receipt, never a store entry."""

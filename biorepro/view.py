@@ -2,8 +2,9 @@
 
 The view is a folder of copies of the files of the summary entry in the store: copies,
 not links, so that editing a file of the view can never change the store (summary
-entries are small). It is replaced as a whole at each run, so it always shows the
-current configuration, including after a revert.
+entries are small). It is replaced as a whole whenever it shows another entry than the
+configuration plans (e.g. after a revert); reports written into it by other commands
+(``determinism.json``, ``recheck.*``) go with the entry they checked.
 """
 
 from __future__ import annotations
@@ -25,11 +26,6 @@ def _copy_tree(src: Path, dst: Path) -> None:
             shutil.copyfile(Path(dirpath) / name, dst / rel / name)
 
 
-# Files of a view written by other commands (not from the summary entry), kept across
-# updates: ``snakemake verify`` and ``biorepro recheck``.
-KEEP = ("determinism.json", "recheck.json", "recheck.csv")
-
-
 def publish_view(summary_entry: str | os.PathLike, view_dir: str | os.PathLike) -> Path:
     """Make ``view_dir`` show the files of ``summary_entry`` (replacing what it showed)."""
     src, view = Path(summary_entry), Path(view_dir)
@@ -39,9 +35,6 @@ def publish_view(summary_entry: str | os.PathLike, view_dir: str | os.PathLike) 
     fresh = view.parent / f".{view.name}.new-{uuid.uuid4().hex[:8]}"
     _copy_tree(src, fresh)
     (fresh / "STORE_ENTRY").write_text(f"{src.resolve()}\n")
-    for name in KEEP:
-        if (view / name).is_file():
-            shutil.copy2(view / name, fresh / name)
     old = view.parent / f".{view.name}.old-{uuid.uuid4().hex[:8]}"
     if view.exists():
         view.rename(old)

@@ -2,7 +2,9 @@
 
 import json
 import os
+import shutil
 import sys
+import time
 import uuid
 
 sys.path.insert(0, workflow.basedir)
@@ -22,7 +24,8 @@ try:
     PLAN = build_plan(config)
 except (ConfigError, DatasetError, LeakageError, SplitError, OSError) as err:
     raise WorkflowError(f"biorepro: {err}") from None
-DAMAGED = PLAN.damaged()
+# Cluster jobs plan again: the main process has checked the store already.
+DAMAGED = [] if workflow.remote_exec else PLAN.damaged()
 if DAMAGED:
     raise WorkflowError(
         f"biorepro: {len(DAMAGED)} store entries are damaged:\n"
@@ -32,13 +35,14 @@ if DAMAGED:
 
 EXPERIMENTS = PLAN.experiments
 BASE = next(iter(EXPERIMENTS.values())).config
-STORE = PLAN.store
 LOGS = ".biorepro/logs"
 # Jobs' outputs, for Snakemake, are receipts in the working directory, one folder per
 # run (the id is passed to cluster jobs through their environment): a published store
 # entry is never an output, so Snakemake never deletes or touches one (shared stores).
 RECEIPTS = ".biorepro/receipts"
 RUN = os.environ.setdefault("BIOREPRO_RUN", uuid.uuid4().hex[:12])
+RUN_DIR = f"{RECEIPTS}/{RUN}"
+BATCHES_FILE = f"{RUN_DIR}/extract_batches.json"
 GPU_LOCKS = ".biorepro/gpu-locks"
 VERIFY = BASE["verify"]["scratch"]
 VERIFY_ENTRIES = [
@@ -57,7 +61,11 @@ def entry(stage, wildcards):
 
 
 def receipt(e):
-    return f"{RECEIPTS}/{RUN}/{e.stage}/{e.key}"
+    return f"{RUN_DIR}/{e.stage}/{e.key}"
+
+
+def view_receipt(name):
+    return f"{RUN_DIR}/view/{name}"
 
 
 def target(e):
@@ -77,7 +85,7 @@ def upstream(stage):
 
 def store_output(stage):
     """The output of a stage's rule: the receipt of its entry, named by key."""
-    return f"{RECEIPTS}/{RUN}/{stage}/{{key}}"
+    return f"{RUN_DIR}/{stage}/{{key}}"
 
 
 def job_spec(stage):
@@ -122,26 +130,21 @@ def extract_batches():
     entries missing when it planned (and recorded when it starts running jobs, see
     ``record_extract_batches``), read back by cluster jobs, which plan again when some
     entries are already published, so that both see the same rules."""
-    path = f"{RECEIPTS}/{RUN}/extract_batches.json"
-    if workflow.remote_exec and os.path.exists(path):
-        with open(path) as f:
+    if workflow.remote_exec and os.path.exists(BATCHES_FILE):
+        with open(BATCHES_FILE) as f:
             return json.load(f)
     return PLAN.extract_batches(BASE["extract"]["videos_per_job"])
 
 
 def record_extract_batches():
-    path = f"{RECEIPTS}/{RUN}/extract_batches.json"
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
+    os.makedirs(RUN_DIR, exist_ok=True)
+    with open(BATCHES_FILE, "w") as f:
         json.dump(EXTRACT_BATCHES, f)
 
 
 def clean_receipts():
     """Remove this run's receipts (every entry is in the store now) and those that
     failed runs left more than a day ago."""
-    import shutil
-    import time
-
     if workflow.remote_exec or not os.path.isdir(RECEIPTS):
         return
     for d in os.scandir(RECEIPTS):
@@ -163,6 +166,5 @@ def all_targets():
     a config change, it shows the entries of the configuration in force again), and every
     planned entry missing from the store (so that one removed from it, e.g. quarantined
     by ``biorepro fsck --repair``, is rebuilt)."""
-    views = [results_dir(n) if view_is_current(n) else f"{RECEIPTS}/{RUN}/view/{n}"
-             for n in VIEWS]
+    views = [results_dir(n) if view_is_current(n) else view_receipt(n) for n in VIEWS]
     return [receipt(e) for e in PLAN.missing()] + views

@@ -48,7 +48,7 @@ rule results_view:
             category="{view}",
             caption="../report/summary.rst",
         ),
-        receipt=f"{RECEIPTS}/{RUN}/view/{{view}}",
+        receipt=view_receipt("{view}"),
     log:
         f"{LOGS}/results_view/{{view}}.log",
     params:

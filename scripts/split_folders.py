@@ -2,10 +2,7 @@
 
 from biorepro.joblog import job_logger
 from biorepro.jobs import split
-from biorepro.store import needs_building, write_receipt
+from biorepro.store import produce
 
 with job_logger(snakemake.log[0]) as log:  # noqa: F821 (injected by Snakemake)
-    job = snakemake.params.job  # noqa: F821
-    if needs_building(job["out"], job["inputs"], log):
-        split.run(job["spec"], job["ingredients"], job["out"], log)
-    write_receipt(snakemake.output[0], job["out"])  # noqa: F821
+    produce(snakemake.params.job, snakemake.output[0], split.run, log)  # noqa: F821
