@@ -9,7 +9,7 @@
    of H.264 decodes every frame, so its ratio is higher).
 3. Compares decoders in this process on a few videos of each codec, as ratios to an
    OpenCV ``grab()`` loop (the decoder used before PyAV): PyAV decoding every frame, PyAV
-   demuxing only (the exact frame list), and ``biorepro.videoio.read_frames`` taking 10
+   demuxing only (the exact frame list), and ``biorepro.data.videoio.read_frames`` taking 10
    frames (what extraction does), wall and CPU time.
 4. Times the parse-time planning of a Replay-Attack-sized manifest (1,300 videos) on a
    warm stat cache, against the same planning on a cold cache (which reads every byte).
@@ -36,9 +36,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from biorepro.config import load  # noqa: E402
-from biorepro.extract import ExtractParams  # noqa: E402
+from biorepro.data.frames import ExtractParams  # noqa: E402
 from biorepro.plan import build_plan  # noqa: E402
-from biorepro.videoio import read_frames  # noqa: E402
+from biorepro.data.videoio import read_frames  # noqa: E402
 from tests.workflow.smk import make_workdir  # noqa: E402
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from biorepro.fsck import fsck, store_entries  # noqa: E402
+from biorepro.store.fsck import fsck, store_entries  # noqa: E402
 from tests.workflow.smk import make_workdir  # noqa: E402
 
 

@@ -35,7 +35,7 @@ PARAMS = {"backbone": "xception_small", "widths": [16, 32, 64], "dropout": 0.25}
 
 
 def make_cache(root: Path, n: int, size: int, n_splits=("train", "devel")) -> Path:
-    from biorepro.tensors import VIDEO_COLUMNS
+    from biorepro.data.tensors import VIDEO_COLUMNS
     import pandas as pd
 
     rng = np.random.default_rng(0)
@@ -60,7 +60,7 @@ def make_cache(root: Path, n: int, size: int, n_splits=("train", "devel")) -> Pa
 def write_folders(cache: Path, out: Path) -> Path:
     import cv2
 
-    from biorepro.tensors import load_split
+    from biorepro.data.tensors import load_split
 
     train = load_split(cache, "train")
     for label in ("attack", "bonafide"):
@@ -73,14 +73,14 @@ def write_folders(cache: Path, out: Path) -> Path:
 
 def one(args) -> dict:
     """Run one measurement in this process (called in a subprocess)."""
-    from biorepro.determinism import configure
+    from biorepro.train.determinism import configure
 
     configure(0, args.mode, 2)
     import keras
 
-    from biorepro.model import build_model
-    from biorepro.tensor_input import dataset
-    from biorepro.tensors import load_split
+    from biorepro.train.model import build_model
+    from biorepro.train.input import dataset
+    from biorepro.data.tensors import load_split
 
     train = load_split(args.cache, "train")
     model = build_model("xception_small", train.images.shape[1:], widths=PARAMS["widths"],
@@ -128,7 +128,7 @@ def rss_anon_mb() -> float:
 
 
 def measure(cache, pipeline, mode, epochs, folders="") -> dict:
-    from biorepro.determinism import job_environment
+    from biorepro.train.determinism import job_environment
 
     env = {**os.environ, **job_environment(0, mode, 2)}
     out = subprocess.run([sys.executable, __file__, "--one", "--cache", str(cache),

@@ -12,7 +12,6 @@ import os
 import sys
 
 from biorepro import config as cfg
-
 DEFAULT_CONFIG = "config/config.yaml"
 
 
@@ -54,7 +53,7 @@ def cmd_gc(args) -> int:
 
 
 def cmd_fsck(args) -> int:
-    from biorepro.fsck import fsck, store_entries
+    from biorepro.store.fsck import fsck, store_entries
 
     if args.all:  # the store is all it needs of the configuration
         store = cfg.load([DEFAULT_CONFIG, *args.configfile]).get(

@@ -23,13 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from biorepro import config as cfg
-from biorepro import ingest, splitting, synthetic
-from biorepro.fingerprint import code_fingerprint
-from biorepro.hashing import StatCache
-from biorepro.keys import derive_key, ingredients
-from biorepro.records import VideoRecord
-from biorepro.splitfolders import check_leakage
-from biorepro.store import EntryCheck, check_entry, entry_path, is_published
+from biorepro.data import ingest, splitting
+from biorepro.synth import dataset as synthetic
+from biorepro.store.fingerprint import code_fingerprint
+from biorepro.store.hashing import StatCache
+from biorepro.store.keys import derive_key, ingredients
+from biorepro.data.records import VideoRecord
+from biorepro.data.split_folders import check_leakage
+from biorepro.store.entries import EntryCheck, check_entry, entry_path, is_published
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -39,7 +40,7 @@ STAGE_CODE = {
     "frames": "scripts/extract_frames.py",
     "split": "scripts/split_folders.py",
     "tensors": "scripts/tensor_cache.py",
-    "train": "biorepro.train_job",
+    "train": "biorepro.jobs.train",
     "metrics": "scripts/evaluate_seed.py",
     "summary": "scripts/summarize.py",
     "compare": "scripts/compare_experiments.py",
@@ -151,7 +152,7 @@ class Plan:
 
 
 def train_job_spec(e: Entry, lock_dir: str) -> dict:
-    """The spec of ``python -m biorepro.train_job`` for training entry ``e``."""
+    """The spec of ``python -m biorepro.jobs.train`` for training entry ``e``."""
     return {"tensors": e.spec["tensors"], "seed": e.spec["seed"],
             "params": e.ingredients["params"], "ingredients": e.ingredients,
             "device": e.runtime["device"], "gpu_wait_s": e.runtime["gpu_wait_s"],

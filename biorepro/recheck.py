@@ -20,12 +20,12 @@ import sys
 import time
 from pathlib import Path
 
-from biorepro.determinism import job_environment
-from biorepro.extract import ExtractJob, extract_many
+from biorepro.train.determinism import job_environment
+from biorepro.data.frames import ExtractJob, extract_many
 from biorepro.joblog import Log
 from biorepro.jobs import compare, frames, metrics, split, summary, tensors
 from biorepro.plan import STAGES, Entry, Plan, train_job_spec
-from biorepro.store import PROVENANCE, entry_path, remove_tree, verify_entry
+from biorepro.store.entries import PROVENANCE, entry_path, remove_tree, verify_entry
 
 JOBS = {"split": split, "tensors": tensors, "metrics": metrics, "summary": summary,
         "compare": compare}
@@ -52,7 +52,7 @@ def rebuild(e: Entry, out: Path, scratch: Path, log: Log) -> None:
         spec = train_job_spec(e, str(scratch / "gpu-locks"))
         p = e.ingredients["params"]
         env = {**os.environ, **job_environment(p["seed"], p["determinism"], p["threads"])}
-        subprocess.run([sys.executable, "-m", "biorepro.train_job", "--spec", json.dumps(spec),
+        subprocess.run([sys.executable, "-m", "biorepro.jobs.train", "--spec", json.dumps(spec),
                         "--out", str(out)], env=env, check=True)
     else:
         JOBS[e.stage].run(e.spec, e.ingredients, str(out), log)

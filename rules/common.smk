@@ -13,12 +13,12 @@ from snakemake.exceptions import WorkflowError
 
 from biorepro.config import ConfigError
 from biorepro.config import seed_list as cfg_seed_list
-from biorepro.determinism import job_environment
-from biorepro.ingest import DatasetError
-from biorepro.keys import KEY_PATTERN
+from biorepro.train.determinism import job_environment
+from biorepro.data.ingest import DatasetError
+from biorepro.store.keys import KEY_PATTERN
 from biorepro.plan import build_plan, train_job_spec
-from biorepro.splitfolders import LeakageError
-from biorepro.splitting import SplitError
+from biorepro.data.split_folders import LeakageError
+from biorepro.data.splitting import SplitError
 
 try:
     PLAN = build_plan(config)

@@ -20,7 +20,7 @@ rule train:
     conda:
         "../envs/biorepro.yaml"
     shell:
-        "env {params.env} {params.python} -m biorepro.train_job --spec {params.spec:q} "
+        "env {params.env} {params.python} -m biorepro.jobs.train --spec {params.spec:q} "
         "--out {params.entry:q} --receipt {output:q} --log {log:q}"
 
 
@@ -43,7 +43,7 @@ rule verify_seed:
     conda:
         "../envs/biorepro.yaml"
     shell:
-        "env {params.env} {params.python} -m biorepro.train_job --spec {params.spec:q} "
+        "env {params.env} {params.python} -m biorepro.jobs.train --spec {params.spec:q} "
         "--verify-against {params.entry:q} --out {params.scratch:q} --report {output:q} "
         "--log {log:q}"
 

@@ -4,7 +4,7 @@ the experiment's results view."""
 import shutil
 from pathlib import Path
 
-from biorepro.determinism_report import write_report
+from biorepro.aggregate.determinism_report import write_report
 from biorepro.joblog import job_logger
 
 with job_logger(snakemake.log[0]) as log:  # noqa: F821 (injected by Snakemake)

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from biorepro.joblog import job_logger
-from biorepro.view import publish_view
+from biorepro.store.view import publish_view
 
 with job_logger(snakemake.log[0]) as log:  # noqa: F821 (injected by Snakemake)
     view = publish_view(snakemake.params.entry, snakemake.output.view)  # noqa: F821

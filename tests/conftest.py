@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from hypothesis import settings
 
-from biorepro.tensors import VIDEO_COLUMNS
+from biorepro.data.tensors import VIDEO_COLUMNS
 
 # Property tests draw their examples from a fixed seed: a CI failure replays locally.
 settings.register_profile("reproducible", derandomize=True)

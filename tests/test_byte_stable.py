@@ -22,14 +22,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from biorepro import plots
-from biorepro.evaluate import scores_at_level
-from biorepro.hashing import file_digest
+from biorepro.aggregate import plots
+from biorepro.evaluate.seed import scores_at_level
+from biorepro.store.hashing import file_digest
 from biorepro.jobs import compare, frames, metrics, split, summary, tensors
 from biorepro.jobs.metrics import read_frame_scores
 from biorepro.plan import make_entry
-from biorepro.records import VideoRecord
-from biorepro.store import PROVENANCE
+from biorepro.data.records import VideoRecord
+from biorepro.store.entries import PROVENANCE
 from tests.conftest import write_video
 
 EXTRACT = {"n_frames": 3, "fps": None, "crop": "center", "size": 24, "face_scale": 1.3}
@@ -153,7 +153,7 @@ def train_entries(root, tensors_entries):
                        "ingredients": ingredients, "device": "cpu", "gpu_wait_s": 0,
                        "lock_dir": str(root / "locks")})
     outs = (root / "a" / "train" / key, root / "b" / "train" / key)
-    procs = [subprocess.Popen([sys.executable, "-m", "biorepro.train_job", "--spec", spec,
+    procs = [subprocess.Popen([sys.executable, "-m", "biorepro.jobs.train", "--spec", spec,
                                "--out", str(out)], stderr=subprocess.PIPE, text=True)
              for out in outs]
     for proc in procs:

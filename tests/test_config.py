@@ -2,8 +2,6 @@ import pytest
 import yaml
 
 from biorepro import config as cfg
-
-
 def test_defaults_fill_and_validate():
     c = cfg.validate({})
     assert c["extract"]["n_frames"] == 10 and c["dataset"]["kind"] == "synthetic"

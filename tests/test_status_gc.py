@@ -4,7 +4,7 @@ import time
 from biorepro.gc import TMP_GRACE_S, collect, find_garbage
 from biorepro.plan import Plan, make_entry
 from biorepro.status import explain, format_explanations
-from biorepro.store import staging, write_provenance
+from biorepro.store.entries import staging, write_provenance
 
 
 def publish(entry):
@@ -66,13 +66,13 @@ def test_gc_removes_only_unreached_entries_and_stale_temporaries(tmp_path):
 
 
 def test_status_names_the_changed_module(tmp_path):
-    from biorepro.keys import derive_key, ingredients
+    from biorepro.store.keys import derive_key, ingredients
     from biorepro.plan import Entry
 
     def entry(train_digest):
         ingr = ingredients("train", {"digest": train_digest * 4,
-                                     "parts": {"biorepro.train": train_digest,
-                                               "biorepro.model": "m1"}},
+                                     "parts": {"biorepro.train.fit": train_digest,
+                                               "biorepro.train.model": "m1"}},
                            {}, {"seed": 0}, {"tensors": "t"})
         key = derive_key(ingr)
         return Entry("train", key, str(tmp_path / "train" / key), ingr, what="seed 0")
@@ -80,11 +80,11 @@ def test_status_names_the_changed_module(tmp_path):
     publish(entry("aa"))
     plan = plan_of(tmp_path, entry("bb"))
     [x] = explain(plan)
-    assert x.changes == [("code.parts.biorepro.train", "aa", "bb")]
+    assert x.changes == [("code.parts.biorepro.train.fit", "aa", "bb")]
 
 
 def test_gc_removes_quarantined_entries(tmp_path):
-    from biorepro.store import quarantine
+    from biorepro.store.entries import quarantine
 
     damaged = frames(tmp_path, 128, "aaa")
     publish(damaged)

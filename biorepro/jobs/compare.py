@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import itertools
 
-from biorepro import tables
-from biorepro.compare import compare_table
+from biorepro.aggregate import tables
+from biorepro.aggregate.compare import compare_table
 from biorepro.joblog import Log
 from biorepro.jobs.summary import per_seed_table
-from biorepro.store import staging, write_provenance
+from biorepro.store.entries import staging, write_provenance
 
 # metric -> lower is better
 COMPARED = {"test_hter": True, "test_acer": True, "test_apcer_ap": True, "test_bpcer": True,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from biorepro.extract import ExtractJob, extract_many
-from biorepro.hashing import file_digest
+from biorepro.data.frames import ExtractJob, extract_many
+from biorepro.store.hashing import file_digest
 from biorepro.joblog import Log
-from biorepro.store import needs_building, write_receipt
+from biorepro.store.entries import needs_building, write_receipt
 
 
 class SourceChangedError(RuntimeError):

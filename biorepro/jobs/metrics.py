@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from biorepro.bobcsv import write_scores
-from biorepro.evaluate import evaluate, scores_at_level
+from biorepro.evaluate.bobcsv import write_scores
+from biorepro.evaluate.seed import evaluate, scores_at_level
 from biorepro.joblog import Log
-from biorepro.store import staging, write_provenance
+from biorepro.store.entries import staging, write_provenance
 
 # What the training entry reports that users publish next to the error rates.
 TRAIN_FIELDS = ("status", "epochs_trained", "best_epoch", "train_accuracy")

@@ -1,6 +1,6 @@
 """The split stage job: split folders from the frames entries, bad videos handled.
 
-Unusable videos are listed in ``bad_videos.csv`` (see :mod:`biorepro.datareport`) by
+Unusable videos are listed in ``bad_videos.csv`` (see :mod:`biorepro.aggregate.datareport`) by
 ``video_id``, not by path: the path is no ingredient of the entry's key (copies of a
 dataset in two places share the entry).
 """
@@ -11,12 +11,12 @@ import csv
 import json
 from pathlib import Path
 
-from biorepro.datareport import BAD_COLUMNS, BAD_VIDEOS
+from biorepro.aggregate.datareport import BAD_COLUMNS, BAD_VIDEOS
 from biorepro.joblog import Log
-from biorepro.records import VideoRecord
-from biorepro.splitfolders import build_split_folders
-from biorepro.splitting import SplitError, require_classes
-from biorepro.store import staging, write_provenance
+from biorepro.data.records import VideoRecord
+from biorepro.data.split_folders import build_split_folders
+from biorepro.data.splitting import SplitError, require_classes
+from biorepro.store.entries import staging, write_provenance
 
 
 class BadVideosError(RuntimeError):

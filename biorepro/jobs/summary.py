@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from biorepro import plots, stats, tables
-from biorepro.datareport import write_data_report
-from biorepro.evaluate import is_rate, scores_at_level, split_classes
+from biorepro.aggregate import plots, stats, tables
+from biorepro.aggregate.datareport import write_data_report
+from biorepro.evaluate.seed import is_rate, scores_at_level, split_classes
 from biorepro.joblog import Log
 from biorepro.jobs.metrics import read_frame_scores
-from biorepro.store import staging, write_provenance
+from biorepro.store.entries import staging, write_provenance
 
 # Metrics shown first (in this order) in tables and figures; every other numeric metric
 # (e.g. per-attack-type APCER) follows in the CSV files.

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from biorepro.joblog import Log
-from biorepro.store import staging, write_provenance
-from biorepro.tensors import build_tensor_cache
+from biorepro.store.entries import staging, write_provenance
+from biorepro.data.tensors import build_tensor_cache
 
 
 def run(spec: dict, ingredients: dict, out: str, log: Log) -> None:

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from biorepro.store import TMP_PREFIX, is_published
+from biorepro.store.entries import TMP_PREFIX, is_published
 from biorepro.synth import generate_dataset
 from tests.workflow.smk import make_workdir, snakemake
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from biorepro.store import TMP_PREFIX, is_published
+from biorepro.store.entries import TMP_PREFIX, is_published
 from tests.workflow.smk import make_workdir
 
 

@@ -15,9 +15,9 @@ import pytest
 import yaml
 
 from biorepro import config as cfg
-from biorepro.extract import ExtractParams, extract_video
+from biorepro.data.frames import ExtractParams, extract_video
 from biorepro.plan import build_plan
-from biorepro.store import PROVENANCE, QUARANTINE, check_entry
+from biorepro.store.entries import PROVENANCE, QUARANTINE, check_entry
 from tests.workflow.smk import make_workdir, planned_jobs, snakemake
 
 BIN = Path(sys.executable).parent
@@ -203,7 +203,7 @@ def test_a_failed_job_of_one_run_keeps_the_entry_another_run_published(tmp_path)
 def _is_trainer(pid: int, workdir: Path) -> bool:
     try:
         cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        return b"biorepro.train_job" in cmd and os.readlink(f"/proc/{pid}/cwd") == str(workdir)
+        return b"biorepro.jobs.train" in cmd and os.readlink(f"/proc/{pid}/cwd") == str(workdir)
     except OSError:
         return False
 
@@ -224,7 +224,7 @@ def test_recheck_rebuilds_every_stage_bit_for_bit(run):
 def test_recheck_names_the_entry_and_file_that_differ(run):
     """An entry whose content is not what its key's job makes (here: a metrics file
     rewritten with a consistent provenance, so fsck sees nothing) fails the recheck."""
-    from biorepro.store import write_provenance
+    from biorepro.store.entries import write_provenance
 
     work, conf = run
     plan = plan_of(work, conf)

@@ -1,0 +1,1 @@
+"""Aggregation across seeds and experiments: statistics, comparisons, tables, figures, reports."""

@@ -1,0 +1,184 @@
+"""Figures of a multi-seed experiment, written as SVG and PNG.
+
+Every function takes a path stem and writes ``<stem>.svg`` and ``<stem>.png``, returning
+both paths. Figures are drawn on :class:`matplotlib.figure.Figure` objects with the Agg
+renderer (no pyplot, no global backend switch), in matplotlib's default style whatever
+the user's ``matplotlibrc``. Output is byte-identical for equal inputs (same software):
+SVG ids come from a fixed ``svg.hashsalt``, no date is written (SVG ``Date``; PNG has
+none) nor PNG ``Software`` text, text is drawn as paths, and the jitter of seed points
+comes from a fixed seed. Rates are plotted in percent.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import matplotlib.style
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from scipy.stats import norm
+
+from biorepro.evaluate import metrics
+from biorepro.evaluate.seed import is_rate
+
+_RC = {"svg.hashsalt": "biorepro", "svg.fonttype": "path"}
+DET_LIMITS = (0.001, 0.99)  # rates shown on DET axes; values outside are clipped
+_DET_TICKS = (0.1, 1, 5, 10, 20, 40, 60, 80, 95, 99)  # percent
+
+
+def _styled(plot: Callable[..., list[Path]]) -> Callable[..., list[Path]]:
+    """Run ``plot`` (drawing and saving) in the default style plus :data:`_RC`."""
+    @functools.wraps(plot)
+    def wrapper(*args, **kwargs):
+        with matplotlib.style.context(["default", _RC]):
+            return plot(*args, **kwargs)
+    return wrapper
+
+
+def _save(fig: Figure, stem: str | os.PathLike) -> list[Path]:
+    """Write ``fig`` to ``<stem>.svg`` and ``<stem>.png``; returns both paths."""
+    stem = Path(stem)
+    svg, png = stem.with_name(stem.name + ".svg"), stem.with_name(stem.name + ".png")
+    fig.savefig(svg, format="svg", metadata={"Date": None})
+    fig.savefig(png, format="png", dpi=120, metadata={"Software": None})
+    return [svg, png]
+
+
+def _values(metric: str, values) -> np.ndarray:
+    """Finite values of ``metric``, in percent for rates."""
+    x = np.asarray(values, dtype=np.float64)
+    x = x[~np.isnan(x)]
+    return 100 * x if is_rate(metric) else x
+
+
+@_styled
+def plot_metric_seeds(per_seed: pd.DataFrame, metrics_to_plot: list[str],
+                      stem: str | os.PathLike, *, jitter_seed: int = 0,
+                      title: str = "") -> list[Path]:
+    """One panel per metric: a box plot over seeds plus every seed as a jittered point.
+
+    ``per_seed`` has one row per seed and one column per metric; NaN values are left
+    out (the panel title gives the number of seeds plotted).
+    """
+    missing = [m for m in metrics_to_plot if m not in per_seed.columns]
+    if missing or not metrics_to_plot:
+        raise ValueError(f"per-seed table: missing metric columns {missing or '(none given)'}")
+    rng = np.random.default_rng(jitter_seed)
+    fig = Figure(figsize=(2.2 * len(metrics_to_plot) + 0.8, 3.6), layout="constrained")
+    axes = fig.subplots(1, len(metrics_to_plot), squeeze=False)[0]
+    for ax, name in zip(axes, metrics_to_plot):
+        x = _values(name, per_seed[name])
+        if x.size:
+            ax.boxplot([x], widths=0.5, showfliers=False)
+        ax.scatter(1 + rng.uniform(-0.15, 0.15, x.size), x, s=14, zorder=3, alpha=0.8)
+        ax.set_xticks([1], [name], fontsize=8)
+        ax.set_xlim(0.5, 1.5)
+        ax.set_ylabel("%" if is_rate(name) else "value")
+        ax.set_title(f"n = {x.size}", fontsize=9)
+    if title:
+        fig.suptitle(title)
+    return _save(fig, stem)
+
+
+@_styled
+def plot_training_curves(histories: Mapping[object, pd.DataFrame],
+                         stem: str | os.PathLike, *, title: str = "") -> list[Path]:
+    """Training ``loss`` and validation ``val_loss`` per epoch, every seed overlaid.
+
+    ``histories`` maps a seed to its history table (columns ``epoch`` (else row order,
+    from 1), ``loss``, ``val_loss``).
+    """
+    fig = Figure(figsize=(9, 3.6), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
+    for seed, history in histories.items():
+        for ax, column in zip(axes, ("loss", "val_loss")):
+            if column not in history.columns:
+                raise ValueError(f"history of seed {seed}: missing column {column!r}")
+            epochs = (history["epoch"] if "epoch" in history.columns
+                      else np.arange(1, len(history) + 1))
+            ax.plot(epochs, history[column], lw=1, label=f"seed {seed}")
+    for ax, column in zip(axes, ("loss", "val_loss")):
+        ax.set_title(column)
+        ax.set_xlabel("epoch")
+    axes[0].set_ylabel("loss")
+    if 0 < len(histories) <= 12:
+        axes[1].legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    return _save(fig, stem)
+
+
+@_styled
+def plot_det(curves: Mapping[str, tuple[object, object]], stem: str | os.PathLike, *,
+             title: str = "") -> list[Path]:
+    """DET curves (FAR = APCER against FRR = BPCER) on normal-deviate axes, ticks in %.
+
+    ``curves`` maps a label (e.g. ``"seed 3"``) to ``(negatives, positives)``; NaN scores
+    are dropped and a curve with an empty class is skipped. Points are the rates at every
+    candidate threshold (:func:`biorepro.evaluate.metrics.det_curve`), clipped to
+    :data:`DET_LIMITS`.
+    """
+    lo, hi = DET_LIMITS
+    fig = Figure(figsize=(5, 5), layout="constrained")
+    ax = fig.subplots()
+    drawn = 0
+    for label, (negatives, positives) in curves.items():
+        neg, pos = metrics.remove_nan(negatives)[0], metrics.remove_nan(positives)[0]
+        if neg.size and pos.size:
+            _, far, frr = metrics.det_curve(neg, pos)
+            drawn += 1
+            ax.plot(norm.ppf(np.clip(far, lo, hi)), norm.ppf(np.clip(frr, lo, hi)), lw=1,
+                    label=label)
+    ticks = [t for t in _DET_TICKS if lo <= t / 100 <= hi]
+    positions = norm.ppf(np.array(ticks) / 100)
+    labels = [f"{t:g}" for t in ticks]
+    ax.set_xticks(positions, labels)
+    ax.set_yticks(positions, labels)
+    ax.set_xlim(norm.ppf(lo), norm.ppf(hi))
+    ax.set_ylim(norm.ppf(lo), norm.ppf(hi))
+    ax.plot([norm.ppf(lo), norm.ppf(hi)], [norm.ppf(lo), norm.ppf(hi)], ls=":", c="grey", lw=0.8)
+    ax.set_xlabel("FAR = APCER (%)")
+    ax.set_ylabel("FRR = BPCER (%)")
+    ax.grid(alpha=0.3)
+    if 0 < drawn <= 12:
+        ax.legend(fontsize=7)
+    if title:
+        ax.set_title(title)
+    return _save(fig, stem)
+
+
+@_styled
+def plot_score_histograms(devel: pd.DataFrame, test: pd.DataFrame, threshold: float,
+                          stem: str | os.PathLike, *, bins: int = 30,
+                          title: str = "") -> list[Path]:
+    """Score densities of bona fide and attacks, devel and test side by side, with the
+    threshold (chosen on devel) marked; ``devel``/``test`` have ``label`` and ``score``
+    columns. NaN scores are left out; both panels share the bin edges."""
+    tables = {"devel": devel, "test": test}
+    for name, table in tables.items():
+        if not {"label", "score"} <= set(table.columns):
+            raise ValueError(f"{name} scores: need columns 'label' and 'score'")
+    finite = np.concatenate([metrics.remove_nan(t["score"])[0] for t in tables.values()])
+    edges = np.histogram_bin_edges(finite, bins=bins) if finite.size else None
+    fig = Figure(figsize=(9, 3.6), layout="constrained")
+    axes = fig.subplots(1, 2, sharex=True)
+    for ax, (name, table) in zip(axes, tables.items()):
+        for label in ("bonafide", "attack"):
+            scores = metrics.remove_nan(table.loc[table["label"] == label, "score"])[0]
+            if scores.size:
+                ax.hist(scores, bins=edges, density=True, histtype="stepfilled", alpha=0.45,
+                        label=f"{label} (n={scores.size})")
+        if np.isfinite(threshold):
+            ax.axvline(threshold, c="k", ls="--", lw=1, label=f"threshold {threshold:.4g}")
+        ax.set_title(name)
+        ax.set_xlabel("score (higher = bona fide)")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    axes[0].set_ylabel("density")
+    if title:
+        fig.suptitle(title)
+    return _save(fig, stem)

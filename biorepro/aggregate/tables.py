@@ -1,0 +1,153 @@
+"""Summary tables as CSV (raw numbers), Markdown (pipe table) and LaTeX (booktabs).
+
+The CSV keeps every value at full precision in its own unit (rates as fractions).
+Markdown and LaTeX show rates (see :func:`biorepro.evaluate.seed.is_rate`) as percentages
+with a ``%`` sign and other values with 4 significant digits; missing values print as
+``n/a``. A note line under each table states how the numbers were computed (ddof, CI).
+The formatters are small and local, so the output does not depend on optional
+packages.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from biorepro.evaluate.seed import is_rate
+from biorepro.aggregate.stats import DDOF
+
+_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                  "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+                  "^": r"\textasciicircum{}"}
+
+
+def format_value(metric: str, value, digits: int = 2) -> str:
+    """One number for display: a rate as ``12.34%``, anything else with 4 significant digits."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if is_rate(metric):
+        return f"{100 * value:.{digits}f}%"
+    return f"{value:.4g}"
+
+
+def summary_note(ci: float = 0.95, n_boot: int = 10000) -> str:
+    """The note printed under a seed summary table."""
+    return (f"Over random seeds: n = seeds used / seeds run (diverged runs and NaN values "
+            f"excluded); std with ddof={DDOF}; {ci:.0%} CIs of the mean by percentile "
+            f"bootstrap ({n_boot} resamples) and Student t. Rates in %.")
+
+
+def format_summary(summary: pd.DataFrame, *, ci: float = 0.95, digits: int = 2) -> pd.DataFrame:
+    """Display table of a :func:`biorepro.aggregate.stats.summarize_seeds` result (strings)."""
+    level = f"{ci:.0%}"
+    rows = []
+    for rec in summary.to_dict("records"):
+        def fmt(key: str, rec: dict = rec) -> str:
+            return format_value(rec["metric"], rec[key], digits)
+
+        rows.append({
+            "Metric": rec["metric"],
+            "n": f"{rec['n']}/{rec['n_seeds']}",
+            "Mean": fmt("mean"), "Std": fmt("std"), "Median": fmt("median"),
+            "Min": fmt("min"), "Max": fmt("max"),
+            f"{level} CI (bootstrap)": f"[{fmt('ci_boot_low')}, {fmt('ci_boot_high')}]",
+            f"{level} CI (t)": f"[{fmt('ci_t_low')}, {fmt('ci_t_high')}]",
+        })
+    return pd.DataFrame(rows)
+
+
+def comparison_note(ci: float = 0.95, n_boot: int = 10000) -> str:
+    """The note printed under a comparison table."""
+    return (f"P(A better) over paired seeds (ties count 1/2) with a {ci:.0%} percentile "
+            f"bootstrap CI ({n_boot} resamples); verdict after Bouthillier et al. 2021 "
+            f"(A better if CI low > 0.5 and CI high > 0.75); Wilcoxon signed-rank p, "
+            f"two-sided. Rates in %.")
+
+
+def format_comparison(comparison: pd.DataFrame, *, digits: int = 2) -> pd.DataFrame:
+    """Display table of a :func:`biorepro.aggregate.compare.compare_table` result (strings)."""
+    rows = []
+    for rec in comparison.to_dict("records"):
+        m = rec["metric"]
+        rows.append({
+            "A": rec["a"], "B": rec["b"], "Metric": m, "n": str(rec["n_paired"]),
+            "Mean A": format_value(m, rec["mean_a"], digits),
+            "Mean B": format_value(m, rec["mean_b"], digits),
+            "P(A better)": format_value("", rec["p_a_better"]),
+            "CI": f"[{format_value('', rec['ci_low'])}, {format_value('', rec['ci_high'])}]",
+            "Verdict": rec["verdict"],
+            "Wilcoxon p": format_value("", rec["wilcoxon_p"]),
+        })
+    return pd.DataFrame(rows)
+
+
+def to_markdown(table: pd.DataFrame, note: str = "", caption: str = "") -> str:
+    """A pipe table (first column left-aligned, others right-aligned) with optional
+    caption paragraph above and note paragraph below."""
+    def row(values) -> str:
+        return "| " + " | ".join(str(v).replace("|", r"\|") for v in values) + " |"
+
+    lines = [caption, ""] if caption else []
+    lines.append(row(table.columns))
+    lines.append("|" + "|".join([":---"] + ["---:"] * (table.shape[1] - 1)) + "|")
+    lines += [row(values) for values in table.itertuples(index=False)]
+    if note:
+        lines += ["", note]
+    return "\n".join(lines) + "\n"
+
+
+def latex_escape(text: str) -> str:
+    """``text`` with LaTeX's special characters escaped."""
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in str(text))
+
+
+def to_latex(table: pd.DataFrame, note: str = "", caption: str = "", label: str = "") -> str:
+    """A ``table`` environment with a booktabs ``tabular`` (``\\toprule``, ``\\midrule``,
+    ``\\bottomrule``); the note goes under the table in small print."""
+    def row(values) -> str:
+        return " & ".join(latex_escape(v) for v in values) + r" \\"
+
+    lines = [r"\begin{table}[t]", r"\centering"]
+    if caption:
+        lines.append(rf"\caption{{{latex_escape(caption)}}}")
+    if label:
+        lines.append(rf"\label{{{label}}}")
+    lines += [r"\begin{tabular}{l" + "r" * (table.shape[1] - 1) + "}", r"\toprule",
+              row(table.columns), r"\midrule"]
+    lines += [row(values) for values in table.itertuples(index=False)]
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    if note:
+        lines.append(rf"\par\smallskip{{\footnotesize {latex_escape(note)}}}")
+    lines.append(r"\end{table}")
+    return "\n".join(lines) + "\n"
+
+
+def write_tables(raw: pd.DataFrame, display: pd.DataFrame, stem: str | os.PathLike, *,
+                 note: str = "", caption: str = "", label: str = "") -> dict[str, Path]:
+    """Write ``<stem>.csv`` (``raw``), ``<stem>.md`` and ``<stem>.tex`` (``display``)."""
+    stem = Path(stem)
+    paths = {ext: stem.with_name(f"{stem.name}.{ext}") for ext in ("csv", "md", "tex")}
+    raw.to_csv(paths["csv"], index=False)
+    paths["md"].write_text(to_markdown(display, note, caption))
+    paths["tex"].write_text(to_latex(display, note, caption, label))
+    return paths
+
+
+def write_summary(summary: pd.DataFrame, stem: str | os.PathLike, *, ci: float = 0.95,
+                  n_boot: int = 10000, caption: str = "", label: str = "") -> dict[str, Path]:
+    """Write a seed summary (:func:`biorepro.aggregate.stats.summarize_seeds`) in the three formats.
+
+    ``ci`` and ``n_boot`` must be those the summary was computed with (they are stated
+    in the note)."""
+    return write_tables(summary, format_summary(summary, ci=ci), stem,
+                        note=summary_note(ci, n_boot), caption=caption, label=label)
+
+
+def write_comparison(comparison: pd.DataFrame, stem: str | os.PathLike, *, ci: float = 0.95,
+                     n_boot: int = 10000, caption: str = "", label: str = "") -> dict[str, Path]:
+    """Write a comparison table (:func:`biorepro.aggregate.compare.compare_table`) in the three formats."""
+    return write_tables(comparison, format_comparison(comparison), stem,
+                        note=comparison_note(ci, n_boot), caption=caption, label=label)

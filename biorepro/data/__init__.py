@@ -1,0 +1,1 @@
+"""Data stages: dataset records, splits, exact video decoding, frames, split folders, tensors."""

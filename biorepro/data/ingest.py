@@ -1,0 +1,205 @@
+"""Dataset ingestion: turn a dataset on disk into a list of ``VideoRecord``.
+
+Kinds (``dataset.kind``):
+
+- ``replay-attack``: an Idiap Replay-Attack tree,
+  ``{train,devel,test}/real/*.mov`` and ``{split}/attack/{fixed,hand}/attack_*.mov``,
+  filtered by ``dataset.protocol``; the attack type (PAI) is the instrument
+  (print/mobile/highdef). Real videos are kept by every protocol.
+- ``synthetic``: the built-in generator's output, in the Replay-Attack layout.
+- ``folders``: ``{train,devel,test}/{class}/**/video`` or, without fixed splits,
+  ``{class}/**/video``; the class named ``dataset.bonafide_class`` is bona fide, every
+  other class is an attack type.
+- ``manifest``: a CSV with columns ``path,label,subject`` and optional
+  ``split,attack_type``; relative paths are relative to the CSV's folder, and every
+  path must resolve inside that folder unless ``dataset.allow_outside_root``.
+
+``video_id`` is the path relative to the dataset root, without suffix, with ``/``
+replaced by ``--`` (unique and safe as a file-name stem).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+from biorepro.data.records import LABELS, SPLITS, VideoRecord
+
+
+class DatasetError(ValueError):
+    """The dataset on disk does not match its declared layout."""
+
+
+REAL_RE = re.compile(r"^(?P<subject>client\d+)_session\d+_.*$")
+ATTACK_RE = re.compile(
+    r"^attack_(?P<instrument>print|mobile|highdef)_(?P<subject>client\d+)_session\d+_"
+    r"(?P<device>\w+?)_(?P<medium>photo|video)_(?P<light>adverse|controlled)$"
+)
+PROTOCOLS = {
+    "grandtest": lambda a: True,
+    "print": lambda a: a["instrument"] == "print",
+    "mobile": lambda a: a["instrument"] == "mobile",
+    "highdef": lambda a: a["instrument"] == "highdef",
+    "photo": lambda a: a["medium"] == "photo",
+    "video": lambda a: a["medium"] == "video",
+    "fixed": lambda a: a["support"] == "fixed",
+    "hand": lambda a: a["support"] == "hand",
+}
+
+
+def video_id(path: Path, root: Path) -> str:
+    return path.relative_to(root).with_suffix("").as_posix().replace("/", "--")
+
+
+def _videos(folder: Path, extensions: list[str]) -> list[Path]:
+    exts = {e.lower() for e in extensions}
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in exts)
+
+
+def _require_dir(path: Path, what: str) -> None:
+    if not path.is_dir():
+        raise DatasetError(f"{what}: folder {path} does not exist")
+
+
+def replay_attack(root: Path, protocol: str, extensions: list[str]) -> list[VideoRecord]:
+    """Records of a Replay-Attack tree under ``root`` for ``protocol``."""
+    _require_dir(root, "dataset.root (replay-attack)")
+    if protocol not in PROTOCOLS:
+        raise DatasetError(f"dataset.protocol: unknown protocol {protocol!r}; "
+                           f"allowed: {', '.join(PROTOCOLS)}")
+    records = []
+    for split in SPLITS:
+        split_dir = root / split
+        _require_dir(split_dir, f"replay-attack layout ({split} split)")
+        for path in _videos(split_dir / "real", extensions):
+            m = REAL_RE.match(path.stem)
+            if not m:
+                raise DatasetError(f"{path}: not a Replay-Attack real-access file name "
+                                   "(expected clientNNN_sessionNN_...)")
+            records.append(VideoRecord(video_id(path, root), str(path), "bonafide",
+                                       m["subject"], split))
+        for support in ("fixed", "hand"):
+            for path in _videos(split_dir / "attack" / support, extensions):
+                m = ATTACK_RE.match(path.stem)
+                if not m:
+                    raise DatasetError(f"{path}: not a Replay-Attack attack file name "
+                                       "(expected attack_{print|mobile|highdef}_clientNNN_...)")
+                attrs = {**m.groupdict(), "support": support}
+                if PROTOCOLS[protocol](attrs):
+                    records.append(VideoRecord(video_id(path, root), str(path), "attack",
+                                               m["subject"], split, m["instrument"]))
+    if not records:
+        raise DatasetError(f"no videos with extensions {extensions} found under {root} "
+                           "in the Replay-Attack layout")
+    return records
+
+
+def _subject(stem: str, subject_regex: str | None, path: Path) -> str:
+    if subject_regex is None:
+        return stem
+    m = re.search(subject_regex, stem)
+    if not m:
+        raise DatasetError(f"{path}: dataset.subject_regex {subject_regex!r} does not match "
+                           f"the file name {stem!r}")
+    return m.groupdict().get("subject") or (m.group(1) if m.groups() else m.group(0))
+
+
+def folders(root: Path, bonafide_class: str, extensions: list[str],
+            subject_regex: str | None = None) -> list[VideoRecord]:
+    """Records of ``{split}/{class}/`` (or ``{class}/``) folders under ``root``."""
+    _require_dir(root, "dataset.root (folders)")
+    has_splits = [s for s in SPLITS if (root / s).is_dir()]
+    if has_splits and len(has_splits) != len(SPLITS):
+        missing = sorted(set(SPLITS) - set(has_splits))
+        raise DatasetError(f"{root}: has split folders {has_splits} but not {missing}; "
+                           "provide all of train/devel/test or none")
+    split_dirs = [(s, root / s) for s in SPLITS] if has_splits else [("", root)]
+    records = []
+    for split, split_dir in split_dirs:
+        classes = sorted(p for p in split_dir.iterdir() if p.is_dir())
+        if not classes:
+            raise DatasetError(f"{split_dir}: no class folders (expected e.g. "
+                               f"{bonafide_class}/ and attack/)")
+        for class_dir in classes:
+            is_bonafide = class_dir.name == bonafide_class
+            for path in _videos(class_dir, extensions):
+                records.append(VideoRecord(
+                    video_id(path, root), str(path),
+                    "bonafide" if is_bonafide else "attack",
+                    _subject(path.stem, subject_regex, path), split,
+                    "" if is_bonafide else class_dir.name))
+    if not any(r.label == "bonafide" for r in records):
+        raise DatasetError(f"{root}: no videos in a '{bonafide_class}' class folder "
+                           "(set dataset.bonafide_class to the bona fide folder's name)")
+    return records
+
+
+MANIFEST_REQUIRED = ("path", "label", "subject")
+MANIFEST_OPTIONAL = ("split", "attack_type")
+
+
+def manifest(csv_path: Path, allow_outside_root: bool = False) -> list[VideoRecord]:
+    """Records listed in a manifest CSV (UTF-8, with or without a byte-order mark).
+
+    Errors name the file and row (its line; the header is row 1): unknown or missing columns, a
+    video that does not exist, a row that repeats an earlier one (same resolved path), a
+    path that resolves outside the CSV's folder (unless ``allow_outside_root``).
+    """
+    if not csv_path.is_file():
+        raise DatasetError(f"dataset.manifest: file {csv_path} does not exist")
+    base = csv_path.parent
+    root = base.resolve()
+    with open(csv_path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        header = reader.fieldnames or []
+        missing = [c for c in MANIFEST_REQUIRED if c not in header]
+        unknown = [c for c in header if c not in MANIFEST_REQUIRED + MANIFEST_OPTIONAL]
+        problems = [f"{what} column(s) {cols}" for what, cols in
+                    (("missing", missing), ("unknown", unknown)) if cols]
+        if problems:
+            raise DatasetError(f"{csv_path}: {'; '.join(problems)}; the columns are "
+                               f"{', '.join(MANIFEST_REQUIRED)} (required) and "
+                               f"{', '.join(MANIFEST_OPTIONAL)} (optional)")
+        records = []
+        row_of: dict[Path, int] = {}
+        for row in reader:
+            row_no = reader.line_num
+            where = f"{csv_path}, row {row_no}"
+            if None in row or None in row.values():
+                raise DatasetError(f"{where}: not as many fields as the header's {len(header)}")
+            path = Path(row["path"])
+            path = path if path.is_absolute() else base / path
+            if row["label"] not in LABELS:
+                raise DatasetError(f"{where}: label {row['label']!r} is not one of {LABELS}")
+            if not path.is_file():
+                raise DatasetError(f"{where}: video {path} does not exist")
+            resolved = path.resolve()
+            inside = resolved.is_relative_to(root)
+            if not inside and not allow_outside_root:
+                raise DatasetError(f"{where}: video {row['path']} resolves to {resolved}, "
+                                   f"outside the manifest's folder {root}; move it there or "
+                                   "set dataset.allow_outside_root: true")
+            if resolved in row_of:
+                raise DatasetError(f"{csv_path}: row {row_no} repeats row {row_of[resolved]} "
+                                   f"(both are {resolved}); remove one of them")
+            row_of[resolved] = row_no
+            try:
+                records.append(VideoRecord(
+                    video_id(resolved, root) if inside else path.stem, str(path), row["label"],
+                    row["subject"], row.get("split", "").strip(),
+                    row.get("attack_type", "").strip()))
+            except ValueError as err:
+                raise DatasetError(f"{where}: {err}") from None
+    if not records:
+        raise DatasetError(f"{csv_path}: the manifest lists no videos")
+    return records
+
+
+def check_unique_ids(records: list[VideoRecord]) -> None:
+    seen: dict[str, str] = {}
+    for r in records:
+        if r.video_id in seen:
+            raise DatasetError(f"two videos have the same id {r.video_id!r}: {seen[r.video_id]} "
+                               f"and {r.path}; rename one of them")
+        seen[r.video_id] = r.path

@@ -1,0 +1,63 @@
+"""Split folders: ``{train,devel,test}/{bonafide,attack}/<video_id>__<frame>.png``.
+
+Files are copies of the frames entries' PNGs, not links: an entry shares no file with
+another, so damage to one (or a write through a link) can never change another. Each split folder
+loads as is with ``keras.utils.image_dataset_from_directory`` (classes ``attack`` and
+``bonafide``, in that alphabetical order). ``split.csv`` lists every file.
+
+Leakage check: a subject, or byte-identical video content, in two splits is an error
+naming both files.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+from biorepro.data.records import LABELS, SPLITS, VideoRecord
+
+SPLIT_CSV = "split.csv"
+COLUMNS = ("split", "label", "attack_type", "subject", "video_id", "frame", "file")
+
+
+class LeakageError(ValueError):
+    """The same subject or the same video content in two splits."""
+
+
+def check_leakage(records: list[VideoRecord], content_digest: dict[str, str]) -> None:
+    """Raise ``LeakageError`` if a subject or a video's content spans two splits."""
+    for what, key_of in (("subject", lambda r: r.subject),
+                         ("identical video content", lambda r: content_digest[r.path])):
+        first: dict[str, VideoRecord] = {}
+        for r in records:
+            other = first.setdefault(key_of(r), r)
+            if other.split != r.split:
+                raise LeakageError(
+                    f"leakage: {what} in two splits: {other.path} ({other.split}) and "
+                    f"{r.path} ({r.split}). Keep each subject's videos in one split "
+                    "(fix the dataset's split or the manifest), or remove the duplicate.")
+
+
+def build_split_folders(items: list[tuple[VideoRecord, Path]], out_dir: str | Path) -> dict:
+    """Lay out the frames of ``items`` (record, frames entry) under ``out_dir``.
+
+    Returns counts: ``frames``.
+    """
+    out_dir = Path(out_dir)
+    for split in SPLITS:
+        for label in LABELS:
+            (out_dir / split / label).mkdir(parents=True, exist_ok=True)
+    rows = []
+    for record, frames_dir in sorted(items, key=lambda it: it[0].video_id):
+        for png in sorted((Path(frames_dir) / "frames").glob("*.png")):
+            frame = int(png.stem)
+            rel = Path(record.split) / record.label / f"{record.video_id}__{frame:05d}.png"
+            shutil.copyfile(png, out_dir / rel)
+            rows.append((record.split, record.label, record.attack_type, record.subject,
+                         record.video_id, frame, rel.as_posix()))
+    with open(out_dir / SPLIT_CSV, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(COLUMNS)
+        writer.writerows(rows)
+    return {"frames": len(rows)}

@@ -1,0 +1,83 @@
+"""The tensor cache: per split, memory-mappable arrays of every frame.
+
+Per split folder ``<entry>/<split>/``: ``images.npy`` uint8 ``N×H×W×3`` RGB (written
+through a memory map, so building it needs little memory), ``labels.npy`` uint8
+(1 = bona fide, 0 = attack), ``video_index.npy`` int32 (row of ``videos.csv``),
+``frame_index.npy`` int32, and ``videos.csv`` (video_id, subject, label, attack_type).
+Rows are ordered by (video_id, frame).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from biorepro.data.records import SPLITS
+from biorepro.data.split_folders import SPLIT_CSV
+
+VIDEO_COLUMNS = ["video_id", "subject", "label", "attack_type"]
+
+
+def build_tensor_cache(split_dir: str | Path, out_dir: str | Path, image_size: int,
+                       log=None) -> dict[str, int]:
+    """Write the cache of every split; returns the number of frames per split."""
+    split_dir, out_dir = Path(split_dir), Path(out_dir)
+    table = pd.read_csv(split_dir / SPLIT_CSV, keep_default_na=False,
+                        dtype={"subject": str, "video_id": str, "attack_type": str})
+    counts = {}
+    for split in SPLITS:
+        rows = table[table["split"] == split].sort_values(["video_id", "frame"])
+        counts[split] = _write_split(split_dir, rows, out_dir / split, image_size)
+        if log:
+            log(f"tensors: {split}: {counts[split]} frames")
+    return counts
+
+
+def _write_split(split_dir: Path, rows: pd.DataFrame, out: Path, size: int) -> int:
+    out.mkdir(parents=True)
+    videos = rows.drop_duplicates("video_id")[VIDEO_COLUMNS].reset_index(drop=True)
+    videos.to_csv(out / "videos.csv", index=False)
+    row_of = {v: i for i, v in enumerate(videos["video_id"])}
+    n = len(rows)
+    images = np.lib.format.open_memmap(out / "images.npy", mode="w+", dtype=np.uint8,
+                                       shape=(n, size, size, 3))
+    for i, rel in enumerate(rows["file"]):
+        bgr = cv2.imread(str(split_dir / rel), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise OSError(f"cannot read frame {split_dir / rel}")
+        if bgr.shape[:2] != (size, size):
+            bgr = cv2.resize(bgr, (size, size), interpolation=cv2.INTER_AREA)
+        images[i] = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    images.flush()
+    del images
+    np.save(out / "labels.npy", (rows["label"].to_numpy() == "bonafide").astype(np.uint8))
+    np.save(out / "video_index.npy", rows["video_id"].map(row_of).to_numpy(np.int32))
+    np.save(out / "frame_index.npy", rows["frame"].to_numpy(np.int32))
+    return n
+
+
+@dataclass
+class SplitTensors:
+    images: np.ndarray
+    labels: np.ndarray
+    video_index: np.ndarray
+    frame_index: np.ndarray
+    videos: pd.DataFrame
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def load_split(tensor_dir: str | Path, split: str, mmap: bool = True) -> SplitTensors:
+    """One split of a tensor cache; ``images`` is a read-only memory map by default."""
+    d = Path(tensor_dir) / split
+    return SplitTensors(
+        np.load(d / "images.npy", mmap_mode="r" if mmap else None),
+        np.load(d / "labels.npy"), np.load(d / "video_index.npy"),
+        np.load(d / "frame_index.npy"),
+        pd.read_csv(d / "videos.csv", keep_default_na=False,
+                    dtype={"subject": str, "video_id": str, "attack_type": str}))

@@ -1,0 +1,1 @@
+"""Evaluation of one seed: error rates (bob.measure conventions), fusion, score files."""

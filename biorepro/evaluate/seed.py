@@ -1,0 +1,136 @@
+"""Evaluate one model's scores: threshold chosen on devel, error rates on test.
+
+Units: every rate (EER, HTER, FAR, FRR, APCER, BPCER, ACER, FTA, accuracy, precision,
+recall) is a fraction in [0, 1]; AUC and F1 are in [0, 1]; ``threshold`` is in score
+units; ``*_n_*`` are counts of scored (non-NaN) samples. Metric names state the split
+(``devel_``/``test_``) and the result states the level (``"video"``: frame scores fused
+per video first; ``"frame"``: every frame is a sample).
+
+NaN scores are dropped from every rate and reported as failure-to-acquire
+(``devel_fta``, ``test_fta``: NaN samples / all samples of the split at that level).
+When a split lacks scored samples of either class (e.g. a diverged run with all-NaN
+scores), its threshold-based rates and AUC are NaN (and, for devel, the threshold and
+every test rate at it); no exception is raised.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from biorepro.evaluate import metrics
+from biorepro.evaluate.fusion import FUSIONS, check_scores, fuse
+
+LEVELS = ("video", "frame")
+_RATE_WORDS = {"eer", "hter", "far", "frr", "apcer", "bpcer", "acer", "fta",
+               "accuracy", "precision", "recall"}
+
+
+def is_rate(metric: str) -> bool:
+    """True when ``metric`` (a name produced by :func:`evaluate`) is a rate in [0, 1]
+    conventionally shown as a percentage (AUC and F1 are not)."""
+    return any(word in _RATE_WORDS for word in metric.split("_")[1:3])
+
+
+def scores_at_level(frame_scores: pd.DataFrame, level: str, fusion: str, name: str) -> pd.DataFrame:
+    """The samples evaluated at ``level``: fused videos or the (validated) frames."""
+    if level not in LEVELS:
+        raise ValueError(f"unknown level {level!r}; allowed: {', '.join(LEVELS)}")
+    if fusion not in FUSIONS:
+        raise ValueError(f"unknown fusion {fusion!r}; allowed: {', '.join(FUSIONS)}")
+    return fuse(frame_scores, fusion) if level == "video" else check_scores(frame_scores, name)
+
+
+def split_classes(samples: pd.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarray, int]:
+    """``(attack scores by type (sorted), bona fide scores, number of NaN)``, NaN dropped."""
+    attacks = {}
+    for kind, group in samples[samples["label"] == "attack"].groupby("attack_type", sort=True):
+        attacks[kind] = metrics.remove_nan(group["score"])[0]
+    bonafide = metrics.remove_nan(samples.loc[samples["label"] == "bonafide", "score"])[0]
+    n_nan = int(samples["score"].isna().sum())
+    return attacks, bonafide, n_nan
+
+
+def _pooled(attacks: dict[str, np.ndarray]) -> np.ndarray:
+    return np.concatenate([np.zeros(0), *attacks.values()])
+
+
+def _split_metrics(prefix: str, samples: pd.DataFrame, threshold: float, *, full: bool) -> dict:
+    """Counts, FTA and FAR/FRR/HTER at ``threshold`` of one split; with ``full`` also the
+    ISO/IEC 30107-3 rates, AUC, accuracy, precision, recall and F1."""
+    attacks, bonafide, n_nan = split_classes(samples)
+    negatives = _pooled(attacks)
+    nan = float("nan")
+    out = {
+        f"{prefix}_n_bonafide": bonafide.size,
+        f"{prefix}_n_attack": negatives.size,
+        f"{prefix}_fta": n_nan / len(samples) if len(samples) else nan,
+    }
+    usable = negatives.size > 0 and bonafide.size > 0
+    at_threshold = usable and not np.isnan(threshold)
+    far, frr = metrics.farfrr(negatives, bonafide, threshold) if at_threshold else (nan, nan)
+    out.update({f"{prefix}_far": far, f"{prefix}_frr": frr, f"{prefix}_hter": (far + frr) / 2})
+    if not full:
+        return out
+    if at_threshold:
+        pad = metrics.apcer_bpcer({k: v for k, v in attacks.items() if v.size}, bonafide, threshold)
+        precision, recall = metrics.precision_recall(negatives, bonafide, threshold)
+        extra = {
+            "accuracy": metrics.accuracy(negatives, bonafide, threshold),
+            "precision": precision,
+            "recall": recall,
+            "f1": metrics.f_score(negatives, bonafide, threshold),
+        }
+    else:
+        pad = {"apcer": {}, "apcer_ap": nan, "bpcer": nan, "acer": nan}
+        extra = dict.fromkeys(("accuracy", "precision", "recall", "f1"), nan)
+    for kind in attacks:
+        out[f"{prefix}_apcer_{kind}"] = pad["apcer"].get(kind, nan)
+    out.update({f"{prefix}_{key}": pad[key] for key in ("apcer_ap", "bpcer", "acer")})
+    out[f"{prefix}_auc"] = metrics.roc_auc(negatives, bonafide) if usable else nan
+    out.update({f"{prefix}_{key}": value for key, value in extra.items()})
+    return out
+
+
+def evaluate(
+    devel_df: pd.DataFrame,
+    test_df: pd.DataFrame,
+    *,
+    level: str = "video",
+    fusion: str = "mean",
+    criterion: str = "eer",
+    target: float | None = None,
+) -> dict:
+    """Choose the threshold on devel with ``criterion`` and report test error rates.
+
+    Inputs are frame-level score tables (see :mod:`biorepro.evaluate.fusion`). Returns a flat dict:
+    ``level``, ``fusion`` (``"none"`` at frame level), ``criterion``, ``target`` (NaN when
+    unused); ``devel_n_bonafide``, ``devel_n_attack``, ``devel_fta``, ``devel_eer``,
+    ``threshold``, ``devel_far``/``devel_frr``/``devel_hter`` at that threshold; the same
+    counts, FTA and rates for test plus ``test_apcer_<attack type>`` (one per type in
+    test), ``test_apcer_ap`` (max over types), ``test_bpcer``, ``test_acer``,
+    ``test_auc`` (threshold-free), ``test_accuracy``, ``test_precision``,
+    ``test_recall``, ``test_f1`` (bona fide = positive class, at the threshold).
+    """
+    devel = scores_at_level(devel_df, level, fusion, "devel scores")
+    test = scores_at_level(test_df, level, fusion, "test scores")
+    metrics.check_criterion(criterion, target)
+    attacks, bonafide, _ = split_classes(devel)
+    attacks = {k: v for k, v in attacks.items() if v.size}
+    nan = float("nan")
+    if attacks and bonafide.size:
+        threshold = metrics.threshold_for(criterion, attacks, bonafide, target)
+        devel_eer = metrics.eer(_pooled(attacks), bonafide)
+    else:
+        threshold = devel_eer = nan
+    result = {
+        "level": level,
+        "fusion": fusion if level == "video" else "none",
+        "criterion": criterion,
+        "target": nan if target is None else float(target),
+    }
+    result.update(_split_metrics("devel", devel, threshold, full=False))
+    result["devel_eer"] = devel_eer
+    result["threshold"] = threshold
+    result.update(_split_metrics("test", test, threshold, full=True))
+    return result

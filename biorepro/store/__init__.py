@@ -1,0 +1,1 @@
+"""The content-addressed store: keys, code fingerprints, digests, entries, results views."""

@@ -1,0 +1,328 @@
+"""The content-addressed store: ``<store>/<stage>/<key>/``, published atomically.
+
+An entry is written under a temporary sibling name and renamed into place only when
+complete, so a reader never sees a half-written entry and a killed job leaves nothing
+but a temporary directory that the next run ignores. An entry is never modified after
+publication: its files and folders are made read-only, and its ``provenance.json``
+records the SHA-256 and size of every other file of the entry, plus the SHA-256 of the
+record itself (``record_sha256``, over the canonical JSON of the rest), so that damage
+to any file, the record included, is detected (:func:`check_entry`). When two runs
+publish the same key, the first rename wins and the second run's copy (identical by
+construction) is discarded. Damaged entries are moved to ``<store>/.quarantine/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import platform
+import shutil
+import socket
+import stat
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from biorepro.store.hashing import file_digest
+from biorepro.store.keys import canonical_json, derive_key
+
+PROVENANCE = "provenance.json"
+TMP_PREFIX = ".tmp-"
+QUARANTINE = ".quarantine"
+
+
+def entry_path(store: str | os.PathLike, stage: str, key: str) -> Path:
+    """Path of the entry ``key`` of ``stage`` in ``store``."""
+    return Path(store) / stage / key
+
+
+def is_published(path: str | os.PathLike) -> bool:
+    """True when ``path`` is a complete entry (it has its provenance record)."""
+    return (Path(path) / PROVENANCE).is_file()
+
+
+@contextlib.contextmanager
+def staging(final: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary directory that becomes ``final`` when the block succeeds.
+
+    On an exception the temporary directory is removed and ``final`` is untouched.
+    If ``final`` already exists when publishing (another run got there first), the
+    new copy is discarded and the existing entry kept.
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f"{TMP_PREFIX}{final.name}-{uuid.uuid4().hex[:12]}"
+    tmp.mkdir()
+    try:
+        yield tmp
+        _publish(tmp, final)
+    finally:
+        remove_tree(tmp)  # read-only when another run published first
+
+
+def _publish(tmp: Path, final: Path) -> None:
+    if not (tmp / PROVENANCE).is_file():
+        raise RuntimeError(f"refusing to publish {final}: no {PROVENANCE} was written")
+    _fsync_tree(tmp)
+    make_read_only(tmp)
+    if final.exists() and not is_published(final):
+        _set_aside(final)
+    try:
+        os.rename(tmp, final)
+    except OSError:
+        if not is_published(final):
+            raise
+
+
+def _set_aside(final: Path) -> None:
+    """Remove a folder without provenance (a leftover, or damage) from ``final``.
+
+    It is first renamed atomically, then checked: if another run published its entry
+    there meanwhile, that entry is put back (never deleted).
+    """
+    aside = final.parent / f"{TMP_PREFIX}aside-{final.name}-{uuid.uuid4().hex[:12]}"
+    try:
+        os.rename(final, aside)
+    except OSError:
+        return  # moved or replaced by another run
+    if is_published(aside):
+        try:
+            os.rename(aside, final)
+            return
+        except OSError:
+            pass  # yet another copy is in place: this one is a duplicate
+    remove_tree(aside)
+
+
+def make_read_only(root: Path) -> None:
+    """Remove every write permission from the files and folders under ``root``."""
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            _drop_write(os.path.join(dirpath, name))
+    for dirpath, _dirs, _files in os.walk(root, topdown=False):
+        _drop_write(dirpath)
+
+
+def _drop_write(path: str) -> None:
+    mode = os.lstat(path).st_mode
+    if not stat.S_ISLNK(mode):
+        os.chmod(path, stat.S_IMODE(mode) & ~0o222)
+
+
+def _make_writable(root: Path) -> None:
+    """Give the owner write permission on ``root``'s folders again (to move or delete)."""
+    for dirpath, _dirs, _files in os.walk(root):
+        os.chmod(dirpath, stat.S_IMODE(os.lstat(dirpath).st_mode) | stat.S_IWUSR)
+
+
+def remove_tree(path: str | os.PathLike) -> None:
+    """Delete a (possibly read-only) entry or temporary folder."""
+    path = Path(path)
+    if path.exists():
+        _make_writable(path)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def quarantine(entry: str | os.PathLike) -> Path:
+    """Move a damaged ``<store>/<stage>/<key>`` to ``<store>/.quarantine/<stage>/<key>-<id>``."""
+    entry = Path(entry)
+    store = entry.parent.parent
+    dest = store / QUARANTINE / entry.parent.name / f"{entry.name}-{uuid.uuid4().hex[:8]}"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    _make_writable(entry)
+    os.rename(entry, dest)
+    return dest
+
+
+def _fsync_tree(root: Path) -> None:
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+def observed_environment() -> dict[str, object]:
+    """What is recorded about the machine a job ran on (not part of any key)."""
+    return {
+        "host": socket.gethostname(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "pid": os.getpid(),
+        "slurm_job_id": os.environ.get("SLURM_JOB_ID", ""),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def file_manifest(entry_dir: str | os.PathLike) -> dict[str, dict]:
+    """``{relative posix path: {"sha256", "size"}}`` of every file of an entry but its
+    provenance record, sorted by path."""
+    root = Path(entry_dir)
+    out = {}
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            path = Path(dirpath) / name
+            rel = path.relative_to(root).as_posix()
+            if rel != PROVENANCE:
+                out[rel] = {"sha256": file_digest(path), "size": path.stat().st_size}
+    return dict(sorted(out.items()))
+
+
+def _record_digest(record: dict) -> str:
+    body = {k: v for k, v in record.items() if k != "record_sha256"}
+    return hashlib.sha256(canonical_json(json.loads(json.dumps(body, default=str)))
+                          .encode()).hexdigest()
+
+
+def write_provenance(
+    entry_dir: str | os.PathLike,
+    ingredients: dict,
+    observed: dict | None = None,
+) -> Path:
+    """Write ``provenance.json``: the key's ``ingredients``, what was ``observed``, the
+    digest of every file of the entry (so call it last) and the record's own digest."""
+    record = {
+        "ingredients": ingredients,
+        "observed": {**observed_environment(), **(observed or {})},
+        "files": file_manifest(entry_dir),
+    }
+    record["record_sha256"] = _record_digest(record)
+    path = Path(entry_dir) / PROVENANCE
+    path.write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
+    return path
+
+
+class DamagedEntryError(RuntimeError):
+    """A published entry whose files do not match its provenance record."""
+
+    def __init__(self, entry: str | os.PathLike, problems: list[str]):
+        self.entry, self.problems = str(entry), problems
+        super().__init__(
+            f"store entry {entry} is damaged: {'; '.join(problems)}. Run `biorepro fsck "
+            "--repair` (it moves damaged entries to <store>/.quarantine/), then run again: "
+            "the entry is rebuilt.")
+
+
+@dataclass(frozen=True)
+class EntryCheck:
+    """What :func:`check_entry` found: ``problems`` is empty for an intact entry."""
+
+    path: str
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_entry(entry: str | os.PathLike, *, deep: bool = True) -> EntryCheck:
+    """Check a published entry against its provenance record.
+
+    Always: the record parses, its own digest holds, its ingredients hash to the
+    entry's key (the folder name) and name its stage (the parent folder), every listed
+    file exists with its size and no other file is there. ``deep`` also compares every
+    file's SHA-256 (reads the whole entry).
+    """
+    entry = Path(entry)
+    try:
+        record = json.loads((entry / PROVENANCE).read_text())
+    except FileNotFoundError:
+        return EntryCheck(str(entry), (f"{PROVENANCE} is missing",))
+    except (OSError, ValueError) as err:
+        return EntryCheck(str(entry), (f"{PROVENANCE} is unreadable ({err})",))
+    if not isinstance(record, dict) or "files" not in record or "record_sha256" not in record:
+        return EntryCheck(str(entry), (f"{PROVENANCE} lists no file digests (written by an "
+                                       "older biorepro, or edited)",))
+    problems = []
+    if _record_digest(record) != record["record_sha256"]:
+        problems.append(f"{PROVENANCE} was modified after publication")
+    ingredients = record.get("ingredients", {})
+    if derive_key(ingredients) != entry.name:
+        problems.append(f"the ingredients in {PROVENANCE} do not hash to the key {entry.name}")
+    elif ingredients.get("stage") != entry.parent.name:
+        problems.append(f"{PROVENANCE} names stage {ingredients.get('stage')!r}, not "
+                        f"{entry.parent.name!r}")
+    listed = record["files"]
+    if not isinstance(listed, dict) or not all(
+            isinstance(v, dict) and {"sha256", "size"} <= set(v) for v in listed.values()):
+        return EntryCheck(str(entry), (*problems, f"{PROVENANCE} has a malformed file list",))
+    try:
+        present = {p.relative_to(entry).as_posix(): p for p in entry.rglob("*")
+                   if p.is_file() or p.is_symlink()}
+    except OSError as err:
+        return EntryCheck(str(entry), (*problems, f"cannot list the entry ({err})"))
+    present.pop(PROVENANCE, None)
+    for rel in sorted(set(present) - set(listed)):
+        problems.append(f"unexpected file {rel}")
+    for rel, want in listed.items():
+        problems += _file_problems(rel, present.get(rel), want, deep)
+    return EntryCheck(str(entry), tuple(problems))
+
+
+def _file_problems(rel: str, path: Path | None, want: dict, deep: bool) -> list[str]:
+    if path is None:
+        return [f"{rel} is missing"]
+    try:
+        size = path.stat().st_size
+        if size != want["size"]:
+            return [f"{rel} has {size} bytes, {want['size']} recorded"]
+        if deep and file_digest(path) != want["sha256"]:
+            return [f"{rel} has other content than recorded (SHA-256 differs)"]
+    except OSError as err:
+        return [f"{rel} is unreadable ({err.strerror or err})"]
+    return []
+
+
+def verify_entry(entry: str | os.PathLike) -> None:
+    """Raise :class:`DamagedEntryError` unless ``entry`` is published and intact
+    (every file's digest checked): what a job calls on the entries it reads."""
+    if not Path(entry).is_dir():
+        raise FileNotFoundError(f"store entry {entry} is no longer in the store (removed after "
+                                "the workflow was planned, e.g. by gc or fsck --repair); run "
+                                "the workflow again: it is rebuilt")
+    check = check_entry(entry, deep=True)
+    if not check.ok:
+        raise DamagedEntryError(entry, list(check.problems))
+
+
+def needs_building(entry: str | os.PathLike, inputs: list[str], log) -> bool:
+    """Whether a job must build ``entry``; what every stage job asks first.
+
+    No when another run published it meanwhile (it is then checked, cheaply). Before
+    a build, every input entry is verified file by file, so nothing is computed from
+    damaged data (:class:`DamagedEntryError` names the entry and the file).
+    """
+    if is_published(entry):
+        check = check_entry(entry, deep=False)
+        if not check.ok:
+            raise DamagedEntryError(entry, list(check.problems))
+        log(f"{entry} is already in the store (published by another run)")
+        return False
+    for path in inputs:
+        verify_entry(path)
+    return True
+
+
+def produce(job: dict, receipt: str | os.PathLike, build, log) -> None:
+    """What a stage's Snakemake job does: build ``job["out"]`` with
+    ``build(spec, ingredients, out, log)`` unless it is already published, then write
+    the job's receipt. ``job`` holds ``spec``, ``ingredients``, ``out``, ``inputs``."""
+    if needs_building(job["out"], job["inputs"], log):
+        build(job["spec"], job["ingredients"], job["out"], log)
+    write_receipt(receipt, job["out"])
+
+
+def write_receipt(receipt: str | os.PathLike, entry: str | os.PathLike) -> None:
+    """Write a job's receipt (its output for Snakemake, in the working directory) once
+    ``entry`` is published: Snakemake may delete a receipt, never a store entry."""
+    if not is_published(entry):
+        raise RuntimeError(f"the job ended without publishing {entry}")
+    receipt = Path(receipt)
+    receipt.parent.mkdir(parents=True, exist_ok=True)
+    receipt.write_text(f"{Path(entry).resolve()}\n")

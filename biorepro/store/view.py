@@ -1,0 +1,43 @@
+"""``results/<experiment>/``: the readable view of an experiment's summary entry.
+
+The view is a folder of copies of the files of the summary entry in the store: copies,
+not links, so that editing a file of the view can never change the store (summary
+entries are small). It is replaced as a whole whenever it shows another entry than the
+configuration plans (e.g. after a revert); reports written into it by other commands
+(``determinism.json``, ``recheck.*``) go with the entry they checked.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+from biorepro.store.entries import PROVENANCE
+
+
+def _copy_tree(src: Path, dst: Path) -> None:
+    """Copy the files' bytes (new, writable files: not the entry's read-only modes)."""
+    for dirpath, _dirs, files in os.walk(src):
+        rel = Path(dirpath).relative_to(src)
+        (dst / rel).mkdir(parents=True, exist_ok=True)
+        for name in files:
+            shutil.copyfile(Path(dirpath) / name, dst / rel / name)
+
+
+def publish_view(summary_entry: str | os.PathLike, view_dir: str | os.PathLike) -> Path:
+    """Make ``view_dir`` show the files of ``summary_entry`` (replacing what it showed)."""
+    src, view = Path(summary_entry), Path(view_dir)
+    if not (src / PROVENANCE).is_file():
+        raise FileNotFoundError(f"summary entry {src} is not in the store")
+    view.parent.mkdir(parents=True, exist_ok=True)
+    fresh = view.parent / f".{view.name}.new-{uuid.uuid4().hex[:8]}"
+    _copy_tree(src, fresh)
+    (fresh / "STORE_ENTRY").write_text(f"{src.resolve()}\n")
+    old = view.parent / f".{view.name}.old-{uuid.uuid4().hex[:8]}"
+    if view.exists():
+        view.rename(old)
+    fresh.rename(view)
+    shutil.rmtree(old, ignore_errors=True)
+    return view

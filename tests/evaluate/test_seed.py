@@ -1,0 +1,187 @@
+"""Fusion, devel/test evaluation and the bob.pad.base score CSV format."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from biorepro.evaluate import metrics
+from biorepro.evaluate.bobcsv import read_scores, write_scores
+from biorepro.evaluate.seed import evaluate, is_rate
+from biorepro.evaluate.fusion import fuse
+
+NAN = float("nan")
+
+
+def frames(videos):
+    """Frame table from {video_id: (label, attack_type, [frame scores])}."""
+    rows = [
+        {"video_id": vid, "subject": f"s_{vid}", "label": label, "attack_type": kind,
+         "frame": i, "score": score}
+        for vid, (label, kind, scores) in videos.items()
+        for i, score in enumerate(scores)
+    ]
+    return pd.DataFrame(rows)
+
+
+# video means: bona fide 8.5, 6.5; attacks print 2, replay 4.5 and 7 (NaN frame ignored)
+DEVEL = frames({
+    "d_b1": ("bonafide", "", [8, 9]), "d_b2": ("bonafide", "", [6, 7]),
+    "d_p1": ("attack", "print", [1, 3]),
+    "d_r1": ("attack", "replay", [4, 5]), "d_r2": ("attack", "replay", [7, NAN]),
+})
+# video means: bona fide 9, 6.5, NaN (all frames NaN); print 7, 1.5; replay 3.5
+TEST = frames({
+    "t_b1": ("bonafide", "", [9, 9]), "t_b2": ("bonafide", "", [6, 7]),
+    "t_b3": ("bonafide", "", [NAN, NAN]),
+    "t_p1": ("attack", "print", [7, 7]), "t_p2": ("attack", "print", [1, 2]),
+    "t_r1": ("attack", "replay", [3, 4]),
+})
+
+
+def test_video_level_hand_computed():
+    r = evaluate(DEVEL, TEST)
+    assert (r["level"], r["fusion"], r["criterion"]) == ("video", "mean", "eer")
+    assert math.isnan(r["target"])
+    # devel candidates (FAR, FRR): 3.25 (2/3, 0), 5.5 (1/3, 0), 6.75 (1/3, 1/2), 7.75 (0, 1/2)
+    assert r["threshold"] == 6.75
+    assert r["devel_eer"] == pytest.approx(5 / 12)
+    assert (r["devel_n_bonafide"], r["devel_n_attack"], r["devel_fta"]) == (2, 3, 0.0)
+    assert (r["test_n_bonafide"], r["test_n_attack"]) == (2, 3)
+    assert r["test_fta"] == pytest.approx(1 / 6)
+    assert r["test_far"] == pytest.approx(1 / 3)
+    assert r["test_frr"] == 0.5
+    assert r["test_hter"] == pytest.approx(5 / 12)
+    assert (r["test_apcer_print"], r["test_apcer_replay"]) == (0.5, 0.0)
+    assert (r["test_apcer_ap"], r["test_bpcer"], r["test_acer"]) == (0.5, 0.5, 0.5)
+    assert r["test_auc"] == pytest.approx(5 / 6)
+    assert r["test_accuracy"] == pytest.approx(3 / 5)
+    assert (r["test_precision"], r["test_recall"], r["test_f1"]) == (0.5, 0.5, 0.5)
+
+
+def test_threshold_comes_from_devel_only():
+    shifted = TEST.assign(score=TEST.score + 0.25)
+    r = evaluate(DEVEL, shifted, level="frame")
+    assert r["fusion"] == "none"
+    dev = DEVEL.dropna(subset=["score"])
+    neg, pos = dev.loc[dev.label == "attack", "score"], dev.loc[dev.label == "bonafide", "score"]
+    assert r["threshold"] == metrics.eer_threshold(neg, pos)
+    assert r["devel_fta"] == pytest.approx(1 / 10)
+    test = shifted.dropna(subset=["score"])
+    tneg = test.loc[test.label == "attack", "score"]
+    tpos = test.loc[test.label == "bonafide", "score"]
+    assert r["threshold"] != metrics.eer_threshold(tneg, tpos)
+    far, frr = metrics.farfrr(tneg, tpos, r["threshold"])
+    assert (r["test_far"], r["test_frr"], r["test_hter"]) == (far, frr, (far + frr) / 2)
+    assert r["test_fta"] == pytest.approx(2 / 12)
+
+
+def test_other_criteria_and_fusions():
+    r = evaluate(DEVEL, TEST, fusion="min", criterion="bpcer", target=0.5)
+    assert r["fusion"] == "min" and r["target"] == 0.5
+    # min fusion: devel attacks print [1], replay [4, 7]; per type FAR <= 0.5:
+    # just above 1 (FAR(1) = 1) and 7 (FAR = 1/2); the max over types is 7
+    assert r["threshold"] == 7.0
+    r = evaluate(DEVEL, TEST, criterion="far", target=0.0)
+    assert r["threshold"] == np.nextafter(7.0, np.inf)
+    assert r["devel_far"] == 0.0
+    r = evaluate(DEVEL, TEST, criterion="min-hter")
+    assert r["threshold"] == 5.5  # HTER 1/6 (at 6.75 it is 5/12)
+
+
+def test_diverged_run_gives_nan_metrics():
+    dead_devel = DEVEL.assign(score=NAN)
+    r = evaluate(dead_devel, TEST)
+    assert math.isnan(r["threshold"]) and math.isnan(r["devel_eer"])
+    assert r["devel_fta"] == 1.0 and r["devel_n_bonafide"] == 0
+    for key in ("test_far", "test_hter", "test_apcer_print", "test_apcer_ap", "test_acer",
+                "test_accuracy", "test_f1"):
+        assert math.isnan(r[key]), key
+    assert r["test_auc"] == pytest.approx(5 / 6)  # threshold-free, test scores exist
+    r = evaluate(dead_devel, TEST.assign(score=NAN), level="frame")
+    assert all(math.isnan(v) for k, v in r.items() if k.startswith("test_") and "_n_" not in k
+               and k != "test_fta")
+    assert r["test_fta"] == 1.0
+
+
+def test_rate_names():
+    r = evaluate(DEVEL, TEST)
+    rates = {k for k in r if is_rate(k)}
+    assert {"test_hter", "test_apcer_print", "test_acer", "devel_eer", "test_fta"} <= rates
+    assert not rates & {"threshold", "test_auc", "test_f1", "test_n_attack", "level"}
+    for k in rates:
+        assert 0.0 <= r[k] <= 1.0, k
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"level": "clip"}, "unknown level 'clip'; allowed: video, frame"),
+    ({"fusion": "mode"}, "unknown fusion 'mode'; allowed: mean, median, min, max"),
+    ({"criterion": "auc"}, "unknown threshold criterion 'auc'"),
+    ({"criterion": "far"}, "criterion 'far'"),
+])
+def test_bad_arguments_are_named(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        evaluate(DEVEL, TEST, **kwargs)
+
+
+def test_bad_tables_are_named():
+    with pytest.raises(ValueError, match=r"test scores: missing columns \['score'\]"):
+        evaluate(DEVEL, TEST.drop(columns="score"), level="frame")
+    with pytest.raises(ValueError, match=r"devel scores: labels \['real'\]"):
+        evaluate(DEVEL.replace({"label": {"bonafide": "real"}}), TEST, level="frame")
+    with pytest.raises(ValueError, match=r"bona fide rows have an attack_type.*'t_b1'"):
+        evaluate(DEVEL, TEST.replace({"attack_type": {"": "none"}}), level="frame")
+    with pytest.raises(ValueError, match="column score is not numeric"):
+        evaluate(DEVEL, TEST.assign(score="high"), level="frame")
+
+
+def test_fuse_methods_and_nan():
+    table = frames({"b": ("attack", "print", [1, 2, 6, NAN]), "a": ("bonafide", "", [NAN])})
+    expected = {"mean": 3.0, "median": 2.0, "min": 1.0, "max": 6.0}
+    for method, value in expected.items():
+        out = fuse(table, method)
+        assert list(out.columns) == ["video_id", "subject", "label", "attack_type", "score"]
+        assert list(out.video_id) == ["a", "b"]
+        assert math.isnan(out.score[0]) and out.score[1] == value
+    assert list(fuse(table).attack_type) == ["", "print"]
+
+
+def test_fuse_rejects_inconsistent_videos():
+    table = frames({"v": ("attack", "print", [1, 2])})
+    table.loc[1, "label"] = "bonafide"
+    table.loc[1, "attack_type"] = ""
+    with pytest.raises(ValueError, match=r"videos \['v'\]"):
+        fuse(table)
+    with pytest.raises(ValueError, match="fusion 'sum'"):
+        fuse(frames({"v": ("attack", "print", [1])}), "sum")
+
+
+def test_bob_csv_round_trip(tmp_path):
+    table = TEST.assign(score=TEST.score / 3)  # floats that need full precision
+    path = write_scores(table, tmp_path / "scores-dev.csv")
+    lines = path.read_text().splitlines()
+    assert lines[0] == "claimed_id,test_label,is_bonafide,attack_type,score,video_id,frame"
+    assert lines[1].startswith("s_t_b1,t_b1,True,,3.0,t_b1,0")
+    assert ",False,print," in lines[7] and any(",nan," in line for line in lines)
+    back = read_scores(path)
+    assert list(back.columns) == ["video_id", "subject", "label", "attack_type", "frame", "score"]
+    pd.testing.assert_frame_equal(back, table.astype({"frame": int}), check_dtype=False)
+    same = pd.Series(evaluate(DEVEL, back)), pd.Series(evaluate(DEVEL, table))
+    assert same[0].equals(same[1])
+
+
+def test_bob_csv_video_level_and_reading_rules(tmp_path):
+    videos = fuse(DEVEL)
+    back = read_scores(write_scores(videos, tmp_path / "v.csv"))
+    assert "frame" not in back.columns
+    pd.testing.assert_frame_equal(back, videos, check_dtype=False)
+    path = tmp_path / "bob.csv"
+    path.write_text("claimed_id,test_label,is_bonafide,attack_type,score\n"
+                    "1,a,TRUE,,0.5\n2,b,false,mask,-1e-3\n")
+    got = read_scores(path)
+    assert list(got.label) == ["bonafide", "attack"] and list(got.video_id) == ["a", "b"]
+    assert list(got.score) == [0.5, -0.001] and list(got.attack_type) == ["", "mask"]
+    path.write_text("claimed_id,test_label,score\n1,a,0.5\n")
+    with pytest.raises(ValueError, match=r"bob.csv: not a bob.pad.base score file.*is_bonafide"):
+        read_scores(path)

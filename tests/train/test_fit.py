@@ -1,0 +1,147 @@
+"""Training jobs in their own processes: bit-reproducibility, divergence, strict mode."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from biorepro.train.determinism import environment_mismatch, job_environment
+from biorepro.plan import make_entry
+from biorepro.store.entries import staging, write_provenance
+from tests.conftest import make_tensor_cache
+
+PARAMS = {"backbone": "xception_small", "widths": [4, 8], "dropout": 0.25, "epochs": 2,
+          "batch_size": 16, "learning_rate": 0.001, "patience": 2, "determinism": "strict",
+          "threads": 1}
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    """A small tensor cache, published as a store entry (a job verifies its inputs)."""
+    e = make_entry(str(tmp_path_factory.mktemp("store")), "tensors", {"image_size": 16},
+                   {"split": "test"})
+    with staging(e.path) as tmp:
+        make_tensor_cache(tmp)
+        write_provenance(tmp, e.ingredients)
+    return Path(e.path)
+
+
+def train(cache, out, seed, *args, **overrides) -> str:
+    """Run the training job (with extra arguments ``args``) in its own process; its log."""
+    params = {**PARAMS, **overrides, "seed": seed}
+    spec = {"tensors": str(cache), "seed": seed, "params": params,
+            "ingredients": {"params": params}, "device": "cpu", "gpu_wait_s": 0,
+            "lock_dir": str(out.parent / "locks")}
+    proc = subprocess.run([sys.executable, "-m", "biorepro.jobs.train", "--spec",
+                           json.dumps(spec), "--out", str(out), *args],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stderr
+
+
+def run_job(cache, out, seed, **overrides):
+    """Train one entry; returns (result.json, provenance, log)."""
+    log = train(cache, out, seed, **overrides)
+    return (json.loads((out / "result.json").read_text()),
+            json.loads((out / "provenance.json").read_text()), log)
+
+
+def test_same_seed_same_bits_other_seed_other_bits(cache, tmp_path):
+    a, prov, log = run_job(cache, tmp_path / "a", 3)
+    b, _, _ = run_job(cache, tmp_path / "b", 3)
+    c, _, _ = run_job(cache, tmp_path / "c", 4)
+    assert a["status"] == "ok" and "epoch 1/2" in log
+    assert a["weights_sha256"] == b["weights_sha256"] != c["weights_sha256"]
+    for split in ("devel", "test"):
+        sa = pd.read_csv(tmp_path / "a" / f"scores_{split}.csv")
+        sb = pd.read_csv(tmp_path / "b" / f"scores_{split}.csv")
+        assert sa["score"].equals(sb["score"]) and sa["score"].notna().all()
+        assert list(sa.columns) == ["video_id", "subject", "label", "attack_type", "frame",
+                                    "score"]
+    assert sorted(prov["files"]) == ["history.csv", "model.json", "model.safetensors",
+                                     "result.json", "scores_devel.csv", "scores_test.csv"]
+    assert prov["observed"]["device"] == "cpu" and prov["observed"]["duration_s"] > 0
+    assert "duration_s" not in a and "determinism" not in a  # observed, not computed
+
+
+@pytest.fixture(scope="module")
+def strict_entry(cache, tmp_path_factory):
+    """Seed 0 trained in strict mode: ``(entry folder, result.json, provenance)``."""
+    out = tmp_path_factory.mktemp("strict") / "entry"
+    result, prov, _ = run_job(cache, out, 0)
+    return out, result, prov
+
+
+def test_saved_model_loads_with_its_weights_and_scores(cache, strict_entry):
+    from biorepro.data.tensors import load_split
+    from biorepro.train.weights import load_model, weights_fingerprint
+
+    entry, result, _ = strict_entry
+    model = load_model(entry)
+    assert weights_fingerprint(model) == result["weights_sha256"]
+    images = load_split(cache, "test").images
+    scores = pd.read_csv(entry / "scores_test.csv")["score"].to_numpy()
+    np.testing.assert_allclose(model.predict(images, verbose=0)[:, 0], scores, atol=1e-5)
+
+
+def test_verify_retrains_bit_for_bit(cache, strict_entry, tmp_path):
+    log = train(cache, tmp_path / "retrained", 0, "--verify-against", str(strict_entry[0]),
+                "--report", str(tmp_path / "verify.json"))
+    report = json.loads((tmp_path / "verify.json").read_text())
+    assert report["weights_identical"] and report["scores_identical"]
+    assert report["max_abs_weight_diff"] == 0.0 and report["differing_files"] == []
+    assert "differing files none" in log
+
+
+def test_strict_mode_is_in_effect_inside_the_job(strict_entry):
+    record = strict_entry[2]["observed"]["determinism"]
+    back = record["read_back"]
+    assert back["op_determinism"] is True and back["jit"] is False
+    assert back["intra_op_threads"] == 1 and back["inter_op_threads"] == 1
+    assert back["environment"] == {"PYTHONHASHSEED": "0", "TF_ENABLE_ONEDNN_OPTS": "0",
+                                   "TF_DETERMINISTIC_OPS": "1", "OMP_NUM_THREADS": "1"}
+    assert record["versions"]["tensorflow"].startswith("2.")
+
+
+def test_seeded_mode_sets_only_seeds(cache, tmp_path):
+    _, prov, _ = run_job(cache, tmp_path / "s", 0, determinism="seeded")
+    back = prov["observed"]["determinism"]["read_back"]
+    assert back["op_determinism"] is False
+    assert back["environment"]["PYTHONHASHSEED"] == "0"
+    assert back["environment"]["TF_ENABLE_ONEDNN_OPTS"] is None
+
+
+def test_divergence_is_recorded_not_raised(cache, tmp_path):
+    result, _, log = run_job(cache, tmp_path / "nan", 0, learning_rate=1e30)
+    assert result["status"] == "diverged"
+    scores = pd.read_csv(tmp_path / "nan" / "scores_test.csv")
+    assert scores["score"].isna().all()
+    assert "diverged" in log
+
+
+def test_job_environment_and_mismatch():
+    env = job_environment(7, "strict", 3)
+    assert env["PYTHONHASHSEED"] == "7" and env["TF_ENABLE_ONEDNN_OPTS"] == "0"
+    assert env["TF_NUM_INTRAOP_THREADS"] == "3"
+    assert "TF_ENABLE_ONEDNN_OPTS" not in job_environment(7, "seeded", 3)
+    assert "PYTHONHASHSEED" not in job_environment(7, "off", 3)
+    assert environment_mismatch(7, "strict", 3, env) == {}
+    assert environment_mismatch(7, "strict", 3, {**env, "PYTHONHASHSEED": "1"}) == {
+        "PYTHONHASHSEED": "7"}
+    with pytest.raises(ValueError, match="train.determinism"):
+        job_environment(0, "exact", 1)
+
+
+def test_failed_job_publishes_nothing(tmp_path):
+    spec = {"tensors": str(tmp_path / "missing"), "seed": 0, "params": {**PARAMS, "seed": 0},
+            "ingredients": {}, "device": "cpu", "gpu_wait_s": 0, "lock_dir": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "biorepro.jobs.train", "--spec",
+                           json.dumps(spec), "--out", str(tmp_path / "entry")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0 and "missing" in proc.stderr
+    assert not (tmp_path / "entry").exists()
+    assert not list(tmp_path.glob(".tmp-*"))
