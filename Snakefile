@@ -19,7 +19,7 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
-include: "rules/results.smk"
+include: "rules/aggregate.smk"
 
 
 rule all:

@@ -2,7 +2,7 @@
 
 1. Generates a synthetic dataset of at least 200 videos (10 s, 320x240, 25 fps MJPEG) and
    an H.264 copy of it (``-preset veryfast -bf 3 -g 60``, the same tree and names).
-2. For each codec, times ``snakemake --cores P --until split_folders`` on it (planning,
+2. For each codec, times ``snakemake --cores P --until split`` on it (planning,
    hashing on a cold stat cache, batched extraction of ``n_frames`` per video, split
    folders) and ``ffmpeg -i v -f null -`` over the same files with P in parallel: prints
    both and the ratio (goal on MJPEG: workflow <= 1.0x the full decode; exact decoding
@@ -96,7 +96,7 @@ def bench_extraction(work: Path, codec: str, dataset: dict, videos: list[Path],
     name = codec.lower().replace(".", "")
     smk, env = snakemake_cmd(parallel, write_config(work, name, dataset))
     shutil.rmtree(work / ".biorepro", ignore_errors=True)  # cold store and stat cache
-    t_wf = timed([*smk, "--until", "split_folders"], cwd=work, env=env)
+    t_wf = timed([*smk, "--until", "split"], cwd=work, env=env)
     listing = "\n".join(map(str, videos)).encode()
     start = time.perf_counter()
     subprocess.run(["xargs", "-P", str(parallel), "-I{}", "ffmpeg", "-v", "error", "-i", "{}",

@@ -33,7 +33,7 @@ def build_demo_data_stages(workdir: Path) -> Path:
     bindir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}"}
     subprocess.run([str(bindir / "snakemake"), "--cores", str(os.cpu_count() or 1),
-                    "--until", "tensor_cache"], cwd=work, env=env, check=True,
+                    "--until", "tensors"], cwd=work, env=env, check=True,
                    capture_output=True)
     return work / ".biorepro" / "store"
 

@@ -21,6 +21,22 @@ def _plan(args):
     return build_plan(cfg.load([DEFAULT_CONFIG, *args.configfile]))
 
 
+def cmd_synth(args) -> int:
+    """Generate the synthetic dataset(s) the configuration names (a no-op when there)."""
+    from biorepro.synth.dataset import MARKER, dataset_path, ensure_dataset
+
+    experiments = cfg.experiments(cfg.load([DEFAULT_CONFIG, *args.configfile]))
+    wanted = {dataset_path(c["dataset"]["root"], c["dataset"]["synthetic"]):
+              c["dataset"] for c in experiments.values() if c["dataset"]["kind"] == "synthetic"}
+    if not wanted:
+        print("biorepro synth: the configuration names no synthetic dataset (dataset.kind)")
+    for path, ds in wanted.items():
+        generated = (path / MARKER).is_file()
+        ensure_dataset(ds["root"], ds["synthetic"], log=print)
+        print(f"synthetic dataset {'already in' if generated else 'generated into'} {path}/")
+    return 0
+
+
 def cmd_status(args) -> int:
     from biorepro.status import explain, format_explanations
 
@@ -73,7 +89,7 @@ def cmd_fsck(args) -> int:
 
 
 def cmd_recheck(args) -> int:
-    from biorepro.plan import STAGES
+    from biorepro.store.layouts import STAGES
     from biorepro.recheck import recheck, write_records
 
     unknown = sorted(set(args.stage) - set(STAGES))
@@ -106,8 +122,9 @@ def cmd_recheck(args) -> int:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="biorepro", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("synth", help="generate a synthetic dataset", add_help=False)
     for name, func, text in (
+        ("synth", cmd_synth, "generate the configured synthetic dataset (before snakemake); "
+                             "`biorepro synth --out DIR ...` generates one anywhere"),
         ("status", cmd_status, "explain which store entries would run, and why"),
         ("gc", cmd_gc, "remove store entries the configuration no longer reaches"),
         ("fsck", cmd_fsck, "verify store entries file by file (exit 1 if any is damaged)"),
@@ -137,7 +154,7 @@ def main(argv=None) -> int:
     rc.add_argument("--scratch", default=".biorepro/recheck",
                     help="scratch store for the rebuilt entries")
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "synth":
+    if argv[:1] == ["synth"] and any(a.startswith("--out") for a in argv):
         from biorepro.synth import main as synth_main
 
         return synth_main(argv[1:]) or 0

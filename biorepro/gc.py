@@ -7,8 +7,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from biorepro.plan import STAGES, Plan
+from biorepro.plan import Plan
 from biorepro.store.entries import QUARANTINE, TMP_PREFIX, remove_tree
+from biorepro.store.layouts import STAGES
 
 # A temporary directory younger than this may belong to a job still running.
 TMP_GRACE_S = 6 * 3600

@@ -20,17 +20,12 @@ import sys
 import time
 from pathlib import Path
 
-from biorepro.train.determinism import job_environment
-from biorepro.data.frames import ExtractJob, extract_many
 from biorepro.joblog import Log
-from biorepro.jobs import compare, frames, metrics, split, summary, tensors
-from biorepro.plan import STAGES, Entry, Plan, train_job_spec
+from biorepro.plan import Entry, Plan
 from biorepro.store.entries import PROVENANCE, entry_path, remove_tree, verify_entry
+from biorepro.store.layouts import LAYOUTS, STAGES
 
-JOBS = {"split": split, "tensors": tensors, "metrics": metrics, "summary": summary,
-        "compare": compare}
 RECHECK_COLUMNS = ("stage", "key", "status", "differences", "seconds", "entry")
-
 
 def sample_entries(plan: Plan, stages: list[str], sample: int) -> list[Entry]:
     """The first ``sample`` published entries of each of ``stages``, in key order."""
@@ -40,33 +35,34 @@ def sample_entries(plan: Plan, stages: list[str], sample: int) -> list[Entry]:
         out += published[:sample]
     return out
 
-
-def rebuild(e: Entry, out: Path, scratch: Path, log: Log) -> None:
-    """Build entry ``e`` again into ``out`` from its stored inputs."""
-    for path in e.inputs:
-        verify_entry(path)
-    if e.stage == "frames":
-        frames.check_source(e.spec["video"], e.ingredients["inputs"]["video"])
-        extract_many([ExtractJob(Path(e.spec["video"]), out, e.ingredients)], log=log)
-    elif e.stage == "train":
-        spec = train_job_spec(e, str(scratch / "gpu-locks"))
-        p = e.ingredients["params"]
-        env = {**os.environ, **job_environment(p["seed"], p["determinism"], p["threads"])}
-        subprocess.run([sys.executable, "-m", "biorepro.jobs.train", "--spec", json.dumps(spec),
-                        "--out", str(out)], env=env, check=True)
-    else:
-        JOBS[e.stage].run(e.spec, e.ingredients, str(out), log)
-
+def rebuild(e: Entry, out: Path, log: Log) -> None:
+    """Build entry ``e`` again into ``out`` from its stored inputs, in a process of its
+    own, as the workflow runs it (``python -m biorepro.jobs``)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    job_file = out.parent / f"{out.name}.job.json"
+    job_file.write_text(json.dumps(e.job))
+    try:
+        proc = subprocess.run([sys.executable, "-m", "biorepro.jobs", "--job", f"@{job_file}",
+                               "--into", str(out)], capture_output=True, text=True)
+    finally:
+        job_file.unlink()
+    if proc.returncode != 0:
+        raise RuntimeError(f"the rebuild failed:\n{proc.stderr[-3000:]}")
+    log(f"recheck {e.stage} {e.key}: rebuilt into {out}")
 
 def differences(stored: Path, rebuilt: Path) -> list[str]:
     """Files whose digests differ between two entries (or that only one has)."""
     a, b = (json.loads((d / PROVENANCE).read_text())["files"] for d in (stored, rebuilt))
-    out = [f"{f}: only in the stored entry" for f in sorted(set(a) - set(b))]
-    out += [f"{f}: only in the rebuilt entry" for f in sorted(set(b) - set(a))]
-    out += [f"{f}: SHA-256 {a[f]['sha256'][:12]}… stored, {b[f]['sha256'][:12]}… rebuilt"
-            for f in sorted(set(a) & set(b)) if a[f]["sha256"] != b[f]["sha256"]]
-    return out
+    layout = LAYOUTS[stored.parent.name]
 
+    def named(f: str) -> str:
+        return f"{f} ({layout.files[role].format})" if (role := layout.role(f)) else f
+
+    out = [f"{named(f)}: only in the stored entry" for f in sorted(set(a) - set(b))]
+    out += [f"{named(f)}: only in the rebuilt entry" for f in sorted(set(b) - set(a))]
+    out += [f"{named(f)}: SHA-256 {a[f]['sha256'][:12]}… stored, {b[f]['sha256'][:12]}… "
+            "rebuilt" for f in sorted(set(a) & set(b)) if a[f]["sha256"] != b[f]["sha256"]]
+    return out
 
 def recheck(plan: Plan, *, stages: list[str] | None = None, sample: int = 1,
             scratch: str | os.PathLike = ".biorepro/recheck", log: Log = print) -> list[dict]:
@@ -81,7 +77,7 @@ def recheck(plan: Plan, *, stages: list[str] | None = None, sample: int = 1,
         start = time.perf_counter()
         try:
             verify_entry(e.path)  # the stored files, not only their recorded digests
-            rebuild(e, out, scratch, log)
+            rebuild(e, out, log)
             diff, status = differences(Path(e.path), out), None
         except Exception as err:  # recorded per entry: the other entries still get checked
             diff, status = [f"cannot recheck: {type(err).__name__}: {err}"], "error"
@@ -94,7 +90,6 @@ def recheck(plan: Plan, *, stages: list[str] | None = None, sample: int = 1,
         if not diff:
             remove_tree(out)
     return records
-
 
 def write_records(records: list[dict], out_dir: str | os.PathLike) -> None:
     """``recheck.json`` (every record) and ``recheck.csv`` (one row per entry)."""

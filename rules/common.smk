@@ -13,12 +13,11 @@ from snakemake.exceptions import WorkflowError
 
 from biorepro.config import ConfigError
 from biorepro.config import seed_list as cfg_seed_list
-from biorepro.train.determinism import job_environment
 from biorepro.data.ingest import DatasetError
-from biorepro.store.keys import KEY_PATTERN
-from biorepro.plan import build_plan, train_job_spec
 from biorepro.data.split_folders import LeakageError
 from biorepro.data.splitting import SplitError
+from biorepro.plan import build_plan
+from biorepro.store.keys import KEY_PATTERN
 
 try:
     PLAN = build_plan(config)
@@ -43,7 +42,6 @@ RECEIPTS = ".biorepro/receipts"
 RUN = os.environ.setdefault("BIOREPRO_RUN", uuid.uuid4().hex[:12])
 RUN_DIR = f"{RECEIPTS}/{RUN}"
 BATCHES_FILE = f"{RUN_DIR}/extract_batches.json"
-GPU_LOCKS = ".biorepro/gpu-locks"
 VERIFY = BASE["verify"]["scratch"]
 VERIFY_ENTRIES = [
     EXPERIMENTS[BASE["experiment"]].train[s]
@@ -76,11 +74,8 @@ def target(e):
 
 
 def upstream(stage):
-    """Input function: what a stage's entry is built from. ``train_verify`` is the
-    training entry itself (what a determinism check retrains and compares with)."""
-    if stage == "train_verify":
-        return lambda wildcards: target(entry("train", wildcards))
-    return lambda wildcards: [target(u) for u in PLAN.upstream(entry(stage, wildcards))]
+    """Input function: the entries a stage's entry is built from."""
+    return lambda wildcards: [target(u) for u in entry(stage, wildcards).upstream]
 
 
 def store_output(stage):
@@ -88,35 +83,28 @@ def store_output(stage):
     return f"{RUN_DIR}/{stage}/{{key}}"
 
 
-def job_spec(stage):
-    return lambda wildcards: {
-        "spec": entry(stage, wildcards).spec,
-        "ingredients": entry(stage, wildcards).ingredients,
-        "out": entry(stage, wildcards).path,
-        "inputs": entry(stage, wildcards).inputs,
-    }
+def log_file(stage):
+    return f"{LOGS}/{stage}/{{key}}.log"
+
+
+def jobs_of(stage):
+    """Input function: the jobs of a stage's rule (one entry; a batch for frames)."""
+    return lambda wildcards: [entry(stage, wildcards).job]
+
+
+def job_json(stage):
+    """Input function: the job of a rule that runs ``python -m biorepro.jobs``."""
+    return lambda wildcards: json.dumps(entry(stage, wildcards).job)
 
 
 def results_dir(name):
     return f"{BASE['results']}/{name}"
 
 
-def train_runtime(name):
-    """Input function: a run setting (threads, mem_mb, ...) of the training entry's own
+def runtime(stage, name):
+    """Input function: a run setting (threads, mem_mb, ...) of the entry's own
     experiment, not of the base one."""
-    return lambda wildcards: entry("train", wildcards).runtime[name]
-
-
-def train_spec(wildcards):
-    """The job spec, as JSON for the command line."""
-    return json.dumps(train_job_spec(entry("train", wildcards), GPU_LOCKS))
-
-
-def train_environment(wildcards):
-    """Determinism variables the job needs before its Python starts (KEY=VALUE ...)."""
-    p = entry("train", wildcards).ingredients["params"]
-    env = job_environment(p["seed"], p["determinism"], p["threads"])
-    return " ".join(f"{k}={v}" for k, v in sorted(env.items()))
+    return lambda wildcards: entry(stage, wildcards).runtime[name]
 
 
 # results/<name>/ -> the entry it shows: each experiment's summary, and the comparisons.

@@ -7,59 +7,55 @@ for _batch_id, _keys in EXTRACT_BATCHES.items():
 
     rule:
         name:
-            f"extract_frames_{_batch_id}"
+            f"frames_{_batch_id}"
         input:
-            [ancient(e.spec["video"]) for e in _batch],
+            [ancient(e.deps["video"].path) for e in _batch],
         output:
             [receipt(e) for e in _batch],
         log:
             f"{LOGS}/frames/{_batch_id}.log",
         params:
-            jobs=[
-                {"video": e.spec["video"], "out": e.path, "ingredients": e.ingredients,
-                 "receipt": receipt(e)}
-                for e in _batch
-            ],
+            jobs=[e.job for e in _batch],
         threads: 1
         resources:
             mem_mb=1000,
         group:
-            "extract"
+            "frames"
         conda:
             "../envs/biorepro.yaml"
         script:
-            "../scripts/extract_frames.py"
+            "../scripts/job.py"
 
 
-rule split_folders:
+rule split:
     input:
         upstream("split"),
     output:
         store_output("split"),
     log:
-        f"{LOGS}/split/{{key}}.log",
+        log_file("split"),
     params:
-        job=job_spec("split"),
+        jobs=jobs_of("split"),
     threads: 1
     conda:
         "../envs/biorepro.yaml"
     script:
-        "../scripts/split_folders.py"
+        "../scripts/job.py"
 
 
-rule tensor_cache:
+rule tensors:
     input:
         upstream("tensors"),
     output:
         store_output("tensors"),
     log:
-        f"{LOGS}/tensors/{{key}}.log",
+        log_file("tensors"),
     params:
-        job=job_spec("tensors"),
+        jobs=jobs_of("tensors"),
     threads: 1
     resources:
         mem_mb=2000,
     conda:
         "../envs/biorepro.yaml"
     script:
-        "../scripts/tensor_cache.py"
+        "../scripts/job.py"

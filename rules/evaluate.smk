@@ -1,17 +1,17 @@
 # Error rates per seed and level; the threshold is always chosen on devel.
 
 
-rule evaluate_seed:
+rule metrics:
     input:
         upstream("metrics"),
     output:
         store_output("metrics"),
     log:
-        f"{LOGS}/metrics/{{key}}.log",
+        log_file("metrics"),
     params:
-        job=job_spec("metrics"),
+        jobs=jobs_of("metrics"),
     threads: 1
     conda:
         "../envs/biorepro.yaml"
     script:
-        "../scripts/evaluate_seed.py"
+        "../scripts/job.py"

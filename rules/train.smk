@@ -1,4 +1,5 @@
-# One training job per seed (its own process), and the determinism check.
+# One training job per seed (its own process: its determinism variables are set before
+# Python starts), and the determinism check.
 
 
 rule train:
@@ -7,45 +8,41 @@ rule train:
     output:
         store_output("train"),
     log:
-        f"{LOGS}/train/{{key}}.log",
+        log_file("train"),
     params:
-        env=train_environment,
-        spec=train_spec,
-        entry=lambda wildcards: entry("train", wildcards).path,
+        job=job_json("train"),
         python=sys.executable,
-    threads: train_runtime("threads")
+    threads: runtime("train", "threads")
     resources:
-        mem_mb=train_runtime("mem_mb"),
+        mem_mb=runtime("train", "mem_mb"),
         gpu=lambda wildcards: int(entry("train", wildcards).runtime["device"] == "gpu"),
     conda:
         "../envs/biorepro.yaml"
     shell:
-        "env {params.env} {params.python} -m biorepro.jobs.train --spec {params.spec:q} "
-        "--out {params.entry:q} --receipt {output:q} --log {log:q}"
+        "{params.python} -m biorepro.jobs --job {params.job:q} --receipt {output:q} "
+        "--log {log:q}"
 
 
+# verify: retrain a stored seed into a scratch folder and compare it bit for bit.
 rule verify_seed:
     input:
-        upstream("train_verify"),
+        lambda wildcards: target(entry("train", wildcards)),
     output:
         f"{VERIFY}/{{key}}/verify.json",
     log:
         f"{LOGS}/verify/{{key}}.log",
     params:
-        env=train_environment,
-        spec=train_spec,
-        entry=lambda wildcards: entry("train", wildcards).path,
+        job=job_json("train"),
         python=sys.executable,
-        scratch=lambda wc: f"{VERIFY}/{wc.key}/retrained",
-    threads: train_runtime("threads")
+        scratch=lambda wildcards: f"{VERIFY}/{wildcards.key}/retrained",
+    threads: runtime("train", "threads")
     resources:
-        mem_mb=train_runtime("mem_mb"),
+        mem_mb=runtime("train", "mem_mb"),
     conda:
         "../envs/biorepro.yaml"
     shell:
-        "env {params.env} {params.python} -m biorepro.jobs.train --spec {params.spec:q} "
-        "--verify-against {params.entry:q} --out {params.scratch:q} --report {output:q} "
-        "--log {log:q}"
+        "{params.python} -m biorepro.jobs --job {params.job:q} --into {params.scratch:q} "
+        "--report {output:q} --log {log:q}"
 
 
 rule verify:
@@ -56,9 +53,8 @@ rule verify:
     log:
         f"{LOGS}/verify/determinism.log",
     params:
-        seeds=[e.spec["seed"] for e in VERIFY_ENTRIES],
         view=results_dir(BASE["experiment"]),
     conda:
         "../envs/biorepro.yaml"
     script:
-        "../scripts/determinism_report.py"
+        "../scripts/verify_report.py"

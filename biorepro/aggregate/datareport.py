@@ -12,19 +12,19 @@ from pathlib import Path
 
 import pandas as pd
 
-BAD_VIDEOS = "bad_videos.csv"
-BAD_COLUMNS = ("video_id", "split", "label", "reason")
+from biorepro.store.layouts import SPLIT, SUMMARY
+
 
 
 def data_report(split_entry: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(counts per split/label/attack type, bad videos) of a split-folders entry."""
     split_entry = Path(split_entry)
-    frames = pd.read_csv(split_entry / "split.csv", keep_default_na=False)
+    frames = pd.read_csv(split_entry / SPLIT.table(), keep_default_na=False)
     counts = (frames.groupby(["split", "label", "attack_type"])
               .agg(videos=("video_id", "nunique"), frames=("file", "size"),
                    subjects=("subject", "nunique"))
               .reset_index())
-    bad = pd.read_csv(split_entry / BAD_VIDEOS, keep_default_na=False, dtype=str)
+    bad = pd.read_csv(split_entry / SPLIT.bad_videos(), keep_default_na=False, dtype=str)
     return counts, bad
 
 
@@ -33,8 +33,8 @@ def write_data_report(split_entry: str | Path, out_dir: str | Path) -> list[Path
     and ``data_report.md``."""
     out_dir = Path(out_dir)
     counts, bad = data_report(split_entry)
-    counts.to_csv(out_dir / "data_report.csv", index=False)
-    shutil.copyfile(Path(split_entry) / BAD_VIDEOS, out_dir / BAD_VIDEOS)
+    counts.to_csv(out_dir / SUMMARY.data_report(ext="csv"), index=False)
+    shutil.copyfile(Path(split_entry) / SPLIT.bad_videos(), out_dir / SUMMARY.bad_videos())
     lines = ["# Data report", "", "Videos, frames and subjects per split, label and attack type.",
              "", "| split | label | attack type | videos | frames | subjects |",
              "|---|---|---|---:|---:|---:|"]
@@ -47,5 +47,6 @@ def write_data_report(split_entry: str | Path, out_dir: str | Path) -> list[Path
                   for r in bad.itertuples()]
     else:
         lines.append("None: every video was usable.")
-    (out_dir / "data_report.md").write_text("\n".join(lines) + "\n")
-    return [out_dir / n for n in ("data_report.csv", BAD_VIDEOS, "data_report.md")]
+    (out_dir / SUMMARY.data_report(ext="md")).write_text("\n".join(lines) + "\n")
+    return [out_dir / SUMMARY.data_report(ext="csv"), out_dir / SUMMARY.bad_videos(),
+            out_dir / SUMMARY.data_report(ext="md")]

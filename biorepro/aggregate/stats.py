@@ -10,9 +10,14 @@ excluded and counted, never silently averaged.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
+
+from biorepro.store.layouts import METRICS
 
 DDOF = 1
 SUMMARY_KEYS = ("n", "n_nan", "mean", "std", "median", "min", "max",
@@ -124,3 +129,17 @@ def summarize_seeds(per_seed: pd.DataFrame, *, metrics: list[str] | None = None,
         rows.append({"metric": name, "n_seeds": len(per_seed), "n_diverged": len(diverged),
                      **summary})
     return pd.DataFrame(rows, columns=["metric", "n_seeds", "n_diverged", *SUMMARY_KEYS])
+
+
+
+def per_seed_table(metrics_entries: dict[str, str], level: str) -> pd.DataFrame:
+    """One row per seed at ``level`` (the records of metrics entries keyed
+    ``"<seed>/<level>"``), in increasing seed order."""
+    return pd.DataFrame([json.loads((Path(path) / METRICS.metrics()).read_text())
+                         for role, path in metrics_entries.items()
+                         if role.split("/")[1] == level]).sort_values("seed").reset_index(drop=True)
+
+
+def levels(metrics_entries: dict[str, str]) -> list[str]:
+    """The levels of metrics entries keyed ``"<seed>/<level>"``, sorted."""
+    return sorted({role.split("/")[1] for role in metrics_entries})

@@ -16,7 +16,6 @@ import bisect
 import functools
 import itertools
 import json
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -25,13 +24,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from biorepro.joblog import Log
-from biorepro.store.entries import staging, write_provenance
+from biorepro.store.layouts import FRAMES
 from biorepro.data.videoio import BadVideoError, read_frames
-
-FRAMES_DIR = "frames"
-FRAMES_JSON = "frames.json"
-
 
 @dataclass(frozen=True)
 class ExtractParams:
@@ -69,23 +63,6 @@ class ExtractParams:
         targets = itertools.takewhile(lambda t: t <= reached[-1],
                                       (times[0] + k * step for k in itertools.count()))
         return sorted({bisect.bisect_left(reached, t) for t in targets})
-
-
-@dataclass(frozen=True)
-class ExtractJob:
-    """One video to extract into its own entry, with that entry's key ingredients.
-
-    The extraction parameters are read from ``ingredients["params"]``: an entry is
-    always built with its own parameters, whatever else shares its batch.
-    """
-
-    path: Path
-    out_dir: Path
-    ingredients: dict
-
-    @property
-    def params(self) -> "ExtractParams":
-        return ExtractParams.from_config(self.ingredients["params"])
 
 
 @functools.lru_cache(maxsize=1)
@@ -128,7 +105,8 @@ def crop_resize(frame: np.ndarray, params: ExtractParams) -> tuple[np.ndarray, b
 
 
 def extract_video(path: str | Path, out_dir: str | Path, params: ExtractParams) -> dict:
-    """Write ``frames/00000.png, ...`` and ``frames.json`` for one video into ``out_dir``.
+    """Write the frames of one video and their ``frames.json`` into ``out_dir`` (the
+    files of :data:`biorepro.store.layouts.FRAMES`).
 
     ``frames.json``: ``frame_indices`` and their ``frame_times`` (seconds), ``source_frames``
     (the exact frame count), ``fps`` (mean rate), ``width``/``height`` and ``rotation``
@@ -143,44 +121,17 @@ def extract_video(path: str | Path, out_dir: str | Path, params: ExtractParams) 
         return params.frame_indices(times)
 
     video = read_frames(path, choose)
-    (out_dir / FRAMES_DIR).mkdir(parents=True, exist_ok=True)
+    (out_dir / FRAMES.image(index=0)).parent.mkdir(parents=True, exist_ok=True)
     missed = 0
     for i, frame in enumerate(video.images):
         image, found = crop_resize(frame, params)
         missed += params.crop == "face" and not found
-        if not cv2.imwrite(str(out_dir / FRAMES_DIR / f"{i:05d}.png"), image):
+        if not cv2.imwrite(str(out_dir / FRAMES.image(index=i)), image):
             raise OSError(f"cannot write a frame of {path} into {out_dir}")
     meta = {"frame_indices": video.indices,
             "frame_times": [round(float(video.times[i]), 6) for i in video.indices],
             "source_frames": video.frames, "fps": video.fps, "width": video.width,
             "height": video.height, "rotation": video.rotation, "faces_missed": missed,
             "bad": False}
-    (out_dir / FRAMES_JSON).write_text(json.dumps(meta, indent=1) + "\n")
+    (out_dir / FRAMES.meta()).write_text(json.dumps(meta, indent=1) + "\n")
     return meta
-
-
-def extract_many(jobs: list[ExtractJob], *, log: Log = print) -> list[dict]:
-    """Extract a batch of videos, each into its own atomically published entry.
-
-    Each entry is extracted with its own parameters (``job.params``). A bad video is
-    published as an entry whose ``frames.json`` says ``"bad": true`` with the reason
-    (and has no frames): badness is a property of the bytes and the parameters.
-    """
-    results = []
-    for n, job in enumerate(jobs, start=1):
-        start = time.perf_counter()
-        with staging(job.out_dir) as tmp:
-            try:
-                meta = extract_video(job.path, tmp, job.params)
-            except BadVideoError as err:
-                meta = {"bad": True, "reason": err.reason}
-                (tmp / FRAMES_JSON).write_text(json.dumps(meta, indent=1) + "\n")
-            write_provenance(tmp, job.ingredients,
-                             {"video": str(job.path), "bad": meta["bad"],
-                              "duration_s": round(time.perf_counter() - start, 3)})
-        results.append(meta)
-        what = f"BAD ({meta['reason']})" if meta["bad"] else \
-            f"{len(meta['frame_indices'])} frames"
-        log(f"extract {n}/{len(jobs)} {job.path}: {what} in "
-            f"{time.perf_counter() - start:.2f} s")
-    return results

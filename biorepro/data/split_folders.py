@@ -3,7 +3,7 @@
 Files are copies of the frames entries' PNGs, not links: an entry shares no file with
 another, so damage to one (or a write through a link) can never change another. Each split folder
 loads as is with ``keras.utils.image_dataset_from_directory`` (classes ``attack`` and
-``bonafide``, in that alphabetical order). ``split.csv`` lists every file.
+``bonafide``, in that alphabetical order). ``split.csv`` lists every file (layout: :data:`biorepro.store.layouts.SPLIT`).
 
 Leakage check: a subject, or byte-identical video content, in two splits is an error
 naming both files.
@@ -16,8 +16,8 @@ import shutil
 from pathlib import Path
 
 from biorepro.data.records import LABELS, SPLITS, VideoRecord
+from biorepro.store.layouts import FRAMES, SPLIT
 
-SPLIT_CSV = "split.csv"
 COLUMNS = ("split", "label", "attack_type", "subject", "video_id", "frame", "file")
 
 
@@ -50,13 +50,14 @@ def build_split_folders(items: list[tuple[VideoRecord, Path]], out_dir: str | Pa
             (out_dir / split / label).mkdir(parents=True, exist_ok=True)
     rows = []
     for record, frames_dir in sorted(items, key=lambda it: it[0].video_id):
-        for png in sorted((Path(frames_dir) / "frames").glob("*.png")):
+        for png in sorted(Path(frames_dir).glob(FRAMES.image.glob)):
             frame = int(png.stem)
-            rel = Path(record.split) / record.label / f"{record.video_id}__{frame:05d}.png"
+            rel = SPLIT.image(split=record.split, label=record.label, video_id=record.video_id,
+                              frame=frame)
             shutil.copyfile(png, out_dir / rel)
             rows.append((record.split, record.label, record.attack_type, record.subject,
-                         record.video_id, frame, rel.as_posix()))
-    with open(out_dir / SPLIT_CSV, "w", newline="") as f:
+                         record.video_id, frame, rel))
+    with open(out_dir / SPLIT.table(), "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(COLUMNS)
         writer.writerows(rows)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from biorepro.data.records import SPLITS
-from biorepro.data.split_folders import SPLIT_CSV
+from biorepro.store.layouts import SPLIT, TENSORS
 
 VIDEO_COLUMNS = ["video_id", "subject", "label", "attack_type"]
 
@@ -26,24 +26,24 @@ def build_tensor_cache(split_dir: str | Path, out_dir: str | Path, image_size: i
                        log=None) -> dict[str, int]:
     """Write the cache of every split; returns the number of frames per split."""
     split_dir, out_dir = Path(split_dir), Path(out_dir)
-    table = pd.read_csv(split_dir / SPLIT_CSV, keep_default_na=False,
+    table = pd.read_csv(split_dir / SPLIT.table(), keep_default_na=False,
                         dtype={"subject": str, "video_id": str, "attack_type": str})
     counts = {}
     for split in SPLITS:
         rows = table[table["split"] == split].sort_values(["video_id", "frame"])
-        counts[split] = _write_split(split_dir, rows, out_dir / split, image_size)
+        counts[split] = _write_split(split_dir, rows, out_dir, split, image_size)
         if log:
             log(f"tensors: {split}: {counts[split]} frames")
     return counts
 
 
-def _write_split(split_dir: Path, rows: pd.DataFrame, out: Path, size: int) -> int:
-    out.mkdir(parents=True)
+def _write_split(split_dir: Path, rows: pd.DataFrame, out: Path, split: str, size: int) -> int:
+    (out / split).mkdir(parents=True)
     videos = rows.drop_duplicates("video_id")[VIDEO_COLUMNS].reset_index(drop=True)
-    videos.to_csv(out / "videos.csv", index=False)
+    videos.to_csv(out / TENSORS.videos(split=split), index=False)
     row_of = {v: i for i, v in enumerate(videos["video_id"])}
     n = len(rows)
-    images = np.lib.format.open_memmap(out / "images.npy", mode="w+", dtype=np.uint8,
+    images = np.lib.format.open_memmap(out / TENSORS.images(split=split), mode="w+", dtype=np.uint8,
                                        shape=(n, size, size, 3))
     for i, rel in enumerate(rows["file"]):
         bgr = cv2.imread(str(split_dir / rel), cv2.IMREAD_COLOR)
@@ -54,9 +54,9 @@ def _write_split(split_dir: Path, rows: pd.DataFrame, out: Path, size: int) -> i
         images[i] = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     images.flush()
     del images
-    np.save(out / "labels.npy", (rows["label"].to_numpy() == "bonafide").astype(np.uint8))
-    np.save(out / "video_index.npy", rows["video_id"].map(row_of).to_numpy(np.int32))
-    np.save(out / "frame_index.npy", rows["frame"].to_numpy(np.int32))
+    np.save(out / TENSORS.labels(split=split), (rows["label"].to_numpy() == "bonafide").astype(np.uint8))
+    np.save(out / TENSORS.video_index(split=split), rows["video_id"].map(row_of).to_numpy(np.int32))
+    np.save(out / TENSORS.frame_index(split=split), rows["frame"].to_numpy(np.int32))
     return n
 
 
@@ -74,10 +74,10 @@ class SplitTensors:
 
 def load_split(tensor_dir: str | Path, split: str, mmap: bool = True) -> SplitTensors:
     """One split of a tensor cache; ``images`` is a read-only memory map by default."""
-    d = Path(tensor_dir) / split
+    d = Path(tensor_dir)
     return SplitTensors(
-        np.load(d / "images.npy", mmap_mode="r" if mmap else None),
-        np.load(d / "labels.npy"), np.load(d / "video_index.npy"),
-        np.load(d / "frame_index.npy"),
-        pd.read_csv(d / "videos.csv", keep_default_na=False,
+        np.load(d / TENSORS.images(split=split), mmap_mode="r" if mmap else None),
+        np.load(d / TENSORS.labels(split=split)), np.load(d / TENSORS.video_index(split=split)),
+        np.load(d / TENSORS.frame_index(split=split)),
+        pd.read_csv(d / TENSORS.videos(split=split), keep_default_na=False,
                     dtype={"subject": str, "video_id": str, "attack_type": str}))

@@ -15,15 +15,25 @@ every test rate at it); no exception is raised.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
 from biorepro.evaluate import metrics
 from biorepro.evaluate.fusion import FUSIONS, check_scores, fuse
+from biorepro.store.layouts import TRAIN
 
 LEVELS = ("video", "frame")
 _RATE_WORDS = {"eer", "hter", "far", "frr", "apcer", "bpcer", "acer", "fta",
                "accuracy", "precision", "recall"}
+
+
+def read_frame_scores(train_entry: str | Path, split: str) -> pd.DataFrame:
+    """The frame scores of ``split`` in a train entry (ids and attack types as text)."""
+    return pd.read_csv(Path(train_entry) / TRAIN.scores(split=split), keep_default_na=False,
+                       na_values=["", "nan", "NaN"],
+                       dtype={"attack_type": str, "subject": str, "video_id": str})
 
 
 def is_rate(metric: str) -> bool:

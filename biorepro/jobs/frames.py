@@ -1,36 +1,42 @@
-"""The frames stage job: extract every video of a batch into its own entry."""
+"""The frames stage: a few frames of one video, cropped and resized.
+
+A bad video (unreadable, too short) gets an entry too, whose ``frames.json`` says
+``"bad": true`` with the reason and which holds no frame: badness is a property of the
+video's bytes and the parameters, so it is cached like any result; whether it stops the
+workflow is decided by the split stage (``dataset.on_bad_video``).
+"""
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
-from biorepro.data.frames import ExtractJob, extract_many
-from biorepro.store.hashing import file_digest
+from biorepro.data.frames import ExtractParams, extract_video
+from biorepro.data.videoio import BadVideoError
 from biorepro.joblog import Log
-from biorepro.store.entries import needs_building, write_receipt
+from biorepro.store.hashing import file_digest
+from biorepro.store.layouts import FRAMES
 
 
 class SourceChangedError(RuntimeError):
     """A video's bytes are not those its entry's key was planned from."""
 
 
-def run(jobs: list[dict], log: Log) -> None:
-    """Extract a batch of videos, one store entry each, each with its own parameters.
-
-    A job is ``{"video", "out", "ingredients", "receipt"}``. The video's bytes are
-    checked against the digest in the key first (a file changed or gone since planning
-    would otherwise be extracted, or cached as bad, under the old key). A bad video is
-    published as a marker entry (its badness is a property of its bytes and the
-    parameters, so it is cached like any result); whether that stops the workflow is
-    decided by the split stage from ``dataset.on_bad_video``.
-    """
-    todo = [j for j in jobs if needs_building(j["out"], [], log)]
-    for j in todo:
-        check_source(j["video"], j["ingredients"]["inputs"]["video"])
-    extract_many([ExtractJob(Path(j["video"]), Path(j["out"]), j["ingredients"])
-                  for j in todo], log=log)
-    for j in jobs:
-        write_receipt(j["receipt"], j["out"])
+def build(job: dict, out: Path, log: Log) -> dict:
+    """Extract ``job["inputs"]["video"]`` with the entry's own parameters into ``out``."""
+    video = job["inputs"]["video"]
+    check_source(video, job["ingredients"]["inputs"]["video"])
+    start = time.perf_counter()
+    try:
+        meta = extract_video(video, out, ExtractParams.from_config(job["ingredients"]["params"]))
+    except BadVideoError as err:
+        meta = {"bad": True, "reason": err.reason}
+        (out / FRAMES.meta()).write_text(json.dumps(meta, indent=1) + "\n")
+    log(f"frames {video}: " + (f"BAD ({meta['reason']})" if meta["bad"] else
+                               f"{len(meta['frame_indices'])} frames")
+        + f" in {time.perf_counter() - start:.2f} s")
+    return {"video": video, "bad": meta["bad"]}
 
 
 def check_source(video: str, digest: str) -> None:

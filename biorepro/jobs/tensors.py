@@ -1,18 +1,15 @@
-"""The tensors stage job: the per-split tensor cache from the split folders."""
+"""The tensors stage: the per-split tensor cache from the split folders."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from biorepro.joblog import Log
-from biorepro.store.entries import staging, write_provenance
 from biorepro.data.tensors import build_tensor_cache
+from biorepro.joblog import Log
 
 
-def run(spec: dict, ingredients: dict, out: str, log: Log) -> None:
-    size = ingredients["params"]["image_size"]
-    log(f"tensors: reading {spec['split']} at {size}x{size}")
-    with staging(out) as tmp:
-        build_tensor_cache(Path(spec["split"]), tmp, size, log)
-        write_provenance(tmp, ingredients)
-    log(f"tensors: published {out}")
+def build(job: dict, out: Path, log: Log) -> dict:
+    """Read the split entry's frames at ``image_size`` into the cache in ``out``."""
+    size = job["ingredients"]["params"]["image_size"]
+    log(f"tensors: reading {job['inputs']['split']} at {size}x{size}")
+    return {"frames": build_tensor_cache(Path(job["inputs"]["split"]), out, size, log)}

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from biorepro.store.hashing import file_digest
 from biorepro.store.keys import canonical_json, derive_key
+from biorepro.store.layouts import LAYOUTS
 
 PROVENANCE = "provenance.json"
 TMP_PREFIX = ".tmp-"
@@ -225,7 +226,8 @@ def check_entry(entry: str | os.PathLike, *, deep: bool = True) -> EntryCheck:
     """Check a published entry against its provenance record.
 
     Always: the record parses, its own digest holds, its ingredients hash to the
-    entry's key (the folder name) and name its stage (the parent folder), every listed
+    entry's key (the folder name) and name its stage (the parent folder), the files it
+    lists are those of the stage's layout (:mod:`biorepro.store.layouts`), every listed
     file exists with its size and no other file is there. ``deep`` also compares every
     file's SHA-256 (reads the whole entry).
     """
@@ -260,6 +262,9 @@ def check_entry(entry: str | os.PathLike, *, deep: bool = True) -> EntryCheck:
     present.pop(PROVENANCE, None)
     for rel in sorted(set(present) - set(listed)):
         problems.append(f"unexpected file {rel}")
+    layout = LAYOUTS.get(entry.parent.name)
+    if layout is not None:
+        problems += layout.problems(sorted(listed))
     for rel, want in listed.items():
         problems += _file_problems(rel, present.get(rel), want, deep)
     return EntryCheck(str(entry), tuple(problems))
@@ -289,40 +294,3 @@ def verify_entry(entry: str | os.PathLike) -> None:
     check = check_entry(entry, deep=True)
     if not check.ok:
         raise DamagedEntryError(entry, list(check.problems))
-
-
-def needs_building(entry: str | os.PathLike, inputs: list[str], log) -> bool:
-    """Whether a job must build ``entry``; what every stage job asks first.
-
-    No when another run published it meanwhile (it is then checked, cheaply). Before
-    a build, every input entry is verified file by file, so nothing is computed from
-    damaged data (:class:`DamagedEntryError` names the entry and the file).
-    """
-    if is_published(entry):
-        check = check_entry(entry, deep=False)
-        if not check.ok:
-            raise DamagedEntryError(entry, list(check.problems))
-        log(f"{entry} is already in the store (published by another run)")
-        return False
-    for path in inputs:
-        verify_entry(path)
-    return True
-
-
-def produce(job: dict, receipt: str | os.PathLike, build, log) -> None:
-    """What a stage's Snakemake job does: build ``job["out"]`` with
-    ``build(spec, ingredients, out, log)`` unless it is already published, then write
-    the job's receipt. ``job`` holds ``spec``, ``ingredients``, ``out``, ``inputs``."""
-    if needs_building(job["out"], job["inputs"], log):
-        build(job["spec"], job["ingredients"], job["out"], log)
-    write_receipt(receipt, job["out"])
-
-
-def write_receipt(receipt: str | os.PathLike, entry: str | os.PathLike) -> None:
-    """Write a job's receipt (its output for Snakemake, in the working directory) once
-    ``entry`` is published: Snakemake may delete a receipt, never a store entry."""
-    if not is_published(entry):
-        raise RuntimeError(f"the job ended without publishing {entry}")
-    receipt = Path(receipt)
-    receipt.parent.mkdir(parents=True, exist_ok=True)
-    receipt.write_text(f"{Path(entry).resolve()}\n")

@@ -25,8 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-ARCHITECTURE = "model.json"
-WEIGHTS = "model.safetensors"
+from biorepro.store.layouts import TRAIN
+
+ARCHITECTURE, WEIGHTS = TRAIN.architecture(), TRAIN.weights()
 
 # numpy dtype name -> safetensors dtype
 _DTYPES = {"float16": "F16", "float32": "F32", "float64": "F64", "int8": "I8", "int16": "I16",

@@ -22,9 +22,21 @@ def make_workdir(path: Path) -> Path:
     return path
 
 
-def snakemake(workdir: Path, *args: str, configfiles=("config/tiny.yaml",), check=True,
-              timeout=900) -> subprocess.CompletedProcess:
+def synth(workdir: Path, configfiles=("config/tiny.yaml",)) -> None:
+    """Generate the configured synthetic dataset, as ``make demo`` does before snakemake."""
     bindir = Path(sys.executable).parent
+    subprocess.run([str(bindir / "biorepro"), "synth", "--configfile",
+                    *[str(c) for c in configfiles]], cwd=workdir, check=True,
+                   capture_output=True)
+
+
+def snakemake(workdir: Path, *args: str, configfiles=("config/tiny.yaml",), check=True,
+              timeout=900, generate=True) -> subprocess.CompletedProcess:
+    """Run snakemake in ``workdir`` (the synthetic dataset generated first, unless not
+    ``generate``)."""
+    bindir = Path(sys.executable).parent
+    if generate:
+        synth(workdir, configfiles)
     cmd = [str(bindir / "snakemake"), *args, "--cores", "2",
            "--configfile", *[str(c) for c in configfiles]]
     env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}"}
@@ -40,7 +52,7 @@ JOB_ROW = re.compile(r"^(\S+)\s+(\d+)$")
 
 
 def planned_jobs(workdir: Path, *args: str, configfiles=("config/tiny.yaml",)) -> dict[str, int]:
-    """Jobs a dry run plans, per rule (extraction batches summed under ``extract_frames``)."""
+    """Jobs a dry run plans, per rule (extraction batches summed under ``frames``)."""
     out = snakemake(workdir, "-n", *args, configfiles=configfiles)
     text = out.stdout + out.stderr
     counts: dict[str, int] = {}
@@ -51,7 +63,7 @@ def planned_jobs(workdir: Path, *args: str, configfiles=("config/tiny.yaml",)) -
     for line in table.splitlines():
         m = JOB_ROW.match(line.strip())
         if m and m.group(1) != "total":
-            rule = re.sub(r"^extract_frames_[0-9a-f]+$", "extract_frames", m.group(1))
+            rule = re.sub(r"^frames_[0-9a-f]+$", "frames", m.group(1))
             counts[rule] = counts.get(rule, 0) + int(m.group(2))
         elif line.strip().startswith("total"):
             break
@@ -62,5 +74,5 @@ def extracted_videos(workdir: Path, configfiles=("config/tiny.yaml",)) -> int:
     """Videos the planned extraction jobs would extract (from the dry-run's outputs)."""
     out = snakemake(workdir, "-n", "-p", configfiles=configfiles)
     text = out.stdout + out.stderr
-    blocks = re.findall(r"rule extract_frames_[0-9a-f]+:.*?output: ([^\n]*)", text, re.S)
+    blocks = re.findall(r"rule frames_[0-9a-f]+:.*?output: ([^\n]*)", text, re.S)
     return sum(len(b.split(", ")) for b in blocks)

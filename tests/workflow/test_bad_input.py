@@ -56,7 +56,7 @@ def test_bad_videos_fail_before_training_naming_each_file(tmp_path, folders_data
     assert not list((work / ".biorepro" / "store").glob("train/*"))  # nothing trained
     # the good videos' extraction is kept: switching to skip re-extracts nothing
     proc = snakemake(work, "-n", configfiles=config_for(work, folders_dataset, "skip"))
-    assert "extract_frames" not in proc.stdout
+    assert "frames" not in proc.stdout
 
 
 def test_bad_videos_are_skipped_and_reported(tmp_path, folders_dataset):

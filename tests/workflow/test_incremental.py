@@ -21,7 +21,7 @@ from biorepro import config as cfg
 from biorepro.plan import dataset_records
 from tests.workflow.smk import extracted_videos, make_workdir, planned_jobs, snakemake
 
-STORE_RULES = ("split_folders", "tensor_cache", "train", "evaluate_seed", "summarize")
+STORE_RULES = ("split", "tensors", "train", "metrics", "summary")
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +92,7 @@ def test_extraction_parameter_change_and_revert(work):
     changed = override(work, "size40", {"extract": {"size": 40}})
     jobs = planned_jobs(work, configfiles=changed)
     assert extracted_videos(work, configfiles=changed) == n_videos
-    for rule in ("split_folders", "tensor_cache", "summarize"):
+    for rule in ("split", "tensors", "summary"):
         assert jobs[rule] == 1, jobs
     assert planned_jobs(work) == {}
 
@@ -105,7 +105,7 @@ def test_changing_one_video_reextracts_only_it(work, tmp_path):
         rewrite_video(backup, video)
         jobs = planned_jobs(work)
         assert extracted_videos(work) == 1
-        assert jobs["split_folders"] == 1 and jobs["tensor_cache"] == 1, jobs
+        assert jobs["split"] == 1 and jobs["tensors"] == 1, jobs
     finally:
         shutil.copy2(backup, video)
     assert planned_jobs(work) == {}
@@ -131,16 +131,16 @@ def test_adding_a_video_to_a_manifest_extracts_only_it(work):
 
 def test_adding_a_seed_trains_only_that_seed(work):
     jobs = planned_jobs(work, configfiles=override(work, "seeds3", {"seeds": [0, 1, 2]}))
-    assert jobs == {"train": 1, "evaluate_seed": 2, "summarize": 1, "results_view": 1,
+    assert jobs == {"train": 1, "metrics": 2, "summary": 1, "view": 1,
                     "all": 1}, jobs
 
 
 def test_threshold_criterion_and_fusion_changes_train_nothing(work):
     jobs = planned_jobs(work, configfiles=override(
         work, "minhter", {"evaluate": {"criterion": "min-hter"}}))
-    assert jobs == {"evaluate_seed": 4, "summarize": 1, "results_view": 1, "all": 1}, jobs
+    assert jobs == {"metrics": 4, "summary": 1, "view": 1, "all": 1}, jobs
     jobs = planned_jobs(work, configfiles=override(work, "median", {"evaluate": {"fusion": "median"}}))
-    assert jobs == {"evaluate_seed": 2, "summarize": 1, "results_view": 1,
+    assert jobs == {"metrics": 2, "summary": 1, "view": 1,
                     "all": 1}, jobs  # video level only
 
 
@@ -200,8 +200,8 @@ def test_variants_share_entries_and_are_compared(work):
     jobs = planned_jobs(work, configfiles=conf)
     # the base experiment is in the store; min-hter reuses its training; the diverging
     # variant trains its own seeds
-    assert jobs["train"] == 2 and jobs["compare_experiments"] == 1, jobs
-    assert "tensor_cache" not in jobs and "extract_frames" not in jobs
+    assert jobs["train"] == 2 and jobs["compare"] == 1, jobs
+    assert "tensors" not in jobs and "frames" not in jobs
     snakemake(work, configfiles=conf)
     unstable = pd.read_csv(work / "results" / "unstable" / "per_seed_video.csv")
     assert set(unstable["status"]) == {"diverged"} and unstable["test_hter"].isna().all()

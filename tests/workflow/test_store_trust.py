@@ -60,7 +60,7 @@ def test_variants_differing_in_each_extraction_parameter_get_their_own_frames(tm
     work = make_workdir(tmp_path / "w")
     conf = write_config(work, "variants.yaml", {**SMALL, "experiments": VARIANTS,
                                                 "extract": {"videos_per_job": 500}})
-    snakemake(work, "--until", "split_folders", configfiles=conf)
+    snakemake(work, "--until", "split", configfiles=conf)
     plan = plan_of(work, conf)
     frames = {e.key: e for e in plan.entries("frames")}
     assert len(frames) == 6 * len(plan.experiments["tiny"].records)
@@ -121,7 +121,7 @@ def test_damage_is_refused_before_any_job_then_repaired_and_rebuilt(run):
     assert proc.returncode == 1 and "1 moved to" in proc.stdout, proc.stdout
     assert not victim.exists()
     assert len(list((work / ".biorepro/store" / QUARANTINE / "frames").iterdir())) == 1
-    assert planned_jobs(work, configfiles=conf) == {"extract_frames": 1, "all": 1}
+    assert planned_jobs(work, configfiles=conf) == {"frames": 1, "all": 1}
     snakemake(work, configfiles=conf)
     assert check_entry(victim).ok and (victim / "frames" / png.name).read_bytes() == good
     assert biorepro(work, "fsck", "--configfile", *conf).returncode == 0
@@ -251,7 +251,7 @@ def test_an_entry_without_provenance_is_not_published(run):
     entry = Path(work / sorted(plan.entries("metrics"), key=lambda e: e.key)[-1].path)
     writable(entry)
     (entry / PROVENANCE).unlink()
-    assert planned_jobs(work, configfiles=conf) == {"evaluate_seed": 1, "all": 1}
+    assert planned_jobs(work, configfiles=conf) == {"metrics": 1, "all": 1}
     status = biorepro(work, "status", "--configfile", *conf)
     assert "1 would run" in status.stdout and entry.name in status.stdout, status.stdout
     snakemake(work, configfiles=conf)

@@ -1,40 +1,40 @@
 # The per-experiment summary entry, the comparisons, and the results/<name>/ views.
 
 
-rule summarize:
+rule summary:
     input:
         upstream("summary"),
     output:
         store_output("summary"),
     log:
-        f"{LOGS}/summary/{{key}}.log",
+        log_file("summary"),
     params:
-        job=job_spec("summary"),
+        jobs=jobs_of("summary"),
     threads: 1
     conda:
         "../envs/biorepro.yaml"
     script:
-        "../scripts/summarize.py"
+        "../scripts/job.py"
 
 
-rule compare_experiments:
+rule compare:
     input:
         upstream("compare"),
     output:
         store_output("compare"),
     log:
-        f"{LOGS}/compare/{{key}}.log",
+        log_file("compare"),
     params:
-        job=job_spec("compare"),
+        jobs=jobs_of("compare"),
     threads: 1
     conda:
         "../envs/biorepro.yaml"
     script:
-        "../scripts/compare_experiments.py"
+        "../scripts/job.py"
 
 
 # results/<name>/ is a copy of the entry it shows (the report is built from it).
-rule results_view:
+rule view:
     input:
         lambda wildcards: target(VIEWS[wildcards.view]),
     output:
@@ -50,7 +50,7 @@ rule results_view:
         ),
         receipt=view_receipt("{view}"),
     log:
-        f"{LOGS}/results_view/{{view}}.log",
+        f"{LOGS}/view/{{view}}.log",
     params:
         entry=lambda wildcards: VIEWS[wildcards.view].path,
     wildcard_constraints:
@@ -59,7 +59,7 @@ rule results_view:
     conda:
         "../envs/biorepro.yaml"
     script:
-        "../scripts/results_view.py"
+        "../scripts/view.py"
 
 
 onstart:

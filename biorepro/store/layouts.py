@@ -1,0 +1,122 @@
+"""What each stage's entry holds, declared once: its files, their formats and meaning.
+
+A file is named by a pattern relative to the entry (``scores_{split}.csv``); its fields
+are filled by calling it (``TRAIN.scores(split="test")``). The code that writes an
+entry and the code that reads it take every name from here, ``biorepro fsck`` checks a
+published entry's files against its stage's layout (a required file missing, a file
+no layout declares), and ``biorepro recheck`` names a differing file by its role.
+Every entry also holds ``provenance.json`` (see :mod:`biorepro.store.entries`).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class File:
+    """One file (or a family of files) of an entry."""
+
+    pattern: str        # relative POSIX path; ``{field}`` parts vary
+    format: str         # what it holds, in which format
+    required: bool = True
+
+    def __call__(self, **fields: object) -> str:
+        """The file's relative path with ``fields`` filled in."""
+        return self.pattern.format(**fields)
+
+    def stem(self, **fields: object) -> str:
+        """The path without its ``.{ext}`` suffix, for a file written in several formats."""
+        return self.pattern.removesuffix(".{ext}").format(**fields)
+
+    @property
+    def glob(self) -> str:
+        return re.sub(r"\{[^}]*\}", "*", self.pattern)
+
+    def matches(self, rel: str) -> bool:
+        """Whether the relative path ``rel`` is one of this family's files."""
+        return fnmatch.fnmatchcase(rel, self.glob) and rel.count("/") == self.glob.count("/")
+
+
+class Layout:
+    """The files of one stage's entries, each reachable as an attribute by its role."""
+
+    def __init__(self, stage: str, **files: File):
+        self.stage, self.files = stage, files
+        for role, f in files.items():
+            setattr(self, role, f)
+
+    def role(self, rel: str) -> str | None:
+        """The role of the entry file ``rel`` (``None`` when no file of the layout)."""
+        return next((role for role, f in self.files.items() if f.matches(rel)), None)
+
+    def problems(self, rels: list[str]) -> list[str]:
+        """What is wrong with an entry holding the files ``rels`` (provenance aside)."""
+        out = [f"{rel} is no file of a {self.stage} entry" for rel in rels
+               if self.role(rel) is None]
+        out += [f"it has no {f.pattern} ({f.format})" for f in self.files.values()
+                if f.required and not any(f.matches(rel) for rel in rels)]
+        return out
+
+
+FRAMES = Layout(
+    "frames",
+    meta=File("frames.json", "JSON: frame_indices, frame_times (s), source_frames, fps, "
+                             "width, height, rotation, faces_missed, bad (and reason)"),
+    image=File("frames/{index:05d}.png", "the chosen frames, cropped and resized (PNG, BGR "
+                                         "as OpenCV writes it); none for a bad video",
+               required=False),
+)
+SPLIT = Layout(
+    "split",
+    table=File("split.csv", "CSV: split, label, attack_type, subject, video_id, frame, file"),
+    bad_videos=File("bad_videos.csv", "CSV: video_id, split, label, reason (videos left out)"),
+    image=File("{split}/{label}/{video_id}__{frame:05d}.png",
+               "a frame, in the folder of its split and label (PNG)", required=False),
+)
+TENSORS = Layout(
+    "tensors",
+    images=File("{split}/images.npy", "uint8 N×H×W×3 RGB, rows ordered by (video_id, frame)"),
+    labels=File("{split}/labels.npy", "uint8 N, 1 = bona fide, 0 = attack"),
+    video_index=File("{split}/video_index.npy", "int32 N, row of videos.csv"),
+    frame_index=File("{split}/frame_index.npy", "int32 N, frame number in its video"),
+    videos=File("{split}/videos.csv", "CSV: video_id, subject, label, attack_type"),
+)
+TRAIN = Layout(
+    "train",
+    architecture=File("model.json", "Keras model architecture (JSON)"),
+    weights=File("model.safetensors", "weights, safetensors format, in model.weights order"),
+    history=File("history.csv", "CSV: one row per epoch (loss, accuracy, val_loss, ...)"),
+    scores=File("scores_{split}.csv", "CSV: video_id, subject, label, attack_type, frame, "
+                                      "score (probability of bona fide); devel and test"),
+    result=File("result.json", "JSON: status, epochs_trained, best_epoch, train_accuracy, "
+                               "weights_sha256"),
+)
+METRICS = Layout(
+    "metrics",
+    metrics=File("metrics.json", "JSON: the seed's error rates at one level, threshold "
+                                 "from devel"),
+    bob_scores=File("scores_{split}.bob.csv", "bob.pad.base CSV scores at the entry's level"),
+)
+SUMMARY = Layout(
+    "summary",
+    summary=File("summary.md", "Markdown: every level's table and diverged seeds"),
+    table=File("summary_{level}.{ext}", "metrics across seeds (csv, md, tex)"),
+    per_seed=File("per_seed_{level}.csv", "CSV: one row per seed"),
+    figure=File("figures/{name}.{ext}", "figures (svg, png)"),
+    data_report=File("data_report.{ext}", "counts per split, label, attack type (csv, md)"),
+    bad_videos=SPLIT.bad_videos,
+    split_table=SPLIT.table,
+    entries=File("entries.json", "JSON: the keys of the entries summarised, by role"),
+)
+COMPARE = Layout(
+    "compare",
+    summary=File("comparisons.md", "Markdown: every level's comparison table"),
+    table=File("comparison_{level}.{ext}", "paired comparisons (csv, md, tex)"),
+)
+
+LAYOUTS = {layout.stage: layout for layout in (FRAMES, SPLIT, TENSORS, TRAIN, METRICS,
+                                               SUMMARY, COMPARE)}
+STAGES = tuple(LAYOUTS)  # in the order data flows through them
