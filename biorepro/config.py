@@ -31,6 +31,7 @@ class ConfigError(ValueError):
 
 @functools.lru_cache(maxsize=1)
 def schema() -> dict:
+    """The parsed ``config/config.schema.yaml`` (cached: callers must not modify it)."""
     return yaml.safe_load(SCHEMA_PATH.read_text())
 
 
@@ -201,6 +202,8 @@ def experiments(config: dict) -> dict[str, dict]:
 
 
 def seed_list(config: dict) -> list[int]:
+    """The seeds of a validated config: a count ``n`` means ``[0, ..., n-1]``, a list
+    is returned as given (its order kept)."""
     seeds = config["seeds"]
     return list(range(seeds)) if isinstance(seeds, int) else list(seeds)
 

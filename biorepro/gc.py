@@ -17,6 +17,8 @@ TMP_GRACE_S = 6 * 3600
 
 @dataclass
 class Garbage:
+    """A removable folder: its ``path``, ``size`` (bytes of the files under it) and why."""
+
     path: Path
     size: int
     reason: str

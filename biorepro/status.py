@@ -20,6 +20,9 @@ from biorepro.store.entries import PROVENANCE
 
 @dataclass
 class Explanation:
+    """Why ``entry`` would run: the differing ingredients (None where one side lacks it)
+    against the nearest published entry; ``nearest`` None when its stage has none."""
+
     entry: Entry
     nearest: str | None          # key of the nearest store entry, if any
     changes: list[tuple[str, object, object]]  # (ingredient, in store, planned)
@@ -70,6 +73,8 @@ def _short(value: object) -> str:
 
 
 def format_explanations(plan: Plan, explanations: list[Explanation]) -> str:
+    """Human-readable report: a summary line, then each entry with at most 6 changes
+    (values cut to 40 characters)."""
     total = len(plan.by_key)
     lines = [f"{total - len(explanations)} of {total} planned entries are in the store "
              f"({plan.store}); {len(explanations)} would run."]

@@ -1,11 +1,11 @@
 """Every stage's entry is a pure function of its inputs: built twice, byte-identical.
 
-Each stage is built twice from the same inputs into the folders ``a`` and ``b`` as the
-workflow runs it (the job module's ``run``; training as its own process, which sets the
+Each stage is built twice from the same inputs into the stores ``a`` and ``b`` as the
+workflow runs it (through the job adapter; training as its own process, which sets the
 determinism environment before Python starts); ``b`` is built in a fresh interpreter, so
 no state of the first build's process can make them agree. Every file but
-``provenance.json`` (what was observed) must have the same SHA-256. Downstream stages
-read the ``a`` builds.
+``provenance.json`` (what was observed) must have the same SHA-256. Each store's
+downstream entries are built from its own upstream ones.
 """
 
 from __future__ import annotations
@@ -23,24 +23,25 @@ import pandas as pd
 import pytest
 
 from biorepro.aggregate import plots
-from biorepro.evaluate.seed import scores_at_level
-from biorepro.store.hashing import file_digest
-from biorepro.jobs import compare, frames, metrics, split, summary, tensors
-from biorepro.jobs.metrics import read_frame_scores
-from biorepro.plan import make_entry
 from biorepro.data.records import VideoRecord
+from biorepro.evaluate.seed import read_frame_scores, scores_at_level
+from biorepro.jobs import summary
+from biorepro.jobs.run import produce
+from biorepro.plan import Source, make_entry
 from biorepro.store.entries import PROVENANCE
+from biorepro.store.hashing import file_digest
+from biorepro.store.layouts import SPLIT, SUMMARY
 from tests.conftest import write_video
 
 EXTRACT = {"n_frames": 3, "fps": None, "crop": "center", "size": 24, "face_scale": 1.3}
 TRAIN = {"backbone": "xception_small", "widths": [4, 8], "dropout": 0.25, "epochs": 2,
          "batch_size": 8, "learning_rate": 0.001, "patience": 2, "determinism": "strict",
          "threads": 1, "seed": 0}
+RUNTIME = {"device": "cpu", "gpu_wait_s": 0, "lock_dir": ".locks", "threads": 1, "mem_mb": 0}
 STATS = {"n_boot": 200, "ci": 0.95, "bootstrap_seed": 0, "target_half_width": 0.01}
 LEVELS = ("frame", "video")
 CRITERIA = ("eer", "min-hter")  # one experiment each, for the comparison
-JOBS = {"split": split, "tensors": tensors, "metrics": metrics, "summary": summary,
-        "compare": compare}
+STORES = ("a", "b")
 
 
 def quiet(_msg: str) -> None:
@@ -52,7 +53,9 @@ def digests(entry: Path) -> dict[str, str]:
             for p in sorted(entry.rglob("*")) if p.is_file() and p.name != PROVENANCE}
 
 
-def assert_same_bytes(a: Path, b: Path) -> None:
+def assert_same_bytes(a, b) -> None:
+    a, b = Path(a.path), Path(b.path)
+    assert a != b
     da, db = digests(a), digests(b)
     assert da, f"{a} holds no file"
     assert sorted(da) == sorted(db)
@@ -60,46 +63,33 @@ def assert_same_bytes(a: Path, b: Path) -> None:
     assert (a / PROVENANCE).is_file() and (b / PROVENANCE).is_file()
 
 
-def keyed(stage: str, params: dict, inputs: dict) -> tuple[str, dict]:
-    """``(key, ingredients)`` of an entry, as the plan derives them."""
-    e = make_entry("", stage, params, inputs)
-    return e.key, e.ingredients
+def produce_all(jobs: list[dict]) -> None:
+    """Build every job's entry, as the workflow's job adapter does."""
+    for job in jobs:
+        produce(job, quiet)
 
 
-def twice(root: Path, rel: str, build, *args) -> tuple[Path, Path]:
-    """``build(root/a/rel, *args)`` here while ``build(root/b/rel, *args)`` runs in a
-    fresh interpreter (``build`` is a function of this module, ``args`` picklable)."""
-    a, b = root / "a" / rel, root / "b" / rel
-    child = multiprocessing.get_context("spawn").Process(target=build, args=(b, *args))
+def twice(plan) -> dict:
+    """``{store: plan(store)}`` for the stores a and b, the entries (a list, or a mapping
+    of entries) of store a built here while those of b are built in a fresh interpreter."""
+    made = {s: plan(s) for s in STORES}
+    jobs = {s: [e.job for e in (made[s].values() if isinstance(made[s], dict) else made[s])]
+            for s in STORES}
+    child = multiprocessing.get_context("spawn").Process(target=produce_all, args=(jobs["b"],))
     child.start()
-    build(a, *args)
+    produce_all(jobs["a"])
     child.join(timeout=300)
-    assert child.exitcode == 0, f"{build.__name__} failed in a fresh interpreter"
-    return a, b
-
-
-# Builders: ``build_<stage>(out, ...)`` runs the stage's job as the workflow does.
-
-def build_frames(out: Path, jobs: list[dict]) -> None:
-    """Every video's entry under ``out`` (the stage's folder of a store)."""
-    frames.run([{**j, "out": str(out / j["key"]),
-                 "receipt": str(out.parent / "receipts" / j["key"])} for j in jobs], quiet)
-
-
-def build_job(out: Path, stage: str, spec: dict, ingredients: dict) -> None:
-    JOBS[stage].run(spec, ingredients, str(out), quiet)
-
-
-def entry(root: Path, build_stage: str, params: dict, inputs: dict,
-          spec: dict) -> tuple[str, tuple[Path, Path]]:
-    """``(key, (a, b))``: the entry of ``build_stage`` built twice by its job module."""
-    key, ingredients = keyed(build_stage, params, inputs)
-    return key, twice(root, f"{build_stage}/{key}", build_job, build_stage, spec, ingredients)
+    assert child.exitcode == 0, "a build failed in a fresh interpreter"
+    return made
 
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
     return tmp_path_factory.mktemp("stable")
+
+
+def store(root: Path, name: str) -> str:
+    return str(root / name)
 
 
 @pytest.fixture(scope="module")
@@ -119,85 +109,74 @@ def records(root):
 
 @pytest.fixture(scope="module")
 def frames_entries(root, records):
-    """``({video_id: key}, (a, b))``, ``a`` and ``b`` the frames folders of two stores."""
-    jobs, keys = [], {}
-    for r in records:
-        keys[r.video_id], ingredients = keyed("frames", EXTRACT, {"video": file_digest(r.path)})
-        jobs.append({"video": r.path, "key": keys[r.video_id], "ingredients": ingredients})
-    return keys, twice(root, "frames", build_frames, jobs)
+    """``{store: {video_id: entry}}``."""
+    return twice(lambda s: {r.video_id: make_entry(
+        store(root, s), "frames", EXTRACT, {"video": Source(r.path, file_digest(r.path))})
+        for r in records})
 
 
 @pytest.fixture(scope="module")
 def split_entries(root, records, frames_entries):
-    keys, (frames_dir, _) = frames_entries
-    table = {r.video_id: {"label": r.label, "subject": r.subject, "split": r.split,
-                          "attack_type": r.attack_type, "frames": keys[r.video_id]}
-             for r in records}
-    spec = {"records": [r.as_dict() for r in records],
-            "frames": {r.video_id: str(frames_dir / keys[r.video_id]) for r in records}}
-    return entry(root, "split", {"on_bad_video": "skip"}, {"videos": table}, spec)
+    videos = {r.video_id: {"label": r.label, "subject": r.subject, "split": r.split,
+                           "attack_type": r.attack_type} for r in records}
+    return twice(lambda s: [make_entry(store(root, s), "split",
+                                       {"on_bad_video": "skip", "videos": videos},
+                                       {"frames": frames_entries[s]})])
 
 
 @pytest.fixture(scope="module")
 def tensors_entries(root, split_entries):
-    key, (split_dir, _) = split_entries
-    return entry(root, "tensors", {"image_size": 16}, {"split": key}, {"split": str(split_dir)})
+    return twice(lambda s: [make_entry(store(root, s), "tensors", {"image_size": 16},
+                                       {"split": split_entries[s][0]})])
 
 
 @pytest.fixture(scope="module")
 def train_entries(root, tensors_entries):
     """Seed 0 trained twice, in two processes at once (strict determinism, on CPU)."""
-    tensors_key, (tensors_dir, _) = tensors_entries
-    key, ingredients = keyed("train", TRAIN, {"tensors": tensors_key})
-    spec = json.dumps({"tensors": str(tensors_dir), "seed": 0, "params": TRAIN,
-                       "ingredients": ingredients, "device": "cpu", "gpu_wait_s": 0,
-                       "lock_dir": str(root / "locks")})
-    outs = (root / "a" / "train" / key, root / "b" / "train" / key)
-    procs = [subprocess.Popen([sys.executable, "-m", "biorepro.jobs.train", "--spec", spec,
-                               "--out", str(out)], stderr=subprocess.PIPE, text=True)
-             for out in outs]
+    made = {s: make_entry(store(root, s), "train", TRAIN, {"tensors": tensors_entries[s][0]},
+                          runtime={**RUNTIME, "lock_dir": str(root / "locks")})
+            for s in STORES}
+    procs = [subprocess.Popen([sys.executable, "-m", "biorepro.jobs", "--job",
+                               json.dumps(e.job)], stderr=subprocess.PIPE, text=True)
+             for e in made.values()]
     for proc in procs:
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err[-3000:]
-    return key, outs
+    return made
 
 
 def metric_params(level: str, criterion: str) -> dict:
-    return {"level": level, "criterion": criterion, "target": None,
+    return {"seed": 0, "level": level, "criterion": criterion, "target": None,
             "fusion": "median" if level == "video" else None}
 
 
 @pytest.fixture(scope="module")
 def metric_entries(root, train_entries):
-    """``{criterion: {level: (key, path)}}``: seed 0's metrics entries (built once)."""
-    train_key, (train_dir, _) = train_entries
-    out = {}
-    for criterion in CRITERIA:
-        for level in LEVELS:
-            key, ingredients = keyed("metrics", metric_params(level, criterion),
-                                     {"train": train_key})
-            path = root / "a" / "metrics" / key
-            build_job(path, "metrics", {"train": str(train_dir), "seed": 0}, ingredients)
-            out.setdefault(criterion, {})[level] = key, path
-    return out
+    """``{store: {(criterion, level): entry}}``: seed 0's metrics entries."""
+    return twice(lambda s: {(c, lv): make_entry(store(root, s), "metrics", metric_params(lv, c),
+                                                {"train": train_entries[s]})
+                            for c in CRITERIA for lv in LEVELS})
 
 
-def listed(entries: dict[str, tuple[str, Path]]) -> tuple[dict, list[dict]]:
-    """Metrics entries of one experiment as the plan lists them: (key inputs, spec list)."""
-    return ({f"0/{lv}": k for lv, (k, _) in entries.items()},
-            [{"seed": 0, "level": lv, "path": str(p)} for lv, (_, p) in entries.items()])
+def summary_entry(root: Path, s: str, split_entries, tensors_entries, train_entries,
+                  metric_entries, fusion: str, name: str = ""):
+    """The summary of seed 0's metrics (criterion eer) in store ``s``, as the plan has it."""
+    return make_entry(store(root, name or s), "summary",
+                      {"experiment": "tiny", "stats": STATS, "fusion": fusion},
+                      {"split": split_entries[s][0], "tensors": tensors_entries[s][0],
+                       "train": {"0": train_entries[s]},
+                       "metrics": {f"0/{lv}": metric_entries[s][("eer", lv)] for lv in LEVELS}})
 
 
 def test_frames(frames_entries):
-    keys, (a, b) = frames_entries
-    for key in keys.values():
-        assert_same_bytes(a / key, b / key)
+    for video_id, a in frames_entries["a"].items():
+        assert_same_bytes(a, frames_entries["b"][video_id])
 
 
 def test_split_lists_bad_videos_by_id_not_path(split_entries, root):
-    _, (a, b) = split_entries
+    a, b = split_entries["a"][0], split_entries["b"][0]
     assert_same_bytes(a, b)
-    text = (a / split.BAD_VIDEOS).read_text()
+    text = (Path(a.path) / SPLIT.bad_videos()).read_text()
     (bad,) = csv.DictReader(text.splitlines())
     assert list(bad) == ["video_id", "split", "label", "reason"] and bad["reason"]
     assert (bad["video_id"], bad["split"], bad["label"]) == ("test--attack--broken", "test",
@@ -206,40 +185,25 @@ def test_split_lists_bad_videos_by_id_not_path(split_entries, root):
 
 
 def test_tensors(tensors_entries):
-    assert_same_bytes(*tensors_entries[1])
+    assert_same_bytes(tensors_entries["a"][0], tensors_entries["b"][0])
 
 
 def test_train(train_entries):
-    assert_same_bytes(*train_entries[1])
+    assert_same_bytes(train_entries["a"], train_entries["b"])
 
 
 @pytest.mark.parametrize("level", LEVELS)
-def test_metrics(root, train_entries, level):
-    train_key, (train_dir, _) = train_entries
-    _, pair = entry(root / "rebuilt", "metrics", metric_params(level, "eer"),
-                    {"train": train_key}, {"train": str(train_dir), "seed": 0})
-    assert_same_bytes(*pair)
-
-
-def summary_job(split_entries, tensors_entries, train_entries, metric_entries,
-                fusion: str) -> tuple[dict, dict, dict]:
-    """``(params, inputs, spec)`` of the summary of seed 0's metrics, as the plan has them."""
-    (split_key, (split_dir, _)), (tensors_key, (tensors_dir, _)) = split_entries, tensors_entries
-    train_key, (train_dir, _) = train_entries
-    metric_keys, metric_specs = listed(metric_entries["eer"])
-    return ({"experiment": "tiny", "stats": STATS, "fusion": fusion},
-            {"split": split_key, "tensors": tensors_key, "train": {"0": train_key},
-             "metrics": metric_keys},
-            {"experiment": "tiny", "split": str(split_dir), "tensors": str(tensors_dir),
-             "train": {0: str(train_dir)}, "metrics": metric_specs,
-             "entries": {f"split/{split_key}": "dataset of 7 videos"}})
+@pytest.mark.parametrize("criterion", CRITERIA)
+def test_metrics(metric_entries, criterion, level):
+    assert_same_bytes(metric_entries["a"][(criterion, level)],
+                      metric_entries["b"][(criterion, level)])
 
 
 def test_summary(root, split_entries, tensors_entries, train_entries, metric_entries):
-    _, pair = entry(root, "summary", *summary_job(split_entries, tensors_entries,
-                                                  train_entries, metric_entries, "median"))
-    assert_same_bytes(*pair)
-    report = (pair[0] / "data_report.md").read_text()
+    made = twice(lambda s: [summary_entry(root, s, split_entries, tensors_entries,
+                                          train_entries, metric_entries, "median")])
+    assert_same_bytes(made["a"][0], made["b"][0])
+    report = (Path(made["a"][0].path) / SUMMARY.data_report(ext="md")).read_text()
     assert "| test--attack--broken | test | attack |" in report and str(root) not in report
 
 
@@ -251,10 +215,12 @@ def test_summary_figures_fuse_videos_as_configured(root, monkeypatch, split_entr
         {Path(stem).name: curves}))
     monkeypatch.setattr(plots, "plot_score_histograms", lambda devel, test, t, stem, **_:
                         drawn.update({Path(stem).name: test}))
-    params, inputs, spec = summary_job(split_entries, tensors_entries, train_entries,
-                                       metric_entries, "max")
-    summary.run(spec, keyed("summary", params, inputs)[1], str(root / "fused-max"), quiet)
-    frame_scores = read_frame_scores(train_entries[1][0], "test")
+    e = summary_entry(root, "a", split_entries, tensors_entries, train_entries,
+                      metric_entries, "max", name="fused-max")
+    out = root / "fused-max-out"
+    out.mkdir()
+    summary.build(e.job, out, quiet)
+    frame_scores = read_frame_scores(train_entries["a"].path, "test")
     fused = scores_at_level(frame_scores, "video", "max", "test")
     pd.testing.assert_frame_equal(drawn["scores_video_seed0"], fused)
     bonafide = fused.loc[fused["label"] == "bonafide", "score"].to_numpy()
@@ -264,8 +230,8 @@ def test_summary_figures_fuse_videos_as_configured(root, monkeypatch, split_entr
 
 
 def test_compare(root, metric_entries):
-    experiments = {c: listed(metric_entries[c]) for c in CRITERIA}
-    _, pair = entry(root, "compare", {"stats": STATS, "order": list(CRITERIA)},
-                    {"metrics": {c: keys for c, (keys, _) in experiments.items()}},
-                    {"experiments": {c: specs for c, (_, specs) in experiments.items()}})
-    assert_same_bytes(*pair)
+    made = twice(lambda s: [make_entry(
+        store(root, s), "compare", {"stats": STATS, "order": list(CRITERIA)},
+        {"metrics": {c: {f"0/{lv}": metric_entries[s][(c, lv)] for lv in LEVELS}
+                     for c in CRITERIA}})])
+    assert_same_bytes(made["a"][0], made["b"][0])

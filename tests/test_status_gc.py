@@ -2,20 +2,21 @@ import os
 import time
 
 from biorepro.gc import TMP_GRACE_S, collect, find_garbage
-from biorepro.plan import Plan, make_entry
+from biorepro.plan import Plan, Source, make_entry
 from biorepro.status import explain, format_explanations
 from biorepro.store.entries import staging, write_provenance
+from biorepro.store.layouts import FRAMES
 
 
 def publish(entry):
     with staging(entry.path) as tmp:
+        (tmp / FRAMES.meta()).write_text("{}")
         write_provenance(tmp, entry.ingredients)
 
 
 def frames(store, size, digest):
     return make_entry(str(store), "frames", {"size": size, "n_frames": 10},
-                      {"video": digest}, spec={"video": f"/v/{digest}.mov"},
-                      what=f"video /v/{digest}.mov")
+                      {"video": Source(f"/v/{digest}.mov", digest)}, what=f"video /v/{digest}.mov")
 
 
 def plan_of(store, *entries):

@@ -14,6 +14,8 @@ from biorepro.joblog import Log
 
 
 def write_report(verify_files: list[str], out: str | Path, log: Log) -> dict:
+    """Write ``determinism.json`` from the seeds' verify reports (in the given order),
+    log one line per seed, and return the report."""
     seeds = [json.loads(Path(f).read_text()) for f in verify_files]
     report = {
         "all_identical": all(s["weights_identical"] and s["scores_identical"]

@@ -29,6 +29,8 @@ from biorepro.data.videoio import BadVideoError, read_frames
 
 @dataclass(frozen=True)
 class ExtractParams:
+    """Frame extraction settings (config ``extract``): exactly one of ``n_frames`` (per
+    video) and ``fps`` (frames per second); ``crop`` ``center``/``face``; ``size`` in pixels."""
     n_frames: int | None = 10
     fps: float | None = None
     crop: str = "center"
@@ -49,6 +51,7 @@ class ExtractParams:
 
     @classmethod
     def from_config(cls, conf: dict) -> "ExtractParams":
+        """From the ``extract`` config section (absent keys take the defaults, others ignored)."""
         return cls(**{k: conf[k] for k in ("n_frames", "fps", "crop", "size", "face_scale")
                       if k in conf})
 
@@ -67,6 +70,7 @@ class ExtractParams:
 
 @functools.lru_cache(maxsize=1)
 def face_cascade() -> cv2.CascadeClassifier:
+    """OpenCV's frontal-face Haar cascade, loaded once (RuntimeError when it cannot be)."""
     path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
     cascade = cv2.CascadeClassifier(path)
     if cascade.empty():
@@ -75,11 +79,14 @@ def face_cascade() -> cv2.CascadeClassifier:
 
 
 def center_box(h: int, w: int) -> tuple[int, int, int]:
+    """``(top, left, side)`` in pixels of the largest centred square of an ``h`` x ``w`` image."""
     side = min(h, w)
     return (h - side) // 2, (w - side) // 2, side
 
 
 def face_box(frame: np.ndarray, scale: float) -> tuple[int, int, int] | None:
+    """``(top, left, side)`` in pixels of a square around the largest face of a BGR frame,
+    ``scale`` times its larger side and shifted/clamped into the image; None when no face."""
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
     faces = face_cascade().detectMultiScale(gray, scaleFactor=1.1, minNeighbors=4,
                                             minSize=(24, 24))

@@ -49,6 +49,8 @@ PROTOCOLS = {
 
 
 def video_id(path: Path, root: Path) -> str:
+    """Id of the video ``path`` under ``root``: its relative path without the extension,
+    ``/`` replaced by ``--`` (``real/client001.mov`` -> ``real--client001``)."""
     return path.relative_to(root).with_suffix("").as_posix().replace("/", "--")
 
 
@@ -197,6 +199,7 @@ def manifest(csv_path: Path, allow_outside_root: bool = False) -> list[VideoReco
 
 
 def check_unique_ids(records: list[VideoRecord]) -> None:
+    """Raise :class:`DatasetError` naming both paths when two records share a video id."""
     seen: dict[str, str] = {}
     for r in records:
         if r.video_id in seen:

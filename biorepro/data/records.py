@@ -38,4 +38,5 @@ class VideoRecord:
             object.__setattr__(self, "attack_type", "attack")
 
     def as_dict(self) -> dict[str, str]:
+        """The fields as a new dict, in declaration order (``video_id`` first)."""
         return asdict(self)

@@ -62,6 +62,9 @@ def _write_split(split_dir: Path, rows: pd.DataFrame, out: Path, split: str, siz
 
 @dataclass
 class SplitTensors:
+    """One split of the cache, rows in (video_id, frame) order: arrays as in the module
+    docstring, ``video_index`` a row of ``videos``; ``len`` is the number of frames."""
+
     images: np.ndarray
     labels: np.ndarray
     video_index: np.ndarray

@@ -52,6 +52,8 @@ FIX = "re-encode it (ffmpeg -i IN -c:v libx264 -pix_fmt yuv420p OUT.mp4) or remo
 
 
 class BadVideoError(Exception):
+    """A video that cannot be used; the message is ``"<path>: <reason>"`` (both kept)."""
+
     def __init__(self, path: str | os.PathLike, reason: str):
         super().__init__(f"{path}: {reason}")
         self.path = str(path)
@@ -73,6 +75,7 @@ class Frames:
 
     @property
     def frames(self) -> int:
+        """Exact number of frames of the video (all of them, not only the ones read)."""
         return len(self.times)
 
     @property
@@ -83,10 +86,12 @@ class Frames:
 
     @property
     def height(self) -> int:
+        """Image height in pixels, after rotation."""
         return self.images[0].shape[0]
 
     @property
     def width(self) -> int:
+        """Image width in pixels, after rotation."""
         return self.images[0].shape[1]
 
 

@@ -16,8 +16,6 @@ import pandas as pd
 
 from biorepro.evaluate.fusion import check_scores
 
-BOB_COLUMNS = ("claimed_id", "test_label", "is_bonafide", "attack_type", "score")
-
 
 def write_scores(scores: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write a frame- or video-level score table (see :mod:`biorepro.evaluate.fusion`) to ``path``."""
@@ -36,33 +34,3 @@ def write_scores(scores: pd.DataFrame, path: str | os.PathLike) -> Path:
     out.to_csv(path, index=False)
     return path
 
-
-def read_scores(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a bob.pad.base score CSV into a score table.
-
-    ``subject`` comes from ``claimed_id``, ``video_id`` from the ``video_id`` column when
-    present (else ``test_label``), ``label`` from ``is_bonafide`` (case-insensitive
-    ``true`` = bona fide, as bob); ``frame`` is kept when present.
-    """
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    missing = [c for c in BOB_COLUMNS if c not in raw.columns]
-    if missing:
-        raise ValueError(f"{path}: not a bob.pad.base score file, missing columns {missing}")
-    flags = raw["is_bonafide"].str.strip().str.lower()
-    bad = sorted(set(flags) - {"true", "false"})
-    if bad:
-        raise ValueError(f"{path}: column is_bonafide has values {bad}, expected True/False")
-    try:
-        score = raw["score"].str.strip().map(float)
-    except ValueError as err:
-        raise ValueError(f"{path}: column score: {err}") from None
-    table = pd.DataFrame({
-        "video_id": raw["video_id"] if "video_id" in raw.columns else raw["test_label"],
-        "subject": raw["claimed_id"],
-        "label": flags.map({"true": "bonafide", "false": "attack"}),
-        "attack_type": raw["attack_type"],
-    })
-    if "frame" in raw.columns:
-        table["frame"] = raw["frame"].astype(int)
-    table["score"] = score.astype(float)
-    return check_scores(table, str(path))

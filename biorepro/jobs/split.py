@@ -17,6 +17,7 @@ from biorepro.data.records import VideoRecord
 from biorepro.data.split_folders import build_split_folders
 from biorepro.data.splitting import SplitError, require_classes
 from biorepro.joblog import Log
+from biorepro.store.entries import observed
 from biorepro.store.layouts import FRAMES, SPLIT
 
 BAD_COLUMNS = ("video_id", "split", "label", "reason")
@@ -38,7 +39,8 @@ def build(job: dict, out: Path, log: Log) -> dict:
         else:
             good.append((record, Path(frames[video_id])))
     if bad and params["on_bad_video"] == "fail":
-        listing = "\n  ".join(f"{r.video_id}: {reason}" for r, reason in bad)
+        listing = "\n  ".join(f"{observed(frames[r.video_id]).get('video', r.video_id)}: "
+                               f"{reason}" for r, reason in bad)
         raise BadVideosError(
             f"{len(bad)} video(s) cannot be used:\n  {listing}\nFix or remove them, or set "
             "dataset.on_bad_video: skip to leave them out (they are then listed in "

@@ -199,6 +199,12 @@ def write_provenance(
     return path
 
 
+def observed(entry: str | os.PathLike) -> dict:
+    """What the provenance record of a published entry says was observed when it was
+    built (host, time, e.g. the video's path): for messages, never for computing."""
+    return json.loads((Path(entry) / PROVENANCE).read_text()).get("observed", {})
+
+
 class DamagedEntryError(RuntimeError):
     """A published entry whose files do not match its provenance record."""
 
@@ -219,6 +225,7 @@ class EntryCheck:
 
     @property
     def ok(self) -> bool:
+        """True when no problem was found."""
         return not self.problems
 
 

@@ -20,6 +20,16 @@ from pathlib import Path
 
 PACKAGE = "biorepro"
 
+# Modules kept out of every fingerprint (and whose imports are not followed): they
+# decide how a job logs and how its entry is staged, published, recorded and checked,
+# never what the entry's files hold. Deliberately short; tests/test_house.py checks that
+# none of them imports a stage's computation.
+NOT_FINGERPRINTED = {
+    "biorepro.joblog": "progress and log lines",
+    "biorepro.store.entries": "staging, atomic publication, provenance records, checks",
+    "biorepro.jobs.run": "the job adapter: inputs verified, entry published, receipt",
+}
+
 
 @dataclass(frozen=True)
 class CodeFingerprint:
@@ -118,7 +128,7 @@ def code_fingerprint(*roots: str) -> CodeFingerprint:
             todo.append(root)
     while todo:
         name = todo.pop()
-        if name in seen:
+        if name in seen or name in NOT_FINGERPRINTED:
             continue
         if _own_file(name) is None:
             top = name.split(".")[0]

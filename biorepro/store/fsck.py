@@ -31,6 +31,9 @@ KEY_RE = re.compile(KEY_PATTERN)
 
 @dataclass
 class FsckReport:
+    """Result of :func:`fsck`: entries ``checked``, the ``damaged`` ones (in input order),
+    and with ``repair`` where each was moved (entry path -> quarantine path)."""
+
     checked: int = 0
     damaged: list[EntryCheck] = field(default_factory=list)
     quarantined: dict[str, str] = field(default_factory=dict)  # entry -> where it went

@@ -34,8 +34,6 @@ class StatCache:
             " mtime_ns INTEGER, inode INTEGER, digest TEXT)"
         )
         self._pending: list[tuple] = []
-        self.hits = 0
-        self.misses = 0
 
     def digest(self, path: str | os.PathLike) -> str:
         """Digest of ``path``, read from the cache when its stat is unchanged."""
@@ -45,9 +43,7 @@ class StatCache:
             "SELECT size, mtime_ns, inode, digest FROM digests WHERE path = ?", (apath,)
         ).fetchone()
         if row is not None and tuple(row[:3]) == (st.st_size, st.st_mtime_ns, st.st_ino):
-            self.hits += 1
             return row[3]
-        self.misses += 1
         digest = file_digest(apath)
         self._pending.append((apath, st.st_size, st.st_mtime_ns, st.st_ino, digest))
         return digest
@@ -60,6 +56,7 @@ class StatCache:
             self.flush()
 
     def flush(self) -> None:
+        """Write the digests computed since the last flush to the database (one transaction)."""
         if self._pending:
             with self._db:
                 self._db.executemany(
@@ -68,6 +65,7 @@ class StatCache:
             self._pending.clear()
 
     def close(self) -> None:
+        """Flush, then close the database; the cache is unusable afterwards."""
         self.flush()
         self._db.close()
 

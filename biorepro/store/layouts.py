@@ -33,6 +33,7 @@ class File:
 
     @property
     def glob(self) -> str:
+        """The pattern with each ``{field}`` replaced by ``*`` (an fnmatch pattern)."""
         return re.sub(r"\{[^}]*\}", "*", self.pattern)
 
     def matches(self, rel: str) -> bool:

@@ -140,6 +140,7 @@ def generate_dataset(root, *, seed: int = 0, clients: dict[str, int] | None = No
 
 
 def main(argv=None) -> int:
+    """``biorepro synth``: generate the dataset into ``--out`` (``argv`` None: sys.argv); 0."""
     ap = argparse.ArgumentParser(prog="biorepro synth", description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--seed", type=int, default=0)

@@ -20,6 +20,9 @@ from biorepro.synth.faces import H, W
 
 @dataclass(frozen=True)
 class Medium:
+    """A replay medium (paper or screen) and its cues; ``offset`` (x, y) and sizes in
+    pixels, ``border`` the medium's BGR colour (0-255)."""
+
     instrument: str        # print | mobile | highdef
     hand: bool             # hand-held (shakes) or fixed
     scale: float           # medium size relative to the frame (>1: fills it, no border)
@@ -90,6 +93,9 @@ def show_on_medium(shown: np.ndarray, medium: Medium, scene: np.ndarray,
 
 @dataclass(frozen=True)
 class Nuisance:
+    """Capture nuisances of one video: exposure ``gain`` (1 = none), ``cast`` BGR gains,
+    ``noise`` std in grey levels, ``blur`` odd kernel side (1 = none), ``drift`` fraction."""
+
     gain: float
     cast: np.ndarray
     noise: float
@@ -98,6 +104,7 @@ class Nuisance:
 
 
 def draw_nuisance(rng: np.random.Generator, difficulty: float, adverse: bool) -> Nuisance:
+    """Nuisances growing with ``difficulty`` in [0, 1]; ``adverse`` (side light) darker, noisier."""
     d = difficulty
     gain = rng.uniform(0.55, 0.8) if adverse else rng.uniform(0.9, 1.1)
     cast = (1 + rng.normal(0, 0.03 + 0.12 * d, 3)).astype(np.float32)

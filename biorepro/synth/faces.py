@@ -17,6 +17,9 @@ ONE = 1 << SHIFT
 
 @dataclass(frozen=True)
 class Subject:
+    """A client's appearance: colours BGR (0-255), ``face_axes``/``eye_*``/``mouth_w`` in
+    pixels at head scale 1 (``eye_*`` from the face centre), ``brow_tilt`` a slope factor."""
+
     skin: tuple[float, float, float]      # BGR
     hair: tuple[float, float, float]
     eye: tuple[float, float, float]
@@ -30,6 +33,7 @@ class Subject:
 
 
 def make_subject(rng: np.random.Generator) -> Subject:
+    """A random subject (skin tone, features, background), drawn from ``rng`` only."""
     tone = rng.uniform(0.25, 0.95)
     skin = (60 + 120 * tone, 90 + 120 * tone, 120 + 125 * tone)
     hair = tuple(float(v) for v in rng.uniform(10, 120) * np.array([1.0, 1.1, 1.3]))

@@ -24,17 +24,21 @@ DEVICES = ("auto", "cpu", "gpu")
 
 
 class GpuUnavailable(RuntimeError):
-    pass
+    """``train.device`` is ``gpu`` but no GPU is visible or none became free in time."""
 
 
 @dataclass
 class Assignment:
+    """The device a job got (``cpu`` or ``gpu:<id>``), why, and the GPU lock it holds."""
+
     device: str                   # "cpu" or "gpu:<id>"
     how: str                      # why this device
     lock: object | None = None    # open lock file, kept for the process lifetime
 
 
 def visible_gpus(environ=None) -> list[str]:
+    """GPU ids as text (``["0", "1"]``) from ``BIOREPRO_FAKE_GPUS`` or ``nvidia-smi -L``;
+    ``[]`` without nvidia-smi. ``environ`` None means ``os.environ``."""
     environ = os.environ if environ is None else environ
     fake = environ.get("BIOREPRO_FAKE_GPUS")
     if fake is not None:

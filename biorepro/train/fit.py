@@ -34,9 +34,11 @@ class EpochLog(keras.callbacks.Callback):
         self.log, self.epochs, self.start = log, epochs, 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
+        """Start the epoch's timer (``epoch`` counts from 0)."""
         self.start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
+        """Log ``epoch k/N`` (k from 1), the losses and accuracies present, and seconds."""
         logs = logs or {}
         parts = " ".join(f"{k}={logs[k]:.4f}" for k in ("loss", "accuracy", "val_loss",
                                                          "val_accuracy") if k in logs)

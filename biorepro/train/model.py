@@ -28,6 +28,8 @@ def _final_width(last: int) -> int:
 
 
 def xception_small(input_shape, widths=(16, 32, 64), dropout=0.25) -> keras.Model:
+    """The model of the module docstring for images of ``input_shape`` (H, W, channels),
+    values 0-255; ``widths`` needs 2 or more; outputs P(bona fide) in [0, 1]."""
     if len(widths) < 2:
         raise ValueError(f"train.widths: need an entry width and at least one block, got {widths}")
     inputs = keras.Input(shape=tuple(input_shape))
@@ -59,6 +61,7 @@ BACKBONES = {"xception_small": xception_small}
 
 
 def build_model(backbone: str, input_shape, **kwargs) -> keras.Model:
+    """The :data:`BACKBONES` model named ``backbone`` (``train.backbone``), kwargs passed on."""
     if backbone not in BACKBONES:
         raise ValueError(f"train.backbone: {backbone!r} is not one of {', '.join(BACKBONES)}")
     return BACKBONES[backbone](input_shape, **kwargs)

@@ -4,8 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from biorepro.data.frames import ExtractJob, ExtractParams, crop_resize, extract_many, extract_video
-from biorepro.store.entries import is_published
+from biorepro.data.frames import ExtractParams, crop_resize, extract_video
 from biorepro.data.videoio import BadVideoError
 
 
@@ -62,51 +61,6 @@ def test_truncated_video_is_bad(tmp_path, video_factory):
     video.write_bytes(data[: len(data) // 2])
     with pytest.raises(BadVideoError, match="t.mov"):
         extract_video(video, tmp_path / "out", ExtractParams(n_frames=10))
-
-
-def ingr(**params):
-    return {"params": {"n_frames": 4, "fps": None, "crop": "center", "size": 8,
-                       "face_scale": 1.3, **params}}
-
-
-def test_batch_publishes_each_entry_and_marks_bad_ones(tmp_path, video_factory):
-    good = video_factory("good.mov", 12)
-    bad = tmp_path / "bad.mov"
-    bad.write_text("nope")
-    jobs = [ExtractJob(good, tmp_path / "s" / "k1", ingr()),
-            ExtractJob(bad, tmp_path / "s" / "k2", ingr())]
-    lines = []
-    extract_many(jobs, log=lines.append)
-    assert is_published(tmp_path / "s/k1") and is_published(tmp_path / "s/k2")
-    marker = json.loads((tmp_path / "s/k2/frames.json").read_text())
-    assert marker["bad"] and "not a readable" in marker["reason"]
-    assert len(lines) == 2 and "extract 1/2" in lines[0] and "BAD" in lines[1]
-    assert not list((tmp_path / "s").glob(".tmp-*"))
-
-
-@pytest.mark.parametrize("params", [
-    {"size": 12}, {"n_frames": 3}, {"n_frames": None, "fps": 5.0}, {"crop": "face"},
-    {"crop": "face", "face_scale": 2.0},
-])
-def test_a_batch_mixing_parameters_builds_each_entry_with_its_own(tmp_path, video_factory,
-                                                                   params):
-    """Every entry holds what its own ingredients say, whatever else is in its batch."""
-    video = video_factory("v.mov", 30, size=(96, 64))
-    jobs = [ExtractJob(video, tmp_path / "s" / "base", ingr()),
-            ExtractJob(video, tmp_path / "s" / "variant", ingr(**params)),
-            ExtractJob(video, tmp_path / "s" / "base2", ingr())]
-    extract_many(jobs, log=lambda m: None)
-    for job in jobs:
-        alone = tmp_path / "alone" / job.out_dir.name
-        extract_video(video, alone, job.params)
-        got = sorted((job.out_dir / "frames").glob("*.png"))
-        want = sorted((alone / "frames").glob("*.png"))
-        assert [p.name for p in got] == [p.name for p in want]
-        assert all(p.read_bytes() == q.read_bytes() for p, q in zip(got, want))
-        assert cv2.imread(str(got[0])).shape[0] == job.params.size
-        meta = json.loads((job.out_dir / "frames.json").read_text())
-        assert meta["frame_indices"] == json.loads((alone / "frames.json").read_text())[
-            "frame_indices"]
 
 
 def test_params_validation():

@@ -10,6 +10,7 @@ from biorepro.jobs import split
 from biorepro.data.records import VideoRecord
 from biorepro.data.split_folders import LeakageError, build_split_folders, check_leakage
 from biorepro.data.tensors import build_tensor_cache, load_split
+from biorepro.store.entries import staging, write_provenance
 
 
 @pytest.fixture
@@ -75,19 +76,20 @@ def test_leakage_by_subject_and_by_content():
 
 
 def test_bad_videos_fail_naming_each_path_and_where_skipped_ones_are_listed(tmp_path):
-    records, frames = [], {}
+    videos, frames = {}, {}
     for i, reason in enumerate(("file is empty (0 bytes)", "video stream has no frames")):
-        rec = VideoRecord(f"attack--v{i}", f"/data/attack/v{i}.mov", "attack", f"s{i}", "test")
-        frames[rec.video_id] = tmp_path / rec.video_id
-        frames[rec.video_id].mkdir()
-        (frames[rec.video_id] / "frames.json").write_text(json.dumps({"bad": True,
-                                                                      "reason": reason}))
-        records.append(rec.as_dict())
-    spec = {"records": records, "frames": {v: str(p) for v, p in frames.items()}}
+        vid = f"attack--v{i}"
+        videos[vid] = {"label": "attack", "subject": f"s{i}", "split": "test",
+                       "attack_type": "print"}
+        frames[vid] = str(tmp_path / vid)
+        with staging(frames[vid]) as tmp:
+            (tmp / "frames.json").write_text(json.dumps({"bad": True, "reason": reason}))
+            write_provenance(tmp, {}, {"video": f"/data/attack/v{i}.mov"})
+    job = {"ingredients": {"params": {"on_bad_video": "fail", "videos": videos}},
+           "inputs": {"frames": frames}}
     with pytest.raises(split.BadVideosError) as err:
-        split.run(spec, {"params": {"on_bad_video": "fail"}}, str(tmp_path / "entry"), print)
+        split.build(job, tmp_path / "entry", print)
     message = str(err.value)
     assert "/data/attack/v0.mov: file is empty (0 bytes)" in message
     assert "/data/attack/v1.mov: video stream has no frames" in message
     assert "results/<experiment>/bad_videos.csv and data_report.md" in message
-    assert not (tmp_path / "entry").exists()

@@ -76,7 +76,7 @@ def test_every_dataset_kind_checks_its_splits(tmp_path, monkeypatch, kind):
     root = tmp_path / "data"
     if kind in ("replay-attack", "synthetic"):
         _replay(root, ("train", "devel"))
-        monkeypatch.setattr(plan.synthetic, "ensure_dataset", lambda *_: root)
+        monkeypatch.setattr(plan.synthetic, "generated_dataset", lambda *_: root)
     elif kind == "folders":
         for split in ("train", "devel", "test"):
             touch(root / split / "bonafide" / "a.mov")
@@ -115,11 +115,12 @@ def test_split_job_refuses_a_split_left_without_a_class_by_skipped_bad_videos(tm
 
     from biorepro.jobs import split as split_job
 
-    records, frames = [], {}
+    videos, frames = {}, {}
     for s in ("train", "devel", "test"):
         for label in ("bonafide", "attack"):
             vid = f"{s}-{label}"
-            records.append(VideoRecord(vid, f"/data/{vid}.mov", label, f"{s}-subject", s).as_dict())
+            videos[vid] = {"label": label, "subject": f"{s}-subject", "split": s,
+                           "attack_type": "print" if label == "attack" else ""}
             d = tmp_path / "frames" / vid
             (d / "frames").mkdir(parents=True)
             bad = vid == "test-attack"
@@ -128,6 +129,5 @@ def test_split_job_refuses_a_split_left_without_a_class_by_skipped_bad_videos(tm
                 cv2.imwrite(str(d / "frames" / "00000.png"), np.zeros((4, 4, 3), np.uint8))
             frames[vid] = str(d)
     with pytest.raises(SplitError, match="bad video.*split 'test' has 1 bona fide and 0 attack"):
-        split_job.run({"records": records, "frames": frames},
-                      {"params": {"on_bad_video": "skip"}}, str(tmp_path / "out"), print)
-    assert not (tmp_path / "out").exists()
+        split_job.build({"ingredients": {"params": {"on_bad_video": "skip", "videos": videos}},
+                         "inputs": {"frames": frames}}, tmp_path / "out", print)

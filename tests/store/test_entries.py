@@ -16,19 +16,19 @@ def read_provenance(entry):
 
 
 def test_publish_is_atomic_and_records_provenance(tmp_path):
-    final = entry_path(tmp_path, "frames", "k1")
+    final = entry_path(tmp_path, "widgets", "k1")
     with staging(final) as tmp:
         assert not final.exists()
         (tmp / "data.txt").write_text("x")
-        write_provenance(tmp, {"stage": "frames"}, {"duration_s": 1.0})
+        write_provenance(tmp, {"stage": "widgets"}, {"duration_s": 1.0})
     assert is_published(final)
     prov = read_provenance(final)
-    assert prov["ingredients"] == {"stage": "frames"}
+    assert prov["ingredients"] == {"stage": "widgets"}
     assert prov["observed"]["duration_s"] == 1.0 and "host" in prov["observed"]
 
 
 def test_failure_leaves_nothing(tmp_path):
-    final = entry_path(tmp_path, "frames", "k2")
+    final = entry_path(tmp_path, "widgets", "k2")
     with pytest.raises(RuntimeError):
         with staging(final) as tmp:
             (tmp / "half.txt").write_text("x")
@@ -38,7 +38,7 @@ def test_failure_leaves_nothing(tmp_path):
 
 
 def test_publishing_without_provenance_is_refused(tmp_path):
-    final = entry_path(tmp_path, "frames", "k3")
+    final = entry_path(tmp_path, "widgets", "k3")
     with pytest.raises(RuntimeError, match=PROVENANCE):
         with staging(final) as tmp:
             (tmp / "x").write_text("x")
@@ -46,7 +46,7 @@ def test_publishing_without_provenance_is_refused(tmp_path):
 
 
 def test_second_publisher_keeps_the_first_entry(tmp_path):
-    final = entry_path(tmp_path, "train", "k4")
+    final = entry_path(tmp_path, "gizmos", "k4")
     with staging(final) as tmp:
         (tmp / "who").write_text("first")
         write_provenance(tmp, {})
@@ -68,7 +68,7 @@ def test_empty_directory_placeholder_is_replaced(tmp_path):
 def test_entries_follow_the_users_umask_and_are_read_only(tmp_path):
     old = os.umask(0o027)
     try:
-        final = entry_path(tmp_path, "frames", "k6")
+        final = entry_path(tmp_path, "widgets", "k6")
         with staging(final) as tmp:
             (tmp / "sub").mkdir()
             (tmp / "sub" / "f").write_text("x")
@@ -83,7 +83,7 @@ def test_entries_follow_the_users_umask_and_are_read_only(tmp_path):
     assert not final.exists()
 
 
-INGREDIENTS = {"stage": "tensors", "params": {"image_size": 8}}
+INGREDIENTS = {"stage": "gadgets", "params": {"image_size": 8}}
 
 
 def published(tmp_path, files=None, ingredients=INGREDIENTS):
@@ -157,7 +157,7 @@ def test_quarantine_moves_the_entry_out_of_the_store(tmp_path):
     final = published(tmp_path)
     moved = quarantine(final)
     assert not final.exists() and moved.is_dir()
-    assert moved.parent == tmp_path / "store" / QUARANTINE / "tensors"
+    assert moved.parent == tmp_path / "store" / QUARANTINE / "gadgets"
     assert (moved / "images.npy").read_bytes() == b"\x01" * 64
 
 

@@ -17,7 +17,7 @@ def make(store, stage, n):
 
 def test_fsck_names_damaged_entries_and_repair_moves_only_those(tmp_path):
     store = tmp_path / "store"
-    entries = [make(store, "frames", n) for n in range(6)] + [make(store, "train", 9)]
+    entries = [make(store, "widgets", n) for n in range(6)] + [make(store, "gizmos", 9)]
     bad = entries[2]
     os.chmod(bad, 0o755)
     os.chmod(bad / "data.bin", 0o644)
@@ -28,18 +28,18 @@ def test_fsck_names_damaged_entries_and_repair_moves_only_those(tmp_path):
     assert lines[0] == f"DAMAGED {bad}" and "data.bin has other content" in lines[1]
     report = fsck(entries, repair=True, log=lines.append)
     assert list(report.quarantined) == [str(bad)] and not bad.exists()
-    assert (store / QUARANTINE / "frames").is_dir()
+    assert (store / QUARANTINE / "widgets").is_dir()
     assert all(check_entry(e).ok for e in entries if e != bad)
     assert not fsck([e for e in entries if e != bad], log=lines.append).damaged
 
 
 def test_the_whole_store_includes_folders_without_provenance(tmp_path):
     store = tmp_path / "store"
-    good = make(store, "split", 1)
-    orphan = store / "split" / ("a" * 24)
+    good = make(store, "widgets", 1)
+    orphan = store / "widgets" / ("a" * 24)
     orphan.mkdir()
-    (store / "split" / f"{TMP_PREFIX}running").mkdir()  # a job still writing
-    (store / QUARANTINE / "split").mkdir(parents=True)
+    (store / "widgets" / f"{TMP_PREFIX}running").mkdir()  # a job still writing
+    (store / QUARANTINE / "widgets").mkdir(parents=True)
     (store / "lost+found" / "#1234").mkdir(parents=True)  # a store at a mount's root
     found = store_entries(store)
     assert sorted(found) == sorted([good, orphan])

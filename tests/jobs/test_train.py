@@ -19,46 +19,52 @@ PARAMS = {"backbone": "xception_small", "widths": [4, 8], "dropout": 0.25, "epoc
           "threads": 1}
 
 
+RUNTIME = {"device": "cpu", "gpu_wait_s": 0, "threads": 1, "mem_mb": 0}
+
+
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory):
     """A small tensor cache, published as a store entry (a job verifies its inputs)."""
-    e = make_entry(str(tmp_path_factory.mktemp("store")), "tensors", {"image_size": 16},
-                   {"split": "test"})
+    e = make_entry(str(tmp_path_factory.mktemp("store")), "tensors", {"image_size": 16}, {})
     with staging(e.path) as tmp:
         make_tensor_cache(tmp)
         write_provenance(tmp, e.ingredients)
-    return Path(e.path)
+    return e
 
 
-def train(cache, out, seed, *args, **overrides) -> str:
-    """Run the training job (with extra arguments ``args``) in its own process; its log."""
-    params = {**PARAMS, **overrides, "seed": seed}
-    spec = {"tensors": str(cache), "seed": seed, "params": params,
-            "ingredients": {"params": params}, "device": "cpu", "gpu_wait_s": 0,
-            "lock_dir": str(out.parent / "locks")}
-    proc = subprocess.run([sys.executable, "-m", "biorepro.jobs.train", "--spec",
-                           json.dumps(spec), "--out", str(out), *args],
+def train_entry(cache, store: Path, seed: int, **overrides):
+    """The train entry of ``seed`` in ``store`` (parameters ``PARAMS`` and ``overrides``)."""
+    return make_entry(str(store), "train", {**PARAMS, **overrides, "seed": seed},
+                      {"tensors": cache}, runtime={**RUNTIME, "lock_dir": str(store / "locks")})
+
+
+def job(entry, *args, check=True) -> subprocess.CompletedProcess:
+    """Run ``python -m biorepro.jobs`` on the entry's job (extra arguments ``args``)."""
+    proc = subprocess.run([sys.executable, "-m", "biorepro.jobs", "--job",
+                           json.dumps(entry.job), *args],
                           capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc.stderr
+    assert proc.returncode == 0 or not check, proc.stderr[-3000:]
+    return proc
 
 
-def run_job(cache, out, seed, **overrides):
-    """Train one entry; returns (result.json, provenance, log)."""
-    log = train(cache, out, seed, **overrides)
+def run_job(cache, store, seed, **overrides):
+    """Train one entry; returns (result.json, provenance, log, entry folder)."""
+    entry = train_entry(cache, store, seed, **overrides)
+    log = job(entry).stderr
+    out = Path(entry.path)
     return (json.loads((out / "result.json").read_text()),
-            json.loads((out / "provenance.json").read_text()), log)
+            json.loads((out / "provenance.json").read_text()), log, out)
 
 
 def test_same_seed_same_bits_other_seed_other_bits(cache, tmp_path):
-    a, prov, log = run_job(cache, tmp_path / "a", 3)
-    b, _, _ = run_job(cache, tmp_path / "b", 3)
-    c, _, _ = run_job(cache, tmp_path / "c", 4)
+    a, prov, log, out_a = run_job(cache, tmp_path / "a", 3)
+    b, _, _, out_b = run_job(cache, tmp_path / "b", 3)
+    c, _, _, _ = run_job(cache, tmp_path / "c", 4)
     assert a["status"] == "ok" and "epoch 1/2" in log
     assert a["weights_sha256"] == b["weights_sha256"] != c["weights_sha256"]
     for split in ("devel", "test"):
-        sa = pd.read_csv(tmp_path / "a" / f"scores_{split}.csv")
-        sb = pd.read_csv(tmp_path / "b" / f"scores_{split}.csv")
+        sa = pd.read_csv(out_a / f"scores_{split}.csv")
+        sb = pd.read_csv(out_b / f"scores_{split}.csv")
         assert sa["score"].equals(sb["score"]) and sa["score"].notna().all()
         assert list(sa.columns) == ["video_id", "subject", "label", "attack_type", "frame",
                                     "score"]
@@ -71,8 +77,7 @@ def test_same_seed_same_bits_other_seed_other_bits(cache, tmp_path):
 @pytest.fixture(scope="module")
 def strict_entry(cache, tmp_path_factory):
     """Seed 0 trained in strict mode: ``(entry folder, result.json, provenance)``."""
-    out = tmp_path_factory.mktemp("strict") / "entry"
-    result, prov, _ = run_job(cache, out, 0)
+    result, prov, _, out = run_job(cache, tmp_path_factory.mktemp("strict"), 0)
     return out, result, prov
 
 
@@ -83,14 +88,16 @@ def test_saved_model_loads_with_its_weights_and_scores(cache, strict_entry):
     entry, result, _ = strict_entry
     model = load_model(entry)
     assert weights_fingerprint(model) == result["weights_sha256"]
-    images = load_split(cache, "test").images
+    images = load_split(cache.path, "test").images
     scores = pd.read_csv(entry / "scores_test.csv")["score"].to_numpy()
     np.testing.assert_allclose(model.predict(images, verbose=0)[:, 0], scores, atol=1e-5)
 
 
 def test_verify_retrains_bit_for_bit(cache, strict_entry, tmp_path):
-    log = train(cache, tmp_path / "retrained", 0, "--verify-against", str(strict_entry[0]),
-                "--report", str(tmp_path / "verify.json"))
+    entry = train_entry(cache, strict_entry[0].parent.parent, 0)
+    assert entry.path == str(strict_entry[0])
+    log = job(entry, "--into", str(tmp_path / "retrained"), "--report",
+              str(tmp_path / "verify.json")).stderr
     report = json.loads((tmp_path / "verify.json").read_text())
     assert report["weights_identical"] and report["scores_identical"]
     assert report["max_abs_weight_diff"] == 0.0 and report["differing_files"] == []
@@ -108,7 +115,7 @@ def test_strict_mode_is_in_effect_inside_the_job(strict_entry):
 
 
 def test_seeded_mode_sets_only_seeds(cache, tmp_path):
-    _, prov, _ = run_job(cache, tmp_path / "s", 0, determinism="seeded")
+    _, prov, _, _ = run_job(cache, tmp_path / "s", 0, determinism="seeded")
     back = prov["observed"]["determinism"]["read_back"]
     assert back["op_determinism"] is False
     assert back["environment"]["PYTHONHASHSEED"] == "0"
@@ -116,9 +123,9 @@ def test_seeded_mode_sets_only_seeds(cache, tmp_path):
 
 
 def test_divergence_is_recorded_not_raised(cache, tmp_path):
-    result, _, log = run_job(cache, tmp_path / "nan", 0, learning_rate=1e30)
+    result, _, log, out = run_job(cache, tmp_path / "nan", 0, learning_rate=1e30)
     assert result["status"] == "diverged"
-    scores = pd.read_csv(tmp_path / "nan" / "scores_test.csv")
+    scores = pd.read_csv(out / "scores_test.csv")
     assert scores["score"].isna().all()
     assert "diverged" in log
 
@@ -137,11 +144,9 @@ def test_job_environment_and_mismatch():
 
 
 def test_failed_job_publishes_nothing(tmp_path):
-    spec = {"tensors": str(tmp_path / "missing"), "seed": 0, "params": {**PARAMS, "seed": 0},
-            "ingredients": {}, "device": "cpu", "gpu_wait_s": 0, "lock_dir": str(tmp_path)}
-    proc = subprocess.run([sys.executable, "-m", "biorepro.jobs.train", "--spec",
-                           json.dumps(spec), "--out", str(tmp_path / "entry")],
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode != 0 and "missing" in proc.stderr
-    assert not (tmp_path / "entry").exists()
-    assert not list(tmp_path.glob(".tmp-*"))
+    gone = make_entry(str(tmp_path / "other"), "tensors", {"image_size": 16}, {})
+    entry = train_entry(gone, tmp_path, 0)
+    proc = job(entry, check=False)
+    assert proc.returncode != 0 and "no longer in the store" in proc.stderr
+    assert not Path(entry.path).exists()
+    assert not list(Path(entry.path).parent.glob(".tmp-*"))

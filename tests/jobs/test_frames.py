@@ -1,0 +1,73 @@
+"""The frames stage through the job adapter: a batch of videos, one entry each."""
+
+import json
+
+import cv2
+import pytest
+
+from biorepro.data.frames import ExtractParams, extract_video
+from biorepro.jobs.run import run_jobs
+from biorepro.plan import Source, make_entry
+from biorepro.store.entries import check_entry, is_published
+from biorepro.store.hashing import file_digest
+from biorepro.store.layouts import FRAMES
+
+PARAMS = {"n_frames": 4, "fps": None, "crop": "center", "size": 8, "face_scale": 1.3}
+
+
+def frames_entry(store, video, **params):
+    return make_entry(str(store), "frames", {**PARAMS, **params},
+                      {"video": Source(str(video), file_digest(video))})
+
+
+def run(tmp_path, entries, log="log.txt"):
+    receipts = [str(tmp_path / "receipts" / e.key) for e in entries]
+    run_jobs([e.job for e in entries], receipts, str(tmp_path / log))
+    return (tmp_path / log).read_text()
+
+
+def test_batch_publishes_each_entry_and_marks_bad_ones(tmp_path, video_factory):
+    good = video_factory("good.mov", 12)
+    bad = tmp_path / "bad.mov"
+    bad.write_text("nope")
+    entries = [frames_entry(tmp_path / "s", good), frames_entry(tmp_path / "s", bad)]
+    log = run(tmp_path, entries)
+    assert all(is_published(e.path) and check_entry(e.path).ok for e in entries)
+    marker = json.loads((tmp_path / "s" / "frames" / entries[1].key / FRAMES.meta()).read_text())
+    assert marker["bad"] and "not a readable" in marker["reason"]
+    assert "frames 1/2" in log and "BAD" in log
+    assert all((tmp_path / "receipts" / e.key).is_file() for e in entries)
+    assert not list((tmp_path / "s" / "frames").glob(".tmp-*"))
+
+
+@pytest.mark.parametrize("params", [
+    {"size": 12}, {"n_frames": 3}, {"n_frames": None, "fps": 5.0}, {"crop": "face"},
+    {"crop": "face", "face_scale": 2.0},
+])
+def test_a_batch_mixing_parameters_builds_each_entry_with_its_own(tmp_path, video_factory,
+                                                                   params):
+    """Every entry holds what its own ingredients say, whatever else is in its batch."""
+    video = video_factory("v.mov", 30, size=(96, 64))
+    entries = [frames_entry(tmp_path / "s", video), frames_entry(tmp_path / "s", video, **params)]
+    run(tmp_path, entries)
+    for e in entries:
+        own = ExtractParams.from_config(e.ingredients["params"])
+        alone = tmp_path / "alone" / e.key
+        extract_video(video, alone, own)
+        got = sorted((tmp_path / "s" / "frames" / e.key).glob(FRAMES.image.glob))
+        want = sorted(alone.glob(FRAMES.image.glob))
+        assert [p.name for p in got] == [p.name for p in want]
+        assert all(p.read_bytes() == q.read_bytes() for p, q in zip(got, want))
+        assert cv2.imread(str(got[0])).shape[0] == own.size
+        meta = json.loads((tmp_path / "s" / "frames" / e.key / FRAMES.meta()).read_text())
+        assert meta["frame_indices"] == json.loads((alone / FRAMES.meta()).read_text())[
+            "frame_indices"]
+
+
+def test_a_video_changed_since_planning_is_refused(tmp_path, video_factory):
+    video = video_factory("v.mov", 12)
+    entry = frames_entry(tmp_path / "s", video)
+    video.write_bytes(video.read_bytes() + b"\0")
+    with pytest.raises(RuntimeError, match="changed since the workflow was planned"):
+        run(tmp_path, [entry])
+    assert not is_published(entry.path)

@@ -1,0 +1,42 @@
+from biorepro.store.entries import check_entry, entry_path, staging, write_provenance
+from biorepro.store.keys import derive_key
+from biorepro.store.layouts import FRAMES, LAYOUTS, SPLIT, SUMMARY, TRAIN, File, Layout
+
+
+def test_a_file_is_named_by_its_fields_and_recognised_by_its_pattern():
+    assert TRAIN.scores(split="test") == "scores_test.csv"
+    assert FRAMES.image(index=7) == "frames/00007.png"
+    assert SUMMARY.table.stem(level="video") == "summary_video"
+    assert SPLIT.image.matches(SPLIT.image(split="train", label="attack", video_id="a--b",
+                                           frame=3))
+    assert not FRAMES.image.matches("frames/sub/00001.png")  # one folder deep, no more
+    assert TRAIN.role("scores_devel.csv") == "scores" and TRAIN.role("notes.txt") is None
+
+
+def test_problems_name_undeclared_and_missing_files():
+    layout = Layout("toy", data=File("data.json", "JSON"), extra=File("x_{n}.csv", "CSV",
+                                                                      required=False))
+    assert layout.problems(["data.json", "x_1.csv", "x_2.csv"]) == []
+    assert layout.problems(["x_1.csv", "notes.txt"]) == [
+        "notes.txt is no file of a toy entry", "it has no data.json (JSON)"]
+
+
+def test_every_stage_has_a_layout_whose_roles_are_distinct():
+    assert list(LAYOUTS) == ["frames", "split", "tensors", "train", "metrics", "summary",
+                             "compare"]
+    for layout in LAYOUTS.values():
+        patterns = [f.pattern for f in layout.files.values()]
+        assert len(set(patterns)) == len(patterns), layout.stage
+
+
+def test_check_entry_holds_an_entry_to_its_stage_layout(tmp_path):
+    ingredients = {"stage": "train", "params": {}}
+    final = entry_path(tmp_path, "train", derive_key(ingredients))
+    with staging(final) as tmp:
+        for name in (TRAIN.architecture(), TRAIN.weights(), TRAIN.history(),
+                     TRAIN.scores(split="devel"), "notes.txt"):
+            (tmp / name).write_text("x")
+        write_provenance(tmp, ingredients)
+    problems = check_entry(final, deep=False).problems
+    assert "notes.txt is no file of a train entry" in problems
+    assert any(p.startswith("it has no result.json") for p in problems)
