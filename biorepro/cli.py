@@ -38,6 +38,7 @@ def cmd_synth(args) -> int:
 
 
 def cmd_status(args) -> int:
+    """Explain which planned entries would run and why; exit 1 if any is damaged."""
     from biorepro.status import explain, format_explanations
 
     plan = _plan(args)
@@ -52,6 +53,7 @@ def cmd_status(args) -> int:
 
 
 def cmd_gc(args) -> int:
+    """List (or with --yes remove) store entries the configuration no longer reaches."""
     from biorepro.gc import collect, find_garbage
 
     plan = _plan(args)
@@ -69,6 +71,7 @@ def cmd_gc(args) -> int:
 
 
 def cmd_fsck(args) -> int:
+    """Check entries file by file; exit 1 if any is damaged (--repair quarantines them)."""
     from biorepro.store.fsck import fsck, store_entries
 
     if args.all:  # the store is all it needs of the configuration
@@ -89,6 +92,7 @@ def cmd_fsck(args) -> int:
 
 
 def cmd_recheck(args) -> int:
+    """Rebuild sampled entries and compare bit for bit; exit 1 on any difference."""
     from biorepro.store.layouts import STAGES
     from biorepro.recheck import recheck, write_records
 
@@ -120,6 +124,7 @@ def cmd_recheck(args) -> int:
 
 
 def main(argv=None) -> int:
+    """The ``biorepro`` command line; returns the exit status."""
     parser = argparse.ArgumentParser(prog="biorepro", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name, func, text in (

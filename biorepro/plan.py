@@ -78,6 +78,7 @@ class Entry:
 
     @property
     def published(self) -> bool:
+        """Whether the entry is in the store (complete, with its provenance)."""
         return is_published(self.path)
 
     @property
@@ -133,6 +134,7 @@ class ExperimentPlan:
     summary: Entry
 
     def entries(self) -> list[Entry]:
+        """Every entry of the experiment, in data-flow order."""
         return [*self.frames.values(), self.split, self.tensors, *self.train.values(),
                 *self.metrics.values(), self.summary]
 
@@ -154,6 +156,7 @@ class Plan:
             self.by_key[("compare", self.compare.key)] = self.compare
 
     def entry(self, stage: str, key: str) -> Entry:
+        """The planned entry ``key`` of ``stage``."""
         return self.by_key[(stage, key)]
 
     def damaged(self) -> list[EntryCheck]:
@@ -163,9 +166,11 @@ class Plan:
         return [c for c in checks if not c.ok]
 
     def entries(self, stage: str | None = None) -> list[Entry]:
+        """The planned entries (of ``stage`` only, when given), each once."""
         return [e for (s, _k), e in self.by_key.items() if stage is None or s == stage]
 
     def missing(self, stage: str | None = None) -> list[Entry]:
+        """The planned entries not in the store (of ``stage`` only, when given)."""
         return [e for e in self.entries(stage) if not e.published]
 
     def extract_batches(self, videos_per_job: int) -> dict[str, list[str]]:

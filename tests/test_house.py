@@ -1,0 +1,122 @@
+"""The layout of the code keeps its promises: imports flow one way, every stage has one
+name, code that cannot change results stays out of keys, every public name says what
+it does."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from biorepro.store.fingerprint import NOT_FINGERPRINTED, code_fingerprint
+from biorepro.store.layouts import STAGES
+
+REPO = Path(__file__).resolve().parent.parent
+PACKAGE = REPO / "biorepro"
+# Lower layers never import higher ones; packages of one layer never import each other.
+LAYERS = {"joblog": 0, "store": 0, "data": 1, "synth": 1, "train": 2, "evaluate": 2,
+          "aggregate": 3, "jobs": 4}
+TOP = 5  # cli, config, plan, status, gc, recheck: the commands and the plan
+STAGE_PACKAGES = ("data", "synth", "train", "evaluate", "aggregate")
+
+
+def modules() -> dict[str, Path]:
+    """``{dotted name: file}`` of every module of the package."""
+    out = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(REPO).with_suffix("").parts
+        out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return out
+
+
+def imports(path: Path) -> set[str]:
+    """The ``biorepro`` modules and packages a file imports (relative imports resolved)."""
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            assert not node.level, f"{path}: use absolute imports"
+            found.add(node.module)
+            found |= {f"{node.module}.{a.name}" for a in node.names}
+    names = modules()
+    return {n for n in found if n in names and n != "biorepro"}
+
+
+def unit(module: str) -> str:
+    """The package (or top-level module) a module belongs to: ``store``, ``cli``, ..."""
+    return module.split(".")[1] if module.count(".") else module
+
+
+def layer(module: str) -> int:
+    return LAYERS.get(unit(module), TOP)
+
+
+def test_imports_flow_from_jobs_to_stages_to_the_store():
+    wrong = []
+    for name, path in modules().items():
+        for imported in imports(path):
+            same_unit = unit(imported) == unit(name)
+            if not same_unit and (layer(imported) > layer(name) or
+                                  layer(imported) == layer(name) != TOP and
+                                  layer(name) != 0):
+                wrong.append(f"{name} imports {imported}")
+            if unit(imported) == "jobs" and not same_unit:
+                wrong.append(f"{name} imports {imported}: nothing imports jobs")
+    assert wrong == []
+
+
+def test_the_checker_sees_a_wrong_import(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("from biorepro.jobs.run import produce\nimport biorepro.plan\n")
+    assert imports(bad) == {"biorepro.jobs.run", "biorepro.plan"}
+    assert layer("biorepro.plan") > layer("biorepro.jobs.run") > layer("biorepro.data.records")
+
+
+def test_each_stage_has_one_name_everywhere():
+    rules = "\n".join(p.read_text() for p in (REPO / "rules").glob("*.smk"))
+    for stage in STAGES:
+        module = PACKAGE / "jobs" / f"{stage}.py"
+        assert module.is_file(), f"no job module for stage {stage}"
+        assert "def build(" in module.read_text()
+        if stage == "frames":  # one rule per batch of videos
+            assert 'f"frames_{_batch_id}"' in rules and 'f"{LOGS}/frames/' in rules
+        else:
+            assert re.search(rf"^rule {stage}:\n(.*\n)*?    log:\n        log_file\(\"{stage}\"\)",
+                             rules, re.M), f"rule {stage} or its log folder"
+            assert f'store_output("{stage}")' in rules
+    scripts = sorted(p.name for p in (REPO / "scripts").glob("*.py"))
+    assert scripts == ["job.py", "verify_report.py", "view.py"]
+
+
+def test_code_that_cannot_change_results_stays_out_of_keys():
+    """Logging, publication and the job adapter are outside every stage's fingerprint,
+    and hold no computation: they import no stage package."""
+    for name in NOT_FINGERPRINTED:
+        assert name in modules(), f"{name} is no module"
+        reached = imports(modules()[name])
+        assert not [m for m in reached if unit(m) in STAGE_PACKAGES], name
+    for stage in STAGES:
+        parts = dict(code_fingerprint(f"biorepro.jobs.{stage}").parts)
+        assert f"biorepro.jobs.{stage}" in parts and "biorepro.store.layouts" in parts
+        assert not set(parts) & set(NOT_FINGERPRINTED), stage
+
+
+@pytest.mark.parametrize("name", sorted(modules()))
+def test_every_public_name_has_a_docstring(name):
+    tree = ast.parse(modules()[name].read_text())
+    missing = [] if ast.get_docstring(tree) else ["module"]
+
+    def visit(node, prefix=""):
+        for n in node.body:
+            if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and not n.name.startswith("_"):
+                if not ast.get_docstring(n):
+                    missing.append(prefix + n.name)
+                if isinstance(n, ast.ClassDef):
+                    visit(n, n.name + ".")
+
+    visit(tree)
+    assert missing == []
