@@ -9,7 +9,7 @@ import pandas as pd
 import yaml
 
 from biorepro.store.entries import TMP_PREFIX, is_published
-from tests.workflow.smk import make_workdir
+from tests.workflow.smk import make_workdir, synth
 
 
 def test_two_concurrent_runs_share_one_store(tmp_path):
@@ -23,6 +23,8 @@ def test_two_concurrent_runs_share_one_store(tmp_path):
         work = make_workdir(tmp_path / name)
         (work / "shared.yaml").write_text(yaml.safe_dump(override))
         works.append(work)
+    synth(works[0], ("config/tiny.yaml", "shared.yaml"))
+    for work in works:
         procs.append(subprocess.Popen(
             [str(bindir / "snakemake"), "--cores", "1", "--configfile", "config/tiny.yaml",
              "shared.yaml"], cwd=work, env=env, stdout=subprocess.PIPE,

@@ -69,7 +69,7 @@ def test_variants_differing_in_each_extraction_parameter_get_their_own_frames(tm
         assert check_entry(entry).ok
         params = ExtractParams.from_config(e.ingredients["params"])
         expected = tmp_path / "expected" / e.key
-        meta = extract_video(work / e.spec["video"], expected, params)
+        meta = extract_video(work / e.deps["video"].path, expected, params)
         got = json.loads((entry / "frames.json").read_text())
         assert got["frame_indices"] == meta["frame_indices"], e.what
         pngs = sorted((entry / "frames").glob("*.png"))
@@ -142,7 +142,7 @@ def test_same_size_damage_stops_the_job_that_reads_it(run):
     text = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "train/images.npy has other content" in text, text[-3000:]
     assert not any(e.published for e in plan_of(work, more).experiments["tiny"].train.values()
-                   if e.spec["seed"] == 1)
+                   if e.ingredients["params"]["seed"] == 1)
     proc = biorepro(work, "fsck", "--repair", "--configfile", *more)
     assert proc.returncode == 1 and "train/images.npy" in proc.stdout
     snakemake(work, configfiles=more)
@@ -203,7 +203,8 @@ def test_a_failed_job_of_one_run_keeps_the_entry_another_run_published(tmp_path)
 def _is_trainer(pid: int, workdir: Path) -> bool:
     try:
         cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        return b"biorepro.jobs.train" in cmd and os.readlink(f"/proc/{pid}/cwd") == str(workdir)
+        return (b"biorepro.jobs" in cmd and b'"stage": "train"' in b" ".join(cmd)
+                and os.readlink(f"/proc/{pid}/cwd") == str(workdir))
     except OSError:
         return False
 
@@ -239,7 +240,7 @@ def test_recheck_names_the_entry_and_file_that_differ(run):
     proc = biorepro(work, "recheck", "--stage", "metrics", "--configfile", *conf)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert f"DIFFERENT {entry.relative_to(work)}" in proc.stdout
-    assert "metrics.json: SHA-256" in proc.stdout
+    assert "metrics.json (JSON: " in proc.stdout and "SHA-256" in proc.stdout
     report = json.loads((work / "results/tiny/recheck.json").read_text())
     assert not report["all_identical"]
 
