@@ -27,10 +27,6 @@ class CodeFingerprint:
     parts: tuple[tuple[str, str], ...]     # (module or script file, its digest), sorted
     packages: tuple[tuple[str, str], ...]  # (distribution, version), sorted
 
-    @property
-    def modules(self) -> tuple[str, ...]:
-        return tuple(name for name, _ in self.parts if not name.endswith(".py"))
-
     def as_dict(self) -> dict:
         """The ``code`` ingredient: the overall digest and one digest per part, so that
         ``biorepro status`` can name the module whose change makes an entry rerun."""
