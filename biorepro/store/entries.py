@@ -175,9 +175,9 @@ def file_manifest(entry_dir: str | os.PathLike) -> dict[str, dict]:
 
 
 def _record_digest(record: dict) -> str:
+    """Digest of a record as read back from its JSON, without its own digest."""
     body = {k: v for k, v in record.items() if k != "record_sha256"}
-    return hashlib.sha256(canonical_json(json.loads(json.dumps(body, default=str)))
-                          .encode()).hexdigest()
+    return hashlib.sha256(canonical_json(body).encode()).hexdigest()
 
 
 def write_provenance(
@@ -187,14 +187,14 @@ def write_provenance(
 ) -> Path:
     """Write ``provenance.json``: the key's ``ingredients``, what was ``observed``, the
     digest of every file of the entry (so call it last) and the record's own digest."""
-    record = {
+    record = json.loads(json.dumps({
         "ingredients": ingredients,
         "observed": {**observed_environment(), **(observed or {})},
         "files": file_manifest(entry_dir),
-    }
+    }, default=str))
     record["record_sha256"] = _record_digest(record)
     path = Path(entry_dir) / PROVENANCE
-    path.write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
+    path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     return path
 
 
@@ -253,8 +253,7 @@ def check_entry(entry: str | os.PathLike, *, deep: bool = True) -> EntryCheck:
             isinstance(v, dict) and {"sha256", "size"} <= set(v) for v in listed.values()):
         return EntryCheck(str(entry), (*problems, f"{PROVENANCE} has a malformed file list",))
     try:
-        present = {p.relative_to(entry).as_posix(): p for p in entry.rglob("*")
-                   if p.is_file() or p.is_symlink()}
+        present = _entry_files(entry)
     except OSError as err:
         return EntryCheck(str(entry), (*problems, f"cannot list the entry ({err})"))
     present.pop(PROVENANCE, None)
@@ -265,11 +264,27 @@ def check_entry(entry: str | os.PathLike, *, deep: bool = True) -> EntryCheck:
     return EntryCheck(str(entry), tuple(problems))
 
 
-def _file_problems(rel: str, path: Path | None, want: dict, deep: bool) -> list[str]:
+def _entry_files(entry: Path) -> dict[str, str]:
+    """``{relative posix path: path}`` of every file and symbolic link under ``entry``
+    (linked folders are not entered)."""
+    files = {}
+    todo = [(str(entry), "")]
+    while todo:
+        folder, prefix = todo.pop()
+        with os.scandir(folder) as it:
+            for item in it:
+                if item.is_symlink() or item.is_file():
+                    files[prefix + item.name] = item.path
+                elif item.is_dir():
+                    todo.append((item.path, f"{prefix}{item.name}/"))
+    return files
+
+
+def _file_problems(rel: str, path: str | None, want: dict, deep: bool) -> list[str]:
     if path is None:
         return [f"{rel} is missing"]
     try:
-        size = path.stat().st_size
+        size = os.stat(path).st_size
         if size != want["size"]:
             return [f"{rel} has {size} bytes, {want['size']} recorded"]
         if deep and file_digest(path) != want["sha256"]:
