@@ -42,7 +42,7 @@ def entry_path(store: str | os.PathLike, stage: str, key: str) -> Path:
 
 def is_published(path: str | os.PathLike) -> bool:
     """True when ``path`` is a complete entry (it has its provenance record)."""
-    return (Path(path) / PROVENANCE).is_file()
+    return os.path.isfile(os.path.join(path, PROVENANCE))
 
 
 @contextlib.contextmanager
