@@ -230,45 +230,46 @@ def check_entry(entry: str | os.PathLike, *, deep: bool = True) -> EntryCheck:
     file's SHA-256 (reads the whole entry).
     """
     entry = Path(entry)
+    where, key, stage = str(entry), entry.name, entry.parent.name
     try:
-        record = json.loads((entry / PROVENANCE).read_text())
+        with open(os.path.join(where, PROVENANCE)) as f:
+            record = json.loads(f.read())
     except FileNotFoundError:
-        return EntryCheck(str(entry), (f"{PROVENANCE} is missing",))
+        return EntryCheck(where, (f"{PROVENANCE} is missing",))
     except (OSError, ValueError) as err:
-        return EntryCheck(str(entry), (f"{PROVENANCE} is unreadable ({err})",))
+        return EntryCheck(where, (f"{PROVENANCE} is unreadable ({err})",))
     if not isinstance(record, dict) or "files" not in record or "record_sha256" not in record:
-        return EntryCheck(str(entry), (f"{PROVENANCE} lists no file digests (written by an "
-                                       "older biorepro, or edited)",))
+        return EntryCheck(where, (f"{PROVENANCE} lists no file digests (written by an older "
+                                  "biorepro, or edited)",))
     problems = []
     if _record_digest(record) != record["record_sha256"]:
         problems.append(f"{PROVENANCE} was modified after publication")
     ingredients = record.get("ingredients", {})
-    if derive_key(ingredients) != entry.name:
-        problems.append(f"the ingredients in {PROVENANCE} do not hash to the key {entry.name}")
-    elif ingredients.get("stage") != entry.parent.name:
-        problems.append(f"{PROVENANCE} names stage {ingredients.get('stage')!r}, not "
-                        f"{entry.parent.name!r}")
+    if derive_key(ingredients) != key:
+        problems.append(f"the ingredients in {PROVENANCE} do not hash to the key {key}")
+    elif ingredients.get("stage") != stage:
+        problems.append(f"{PROVENANCE} names stage {ingredients.get('stage')!r}, not {stage!r}")
     listed = record["files"]
     if not isinstance(listed, dict) or not all(
-            isinstance(v, dict) and {"sha256", "size"} <= set(v) for v in listed.values()):
-        return EntryCheck(str(entry), (*problems, f"{PROVENANCE} has a malformed file list",))
+            isinstance(v, dict) and "sha256" in v and "size" in v for v in listed.values()):
+        return EntryCheck(where, (*problems, f"{PROVENANCE} has a malformed file list",))
     try:
-        present = _entry_files(entry)
+        present = _entry_files(where)
     except OSError as err:
-        return EntryCheck(str(entry), (*problems, f"cannot list the entry ({err})"))
+        return EntryCheck(where, (*problems, f"cannot list the entry ({err})"))
     present.pop(PROVENANCE, None)
-    for rel in sorted(set(present) - set(listed)):
+    for rel in sorted(present.keys() - listed.keys()):
         problems.append(f"unexpected file {rel}")
     for rel, want in listed.items():
         problems += _file_problems(rel, present.get(rel), want, deep)
-    return EntryCheck(str(entry), tuple(problems))
+    return EntryCheck(where, tuple(problems))
 
 
-def _entry_files(entry: Path) -> dict[str, str]:
+def _entry_files(entry: str) -> dict[str, str]:
     """``{relative posix path: path}`` of every file and symbolic link under ``entry``
     (linked folders are not entered)."""
     files = {}
-    todo = [(str(entry), "")]
+    todo = [(entry, "")]
     while todo:
         folder, prefix = todo.pop()
         with os.scandir(folder) as it:
