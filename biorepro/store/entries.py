@@ -229,8 +229,8 @@ def check_entry(entry: str | os.PathLike, *, deep: bool = True) -> EntryCheck:
     file exists with its size and no other file is there. ``deep`` also compares every
     file's SHA-256 (reads the whole entry).
     """
-    entry = Path(entry)
-    where, key, stage = str(entry), entry.name, entry.parent.name
+    where = os.path.normpath(entry)
+    key, stage = os.path.basename(where), os.path.basename(os.path.dirname(where))
     try:
         with open(os.path.join(where, PROVENANCE)) as f:
             record = json.loads(f.read())
