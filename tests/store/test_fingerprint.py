@@ -1,4 +1,5 @@
 import importlib
+import importlib.metadata
 import json
 import os
 import shutil
@@ -9,7 +10,7 @@ import pytest
 
 from biorepro.store import fingerprint
 
-RACY_NS = 50_000_000  # far above any file system's timestamp tick, short for tests
+RACY_NS = 50_000_000  # above the timestamp tick of local file systems; short for tests
 
 
 def settle():
