@@ -37,8 +37,8 @@ sys.path.insert(0, str(REPO))
 
 from biorepro.config import load  # noqa: E402
 from biorepro.data.frames import ExtractParams  # noqa: E402
-from biorepro.plan import build_plan  # noqa: E402
 from biorepro.data.videoio import read_frames  # noqa: E402
+from biorepro.plan import build_plan  # noqa: E402
 from tests.workflow.smk import make_workdir  # noqa: E402
 
 

@@ -35,8 +35,9 @@ PARAMS = {"backbone": "xception_small", "widths": [16, 32, 64], "dropout": 0.25}
 
 
 def make_cache(root: Path, n: int, size: int, n_splits=("train", "devel")) -> Path:
-    from biorepro.data.tensors import VIDEO_COLUMNS
     import pandas as pd
+
+    from biorepro.data.tensors import VIDEO_COLUMNS
 
     rng = np.random.default_rng(0)
     for split in n_splits:
@@ -78,9 +79,9 @@ def one(args) -> dict:
     configure(0, args.mode, 2)
     import keras
 
-    from biorepro.train.model import build_model
-    from biorepro.train.input import dataset
     from biorepro.data.tensors import load_split
+    from biorepro.train.input import dataset
+    from biorepro.train.model import build_model
 
     train = load_split(args.cache, "train")
     model = build_model("xception_small", train.images.shape[1:], widths=PARAMS["widths"],

@@ -12,6 +12,7 @@ import os
 import sys
 
 from biorepro import config as cfg
+
 DEFAULT_CONFIG = "config/config.yaml"
 
 
@@ -93,8 +94,8 @@ def cmd_fsck(args) -> int:
 
 def cmd_recheck(args) -> int:
     """Rebuild sampled entries and compare bit for bit; exit 1 on any difference."""
-    from biorepro.store.layouts import STAGES
     from biorepro.recheck import recheck, write_records
+    from biorepro.store.layouts import STAGES
 
     unknown = sorted(set(args.stage) - set(STAGES))
     if unknown:
@@ -160,7 +161,7 @@ def main(argv=None) -> int:
                     help="scratch store for the rebuilt entries")
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["synth"] and any(a.startswith("--out") for a in argv):
-        from biorepro.synth import main as synth_main
+        from biorepro.synth.generate import main as synth_main
 
         return synth_main(argv[1:]) or 0
     args = parser.parse_args(argv)

@@ -15,12 +15,18 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
+import json
 import os
 import re
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
+
+if TYPE_CHECKING:
+    import jsonschema
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "config.schema.yaml"
 
@@ -32,7 +38,7 @@ class ConfigError(ValueError):
 @functools.lru_cache(maxsize=1)
 def schema() -> dict:
     """The parsed ``config/config.schema.yaml`` (cached: callers must not modify it)."""
-    return yaml.safe_load(SCHEMA_PATH.read_text())
+    return yaml.load(SCHEMA_PATH.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def deep_merge(base: dict, override: dict) -> dict:
@@ -110,7 +116,7 @@ def _fits(validator, instance, node: dict) -> bool:
     return not _type_list(node) or any(validator.is_type(instance, t) for t in _type_list(node))
 
 
-def _problems(error: "jsonschema.ValidationError", validator) -> list[tuple[str, str]]:
+def _problems(error: jsonschema.ValidationError, validator) -> list[tuple[str, str]]:
     """(key, what is wrong in words) of ``error``. A oneOf/anyOf error gives the errors
     of its alternatives of the value's type, or says which types would do, followed by
     the key's description."""
@@ -146,17 +152,51 @@ def _problems(error: "jsonschema.ValidationError", validator) -> list[tuple[str,
 
 
 def validate(config: dict) -> dict:
-    """Return ``config`` with defaults filled in, or raise ``ConfigError``."""
-    config = _fill_defaults(_coerce(config, schema()), schema())
-    import jsonschema  # here: commands that only read a path need not pay its import
+    """Return ``config`` with defaults filled in, or raise ``ConfigError``.
 
-    validator = jsonschema.Draft202012Validator(schema())
-    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(
-            f"config key '{key}': {what}" for e in errors for key, what in _problems(e, validator)))
+    A configuration found valid is remembered (its digest with the schema's, in
+    ``VALID_CACHE``), so that planning again does not pay for the schema validator.
+    """
+    config = _fill_defaults(_coerce(config, schema()), schema())
+    digest = hashlib.sha256((json.dumps(config, sort_keys=True, default=repr)
+                             + SCHEMA_PATH.read_text()).encode()).hexdigest()
+    valid = _valid_digests()
+    if digest not in valid:
+        import jsonschema  # here: commands that only read a path need not pay its import
+
+        validator = jsonschema.Draft202012Validator(schema())
+        errors = sorted(validator.iter_errors(config),
+                        key=lambda e: list(map(str, e.absolute_path)))
+        if errors:
+            raise ConfigError("invalid configuration:\n  " + "\n  ".join(
+                f"config key '{key}': {what}" for e in errors
+                for key, what in _problems(e, validator)))
+        _remember_valid(valid, digest)
     _check_consistency(config)
     return config
+
+
+VALID_CACHE = Path(".biorepro") / "cache" / "valid-configs.json"  # in the working directory
+VALID_CACHE_SIZE = 64  # most recent digests kept
+
+
+def _valid_digests() -> list[str]:
+    try:
+        known = json.loads(VALID_CACHE.read_text())
+    except (OSError, ValueError):
+        return []
+    return [d for d in known if isinstance(d, str)] if isinstance(known, list) else []
+
+
+def _remember_valid(valid: list[str], digest: str) -> None:
+    """Add ``digest`` to the cache (atomically; a folder that cannot hold it is fine)."""
+    tmp = VALID_CACHE.with_name(f".{VALID_CACHE.name}.{os.getpid()}")
+    try:
+        VALID_CACHE.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps((valid + [digest])[-VALID_CACHE_SIZE:]))
+        os.replace(tmp, VALID_CACHE)
+    except OSError:
+        tmp.unlink(missing_ok=True)
 
 
 def _check_consistency(config: dict) -> None:

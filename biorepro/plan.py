@@ -22,6 +22,7 @@ compare     statistics settings, experiment order; the metrics entries' keys
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,11 +160,17 @@ class Plan:
         """The planned entry ``key`` of ``stage``."""
         return self.by_key[(stage, key)]
 
-    def damaged(self) -> list[EntryCheck]:
-        """Published entries of the plan whose files do not match their provenance
-        (sizes and the record's own digest: cheap enough for every planning)."""
-        checks = (check_entry(e.path, deep=False) for e in self.entries() if e.published)
+    def damaged(self, entries: list[Entry] | None = None) -> list[EntryCheck]:
+        """Published ``entries`` (default: every entry of the plan) whose files do not
+        match their provenance (sizes and the record's own digest: no file is read)."""
+        checks = (check_entry(e.path, deep=False)
+                  for e in (self.entries() if entries is None else entries) if e.published)
         return [c for c in checks if not c.ok]
+
+    def read_by_jobs(self) -> list[Entry]:
+        """The published entries that the jobs of the missing entries read."""
+        read = {u.path: u for e in self.missing() for u in e.upstream if u.published}
+        return list(read.values())
 
     def entries(self, stage: str | None = None) -> list[Entry]:
         """The planned entries (of ``stage`` only, when given), each once."""
@@ -272,16 +279,22 @@ def build_plan(config: dict) -> Plan:
     base = next(iter(experiments.values()))
     datasets: dict[str, tuple[list[VideoRecord], dict[str, str]]] = {}
     plans = {}
-    with StatCache(base["stat_cache"]) as cache:
-        for name, conf in experiments.items():
-            ds_key = derive_key(conf["dataset"])
-            if ds_key not in datasets:  # variants usually share one dataset
-                records = dataset_records(conf)
-                digests = cache.digests(r.path for r in records)
-                check_leakage(records, digests)
-                datasets[ds_key] = (records, digests)
-            records, digests = datasets[ds_key]
-            plans[name] = _plan_experiment(name, conf, base["store"], digests, records)
+    collecting = gc.isenabled()
+    gc.disable()  # planning makes no reference cycles: no pass over the caller's objects
+    try:
+        with StatCache(base["stat_cache"]) as cache:
+            for name, conf in experiments.items():
+                ds_key = derive_key(conf["dataset"])
+                if ds_key not in datasets:  # variants usually share one dataset
+                    records = dataset_records(conf)
+                    digests = cache.digests(r.path for r in records)
+                    check_leakage(records, digests)
+                    datasets[ds_key] = (records, digests)
+                records, digests = datasets[ds_key]
+                plans[name] = _plan_experiment(name, conf, base["store"], digests, records)
+    finally:
+        if collecting:
+            gc.enable()
     compare = None
     if len(plans) > 1:
         compare = make_entry(

@@ -13,9 +13,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from biorepro.store.keys import flatten
 from biorepro.plan import Entry, Plan
 from biorepro.store.entries import PROVENANCE
+from biorepro.store.keys import flatten
 
 
 @dataclass

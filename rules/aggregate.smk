@@ -8,11 +8,11 @@ rule summary:
         store_output("summary"),
     log:
         log_file("summary"),
-    params:
-        jobs=jobs_of("summary"),
-    threads: 1
     conda:
         "../envs/biorepro.yaml"
+    threads: 1
+    params:
+        jobs=jobs_of("summary"),
     script:
         "../scripts/job.py"
 
@@ -24,11 +24,11 @@ rule compare:
         store_output("compare"),
     log:
         log_file("compare"),
-    params:
-        jobs=jobs_of("compare"),
-    threads: 1
     conda:
         "../envs/biorepro.yaml"
+    threads: 1
+    params:
+        jobs=jobs_of("compare"),
     script:
         "../scripts/job.py"
 
@@ -51,13 +51,13 @@ rule view:
         receipt=view_receipt("{view}"),
     log:
         f"{LOGS}/view/{{view}}.log",
-    params:
-        entry=lambda wildcards: VIEWS[wildcards.view].path,
     wildcard_constraints:
         view="|".join(VIEWS),
     localrule: True
     conda:
         "../envs/biorepro.yaml"
+    params:
+        entry=lambda wildcards: VIEWS[wildcards.view].path,
     script:
         "../scripts/view.py"
 

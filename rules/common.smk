@@ -23,15 +23,6 @@ try:
     PLAN = build_plan(config)
 except (ConfigError, DatasetError, LeakageError, SplitError, OSError) as err:
     raise WorkflowError(f"biorepro: {err}") from None
-# Cluster jobs plan again: the main process has checked the store already.
-DAMAGED = [] if workflow.remote_exec else PLAN.damaged()
-if DAMAGED:
-    raise WorkflowError(
-        f"biorepro: {len(DAMAGED)} store entries are damaged:\n"
-        + "\n".join(f"  {c.path}: {'; '.join(c.problems)}" for c in DAMAGED)
-        + "\nRun `biorepro fsck --repair` (damaged entries go to <store>/.quarantine/), "
-        "then run again: they are rebuilt.")
-
 EXPERIMENTS = PLAN.experiments
 BASE = next(iter(EXPERIMENTS.values())).config
 LOGS = ".biorepro/logs"
@@ -111,6 +102,22 @@ def runtime(stage, name):
 VIEWS = {name: exp.summary for name, exp in EXPERIMENTS.items()}
 if PLAN.compare:
     VIEWS["comparisons"] = PLAN.compare
+
+# Before any job: the entries this run reads (jobs' inputs, views) must be intact. The
+# rest of the store is left to `biorepro status` and `biorepro fsck`; cluster jobs plan
+# again, and the main process has checked already.
+DAMAGED = (
+    []
+    if workflow.remote_exec
+    else PLAN.damaged(PLAN.read_by_jobs() + list(VIEWS.values()))
+)
+if DAMAGED:
+    raise WorkflowError(
+        f"biorepro: {len(DAMAGED)} store entries are damaged:\n"
+        + "\n".join(f"  {c.path}: {'; '.join(c.problems)}" for c in DAMAGED)
+        + "\nRun `biorepro fsck --repair` (damaged entries go to <store>/.quarantine/), "
+        "then run again: they are rebuilt."
+    )
 
 
 def extract_batches():

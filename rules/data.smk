@@ -14,15 +14,15 @@ for _batch_id, _keys in EXTRACT_BATCHES.items():
             [receipt(e) for e in _batch],
         log:
             f"{LOGS}/frames/{_batch_id}.log",
-        params:
-            jobs=[e.job for e in _batch],
-        threads: 1
-        resources:
-            mem_mb=1000,
         group:
             "frames"
         conda:
             "../envs/biorepro.yaml"
+        threads: 1
+        resources:
+            mem_mb=1000,
+        params:
+            jobs=[e.job for e in _batch],
         script:
             "../scripts/job.py"
 
@@ -34,11 +34,11 @@ rule split:
         store_output("split"),
     log:
         log_file("split"),
-    params:
-        jobs=jobs_of("split"),
-    threads: 1
     conda:
         "../envs/biorepro.yaml"
+    threads: 1
+    params:
+        jobs=jobs_of("split"),
     script:
         "../scripts/job.py"
 
@@ -50,12 +50,12 @@ rule tensors:
         store_output("tensors"),
     log:
         log_file("tensors"),
-    params:
-        jobs=jobs_of("tensors"),
+    conda:
+        "../envs/biorepro.yaml"
     threads: 1
     resources:
         mem_mb=2000,
-    conda:
-        "../envs/biorepro.yaml"
+    params:
+        jobs=jobs_of("tensors"),
     script:
         "../scripts/job.py"

@@ -8,10 +8,10 @@ rule metrics:
         store_output("metrics"),
     log:
         log_file("metrics"),
-    params:
-        jobs=jobs_of("metrics"),
-    threads: 1
     conda:
         "../envs/biorepro.yaml"
+    threads: 1
+    params:
+        jobs=jobs_of("metrics"),
     script:
         "../scripts/job.py"

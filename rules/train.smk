@@ -9,15 +9,15 @@ rule train:
         store_output("train"),
     log:
         log_file("train"),
-    params:
-        job=job_json("train"),
-        python=sys.executable,
+    conda:
+        "../envs/biorepro.yaml"
     threads: runtime("train", "threads")
     resources:
         mem_mb=runtime("train", "mem_mb"),
         gpu=lambda wildcards: int(entry("train", wildcards).runtime["device"] == "gpu"),
-    conda:
-        "../envs/biorepro.yaml"
+    params:
+        job=job_json("train"),
+        python=sys.executable,
     shell:
         "{params.python} -m biorepro.jobs --job {params.job:q} --receipt {output:q} "
         "--log {log:q}"
@@ -31,15 +31,15 @@ rule verify_seed:
         f"{VERIFY}/{{key}}/verify.json",
     log:
         f"{LOGS}/verify/{{key}}.log",
+    conda:
+        "../envs/biorepro.yaml"
+    threads: runtime("train", "threads")
+    resources:
+        mem_mb=runtime("train", "mem_mb"),
     params:
         job=job_json("train"),
         python=sys.executable,
         scratch=lambda wildcards: f"{VERIFY}/{wildcards.key}/retrained",
-    threads: runtime("train", "threads")
-    resources:
-        mem_mb=runtime("train", "mem_mb"),
-    conda:
-        "../envs/biorepro.yaml"
     shell:
         "{params.python} -m biorepro.jobs --job {params.job:q} --into {params.scratch:q} "
         "--report {output:q} --log {log:q}"
@@ -52,9 +52,9 @@ rule verify:
         f"{VERIFY}/determinism-{BASE['experiment']}.json",
     log:
         f"{LOGS}/verify/determinism.log",
-    params:
-        view=results_dir(BASE["experiment"]),
     conda:
         "../envs/biorepro.yaml"
+    params:
+        view=results_dir(BASE["experiment"]),
     script:
         "../scripts/verify_report.py"

@@ -2,6 +2,8 @@ import pytest
 import yaml
 
 from biorepro import config as cfg
+
+
 def test_defaults_fill_and_validate():
     c = cfg.validate({})
     assert c["extract"]["n_frames"] == 10 and c["dataset"]["kind"] == "synthetic"
@@ -10,7 +12,8 @@ def test_defaults_fill_and_validate():
 
 
 @pytest.mark.parametrize("bad,message", [
-    ({"extract": {"crop": "eyes"}}, "'extract.crop': 'eyes' is not allowed; allowed values: center, face"),
+    ({"extract": {"crop": "eyes"}},
+     "'extract.crop': 'eyes' is not allowed; allowed values: center, face"),
     ({"train": {"epochs": 0}}, "'train.epochs'"),
     ({"tensors": {"image_size": "big"}}, "'tensors.image_size'"),
     ({"trian": {}}, "allowed keys:"),
@@ -137,3 +140,14 @@ def _schema_keys(node, prefix=""):
         key = f"{prefix}{name}"
         yield key
         yield from _schema_keys(sub, key + ".")
+
+
+def test_a_valid_configuration_is_validated_once(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.chdir(tmp_path)
+    first = cfg.validate({"seeds": 2})
+    monkeypatch.setitem(sys.modules, "jsonschema", None)  # the validator is not needed again
+    assert cfg.validate({"seeds": 2}) == first
+    with pytest.raises(ImportError):  # another configuration is validated
+        cfg.validate({"seeds": 3})

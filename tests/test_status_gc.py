@@ -67,8 +67,8 @@ def test_gc_removes_only_unreached_entries_and_stale_temporaries(tmp_path):
 
 
 def test_status_names_the_changed_module(tmp_path):
-    from biorepro.store.keys import derive_key, ingredients
     from biorepro.plan import Entry
+    from biorepro.store.keys import derive_key, ingredients
 
     def entry(train_digest):
         ingr = ingredients("train", {"digest": train_digest * 4,

@@ -15,7 +15,6 @@ import pandas as pd
 from biorepro.store.layouts import SPLIT, SUMMARY
 
 
-
 def data_report(split_entry: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(counts per split/label/attack type, bad videos) of a split-folders entry."""
     split_entry = Path(split_entry)

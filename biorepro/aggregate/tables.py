@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from biorepro.evaluate.seed import is_rate
 from biorepro.aggregate.stats import DDOF
+from biorepro.evaluate.seed import is_rate
 
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                   "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
@@ -148,6 +148,7 @@ def write_summary(summary: pd.DataFrame, stem: str | os.PathLike, *, ci: float =
 
 def write_comparison(comparison: pd.DataFrame, stem: str | os.PathLike, *, ci: float = 0.95,
                      n_boot: int = 10000, caption: str = "", label: str = "") -> dict[str, Path]:
-    """Write a comparison table (:func:`biorepro.aggregate.compare.compare_table`) in the three formats."""
+    """Write a comparison table (:func:`biorepro.aggregate.compare.compare_table`) in the
+    three formats."""
     return write_tables(comparison, format_comparison(comparison), stem,
                         note=comparison_note(ci, n_boot), caption=caption, label=label)

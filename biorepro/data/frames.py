@@ -24,8 +24,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from biorepro.store.layouts import FRAMES
 from biorepro.data.videoio import BadVideoError, read_frames
+from biorepro.store.layouts import FRAMES
+
 
 @dataclass(frozen=True)
 class ExtractParams:
@@ -50,7 +51,7 @@ class ExtractParams:
             raise ValueError(f"extract.size: must be >= 1, got {self.size}")
 
     @classmethod
-    def from_config(cls, conf: dict) -> "ExtractParams":
+    def from_config(cls, conf: dict) -> ExtractParams:
         """From the ``extract`` config section (absent keys take the defaults, others ignored)."""
         return cls(**{k: conf[k] for k in ("n_frames", "fps", "crop", "size", "face_scale")
                       if k in conf})

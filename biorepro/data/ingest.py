@@ -21,6 +21,7 @@ replaced by ``--`` (unique and safe as a file-name stem).
 from __future__ import annotations
 
 import csv
+import os
 import re
 from pathlib import Path
 
@@ -51,12 +52,18 @@ PROTOCOLS = {
 def video_id(path: Path, root: Path) -> str:
     """Id of the video ``path`` under ``root``: its relative path without the extension,
     ``/`` replaced by ``--`` (``real/client001.mov`` -> ``real--client001``)."""
-    return path.relative_to(root).with_suffix("").as_posix().replace("/", "--")
+    prefix = os.path.join(os.fspath(root), "")
+    if not os.fspath(path).startswith(prefix):
+        raise ValueError(f"{path} is not under {root}")
+    return os.path.splitext(os.fspath(path)[len(prefix):])[0].replace(os.sep, "--")
 
 
 def _videos(folder: Path, extensions: list[str]) -> list[Path]:
     exts = {e.lower() for e in extensions}
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in exts)
+    found = []
+    for dirpath, _dirs, files in os.walk(folder):
+        found += [os.path.join(dirpath, f) for f in files if os.path.splitext(f)[1].lower() in exts]
+    return [Path(p) for p in sorted(found, key=lambda p: p.split(os.sep))]
 
 
 def _require_dir(path: Path, what: str) -> None:

@@ -1,9 +1,10 @@
 """Split folders: ``{train,devel,test}/{bonafide,attack}/<video_id>__<frame>.png``.
 
 Files are copies of the frames entries' PNGs, not links: an entry shares no file with
-another, so damage to one (or a write through a link) can never change another. Each split folder
-loads as is with ``keras.utils.image_dataset_from_directory`` (classes ``attack`` and
-``bonafide``, in that alphabetical order). ``split.csv`` lists every file (layout: :data:`biorepro.store.layouts.SPLIT`).
+another, so damage to one (or a write through a link) can never change another. Each
+split folder loads as is with ``keras.utils.image_dataset_from_directory`` (classes
+``attack`` and ``bonafide``, in that alphabetical order). ``split.csv`` lists every file
+(layout: :data:`biorepro.store.layouts.SPLIT`).
 
 Leakage check: a subject, or byte-identical video content, in two splits is an error
 naming both files.

@@ -54,7 +54,8 @@ def _write_split(split_dir: Path, rows: pd.DataFrame, out: Path, split: str, siz
         images[i] = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     images.flush()
     del images
-    np.save(out / TENSORS.labels(split=split), (rows["label"].to_numpy() == "bonafide").astype(np.uint8))
+    np.save(out / TENSORS.labels(split=split),
+            (rows["label"].to_numpy() == "bonafide").astype(np.uint8))
     np.save(out / TENSORS.video_index(split=split), rows["video_id"].map(row_of).to_numpy(np.int32))
     np.save(out / TENSORS.frame_index(split=split), rows["frame"].to_numpy(np.int32))
     return n

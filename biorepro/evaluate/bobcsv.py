@@ -18,7 +18,8 @@ from biorepro.evaluate.fusion import check_scores
 
 
 def write_scores(scores: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write a frame- or video-level score table (see :mod:`biorepro.evaluate.fusion`) to ``path``."""
+    """Write a frame- or video-level score table (see :mod:`biorepro.evaluate.fusion`) to
+    ``path``."""
     table = check_scores(scores, f"scores for {path}")
     out = pd.DataFrame({
         "claimed_id": table["subject"],

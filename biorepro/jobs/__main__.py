@@ -15,8 +15,14 @@ import sys
 from pathlib import Path
 
 from biorepro.joblog import job_logger
-from biorepro.jobs.run import produce, read_job, rebuild, reexec_if_needed, stage_module, \
-    write_receipt
+from biorepro.jobs.run import (
+    produce,
+    read_job,
+    rebuild,
+    reexec_if_needed,
+    stage_module,
+    write_receipt,
+)
 
 
 def main(argv: list[str] | None = None) -> int:

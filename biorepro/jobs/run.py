@@ -25,8 +25,14 @@ from pathlib import Path
 from types import ModuleType
 
 from biorepro.joblog import Log, job_logger
-from biorepro.store.entries import (DamagedEntryError, check_entry, is_published, staging,
-                                    verify_entry, write_provenance)
+from biorepro.store.entries import (
+    DamagedEntryError,
+    check_entry,
+    is_published,
+    staging,
+    verify_entry,
+    write_provenance,
+)
 
 REEXEC_MARK = "BIOREPRO_JOB_REEXEC"
 

@@ -38,12 +38,12 @@ QUARANTINE = ".quarantine"
 
 def entry_path(store: str | os.PathLike, stage: str, key: str) -> Path:
     """Path of the entry ``key`` of ``stage`` in ``store``."""
-    return Path(store) / stage / key
+    return Path(os.path.join(store, stage, key))
 
 
 def is_published(path: str | os.PathLike) -> bool:
     """True when ``path`` is a complete entry (it has its provenance record)."""
-    return (Path(path) / PROVENANCE).is_file()
+    return os.path.isfile(os.path.join(path, PROVENANCE))
 
 
 @contextlib.contextmanager
@@ -176,9 +176,9 @@ def file_manifest(entry_dir: str | os.PathLike) -> dict[str, dict]:
 
 
 def _record_digest(record: dict) -> str:
+    """Digest of a record as read back from its JSON, without its own digest."""
     body = {k: v for k, v in record.items() if k != "record_sha256"}
-    return hashlib.sha256(canonical_json(json.loads(json.dumps(body, default=str)))
-                          .encode()).hexdigest()
+    return hashlib.sha256(canonical_json(body).encode()).hexdigest()
 
 
 def write_provenance(
@@ -188,14 +188,14 @@ def write_provenance(
 ) -> Path:
     """Write ``provenance.json``: the key's ``ingredients``, what was ``observed``, the
     digest of every file of the entry (so call it last) and the record's own digest."""
-    record = {
+    record = json.loads(json.dumps({
         "ingredients": ingredients,
         "observed": {**observed_environment(), **(observed or {})},
         "files": file_manifest(entry_dir),
-    }
+    }, default=str))
     record["record_sha256"] = _record_digest(record)
     path = Path(entry_dir) / PROVENANCE
-    path.write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
+    path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     return path
 
 
@@ -238,50 +238,66 @@ def check_entry(entry: str | os.PathLike, *, deep: bool = True) -> EntryCheck:
     file exists with its size and no other file is there. ``deep`` also compares every
     file's SHA-256 (reads the whole entry).
     """
-    entry = Path(entry)
+    where = os.path.normpath(entry)
+    key, stage = os.path.basename(where), os.path.basename(os.path.dirname(where))
     try:
-        record = json.loads((entry / PROVENANCE).read_text())
+        with open(os.path.join(where, PROVENANCE)) as f:
+            record = json.loads(f.read())
     except FileNotFoundError:
-        return EntryCheck(str(entry), (f"{PROVENANCE} is missing",))
+        return EntryCheck(where, (f"{PROVENANCE} is missing",))
     except (OSError, ValueError) as err:
-        return EntryCheck(str(entry), (f"{PROVENANCE} is unreadable ({err})",))
+        return EntryCheck(where, (f"{PROVENANCE} is unreadable ({err})",))
     if not isinstance(record, dict) or "files" not in record or "record_sha256" not in record:
-        return EntryCheck(str(entry), (f"{PROVENANCE} lists no file digests (written by an "
-                                       "older biorepro, or edited)",))
+        return EntryCheck(where, (f"{PROVENANCE} lists no file digests (written by an older "
+                                  "biorepro, or edited)",))
     problems = []
     if _record_digest(record) != record["record_sha256"]:
         problems.append(f"{PROVENANCE} was modified after publication")
     ingredients = record.get("ingredients", {})
-    if derive_key(ingredients) != entry.name:
-        problems.append(f"the ingredients in {PROVENANCE} do not hash to the key {entry.name}")
-    elif ingredients.get("stage") != entry.parent.name:
-        problems.append(f"{PROVENANCE} names stage {ingredients.get('stage')!r}, not "
-                        f"{entry.parent.name!r}")
+    if derive_key(ingredients) != key:
+        problems.append(f"the ingredients in {PROVENANCE} do not hash to the key {key}")
+    elif ingredients.get("stage") != stage:
+        problems.append(f"{PROVENANCE} names stage {ingredients.get('stage')!r}, not {stage!r}")
     listed = record["files"]
     if not isinstance(listed, dict) or not all(
-            isinstance(v, dict) and {"sha256", "size"} <= set(v) for v in listed.values()):
-        return EntryCheck(str(entry), (*problems, f"{PROVENANCE} has a malformed file list",))
+            isinstance(v, dict) and "sha256" in v and "size" in v for v in listed.values()):
+        return EntryCheck(where, (*problems, f"{PROVENANCE} has a malformed file list",))
     try:
-        present = {p.relative_to(entry).as_posix(): p for p in entry.rglob("*")
-                   if p.is_file() or p.is_symlink()}
+        present = _entry_files(where)
     except OSError as err:
-        return EntryCheck(str(entry), (*problems, f"cannot list the entry ({err})"))
+        return EntryCheck(where, (*problems, f"cannot list the entry ({err})"))
     present.pop(PROVENANCE, None)
-    for rel in sorted(set(present) - set(listed)):
+    for rel in sorted(present.keys() - listed.keys()):
         problems.append(f"unexpected file {rel}")
-    layout = LAYOUTS.get(entry.parent.name)
+    layout = LAYOUTS.get(stage)
     if layout is not None:
         problems += layout.problems(sorted(listed))
     for rel, want in listed.items():
         problems += _file_problems(rel, present.get(rel), want, deep)
-    return EntryCheck(str(entry), tuple(problems))
+    return EntryCheck(where, tuple(problems))
 
 
-def _file_problems(rel: str, path: Path | None, want: dict, deep: bool) -> list[str]:
+def _entry_files(entry: str) -> dict[str, str]:
+    """``{relative posix path: path}`` of every file and symbolic link under ``entry``
+    (linked folders are not entered)."""
+    files = {}
+    todo = [(entry, "")]
+    while todo:
+        folder, prefix = todo.pop()
+        with os.scandir(folder) as it:
+            for item in it:
+                if item.is_symlink() or item.is_file():
+                    files[prefix + item.name] = item.path
+                elif item.is_dir():
+                    todo.append((item.path, f"{prefix}{item.name}/"))
+    return files
+
+
+def _file_problems(rel: str, path: str | None, want: dict, deep: bool) -> list[str]:
     if path is None:
         return [f"{rel} is missing"]
     try:
-        size = path.stat().st_size
+        size = os.stat(path).st_size
         if size != want["size"]:
             return [f"{rel} has {size} bytes, {want['size']} recorded"]
         if deep and file_digest(path) != want["sha256"]:

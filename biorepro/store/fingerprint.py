@@ -1,11 +1,21 @@
 """Fingerprints of the code a stage runs, found from the code itself.
 
-A stage names its entry module(s). The fingerprint covers that module and every
+A stage names its job module. The fingerprint covers that module and every
 ``biorepro`` module it imports, transitively (found by parsing ``import`` statements,
 not from a hand-kept list). Each module contributes the dump of its syntax tree with
 docstrings removed, so comments, formatting and docstring edits do not invalidate the
 store while any change to what the code does does. Third-party packages imported by
 those modules are reported with their installed versions, which also enter keys.
+
+Both are cached across processes in ``CACHE`` (relative to the working directory), and
+a cached answer is only ever given for exactly what it was computed from: a module's
+digest and imports under its file's path, size, mtime, ctime and inode and the Python
+version (whose ``ast`` made the dump); the distributions providing a top-level module,
+and their versions, under the identity (path, size, mtime, ctime, inode) of every
+installed distribution's metadata folder and of the files in it, in ``sys.path`` order.
+Nothing changed less than ``RACY_NS`` before it is read is cached (an edit within the
+same timestamp tick could leave a stat unchanged). The cache is written atomically and
+only when it grew; a working directory that cannot hold it only loses the speed-up.
 """
 
 from __future__ import annotations
@@ -14,11 +24,17 @@ import ast
 import functools
 import hashlib
 import importlib.metadata
+import json
+import os
 import sys
+import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 PACKAGE = "biorepro"
+CACHE = Path(".biorepro") / "cache" / "fingerprint.json"
+RACY_NS = 2_000_000_000
 
 # Modules kept out of every fingerprint (and whose imports are not followed): they
 # decide how a job logs and how its entry is staged, published, recorded and checked,
@@ -33,13 +49,11 @@ NOT_FINGERPRINTED = {
 
 @dataclass(frozen=True)
 class CodeFingerprint:
-    digest: str
-    parts: tuple[tuple[str, str], ...]     # (module or script file, its digest), sorted
-    packages: tuple[tuple[str, str], ...]  # (distribution, version), sorted
+    """The digest of a stage's code, per module, and the packages that code imports."""
 
-    @property
-    def modules(self) -> tuple[str, ...]:
-        return tuple(name for name, _ in self.parts if not name.endswith(".py"))
+    digest: str
+    parts: tuple[tuple[str, str], ...]     # (module, its digest), sorted
+    packages: tuple[tuple[str, str], ...]  # (distribution, version), sorted
 
     def as_dict(self) -> dict:
         """The ``code`` ingredient: the overall digest and one digest per part, so that
@@ -47,12 +61,14 @@ class CodeFingerprint:
         return {"digest": self.digest, "parts": dict(self.parts)}
 
     def versions(self) -> dict[str, str]:
+        """The ``versions`` ingredient: ``{distribution: version}``."""
         return dict(self.packages)
 
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 
+@functools.cache
 def _own_file(name: str) -> Path | None:
     """Source file of ``biorepro`` module ``name``, found on disk without importing it."""
     if not (name == PACKAGE or name.startswith(PACKAGE + ".")):
@@ -78,7 +94,8 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
 
 
 def _parse_source(path: Path, name: str, is_package: bool) -> tuple[str, frozenset[str]]:
-    """(normalised tree dump, imported module names) of the Python file ``path``."""
+    """(digest of the normalised tree dump, imported module names) of the Python file
+    ``path``."""
     tree = ast.parse(path.read_text(), filename=str(path))
     imports: set[str] = set()
     for node in ast.walk(tree):
@@ -88,15 +105,8 @@ def _parse_source(path: Path, name: str, is_package: bool) -> tuple[str, frozens
             base = _resolve_from(name, is_package, node)
             imports.add(base)
             imports.update(f"{base}.{alias.name}" for alias in node.names)
-    return ast.dump(_strip_docstrings(tree)), frozenset(imports)
-
-
-@functools.lru_cache(maxsize=None)
-def _parse(name: str) -> tuple[str, frozenset[str]]:
-    path = _own_file(name)
-    if path is None:
-        raise ModuleNotFoundError(f"cannot find module {name!r} to fingerprint")
-    return _parse_source(path, name, path.name == "__init__.py")
+    dump = ast.dump(_strip_docstrings(tree))
+    return hashlib.sha256(dump.encode()).hexdigest()[:16], frozenset(imports)
 
 
 def _resolve_from(name: str, is_package: bool, node: ast.ImportFrom) -> str:
@@ -109,23 +119,85 @@ def _resolve_from(name: str, is_package: bool, node: ast.ImportFrom) -> str:
     return ".".join(parts + ([node.module] if node.module else []))
 
 
-@functools.lru_cache(maxsize=None)
-def code_fingerprint(*roots: str) -> CodeFingerprint:
-    """Fingerprint of ``roots`` and their transitive ``biorepro`` imports.
+def _settled(st: os.stat_result) -> bool:
+    """Whether the file's last change is at least ``RACY_NS`` old (safe to cache)."""
+    return time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) >= RACY_NS
 
-    A root is a module name (``biorepro.jobs.train``) or the path of a Python file
-    (a stage's thin Snakemake script), whose imports are followed the same way.
-    """
+
+def _stamp(st: os.stat_result) -> list[int]:
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
+class _DiskCache:
+    """The cache file's content, read once per process; ``save`` writes it back when
+    something was added."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            data = None
+        if not (isinstance(data, dict) and data.get("python") == sys.version
+                and isinstance(data.get("modules"), dict)
+                and isinstance(data.get("packages"), dict)):
+            data = {"modules": {}, "environment": None, "packages": {}}
+        self.modules: dict[str, list] = data["modules"]
+        self.environment: str | None = data["environment"]
+        self.packages: dict[str, dict[str, str]] = data["packages"]
+        self.grown = False
+
+    def save(self) -> None:
+        if not self.grown:
+            return
+        self.grown = False
+        tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:12]}")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps({"python": sys.version, "modules": self.modules,
+                                       "environment": self.environment,
+                                       "packages": self.packages}))
+            os.replace(tmp, self.path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+
+
+@functools.lru_cache(maxsize=1)
+def _disk_cache() -> _DiskCache:
+    return _DiskCache(CACHE)
+
+
+def _module(path: Path, name: str, is_package: bool) -> tuple[str, frozenset[str]]:
+    """:func:`_parse_source` of ``path``, from the cache while the file's stat is the one
+    recorded (stat first, then read: an edit in between is seen next time)."""
+    st = os.stat(path)
+    key = f"{name}:{path}"
+    cache = _disk_cache()
+    hit = cache.modules.get(key)
+    if isinstance(hit, list) and len(hit) == 3 and hit[0] == _stamp(st):
+        return hit[1], frozenset(hit[2])
+    digest, imports = _parse_source(path, name, is_package)
+    if _settled(st):
+        cache.modules[key] = [_stamp(st), digest, sorted(imports)]
+        cache.grown = True
+    return digest, imports
+
+
+@functools.cache
+def _parse(name: str) -> tuple[str, frozenset[str]]:
+    path = _own_file(name)
+    if path is None:
+        raise ModuleNotFoundError(f"cannot find module {name!r} to fingerprint")
+    return _module(path, name, path.name == "__init__.py")
+
+
+@functools.cache
+def code_fingerprint(*roots: str) -> CodeFingerprint:
+    """Fingerprint of the modules ``roots`` (``biorepro.jobs.train``) and their
+    transitive ``biorepro`` imports, ``NOT_FINGERPRINTED`` left out."""
     seen: set[str] = set()
     third_party: set[str] = set()
-    dumps: dict[str, str] = {}
-    todo: list[str] = []
-    for root in roots:
-        if root.endswith(".py"):
-            dumps[Path(root).name], imports = _parse_source(Path(root), "__script__", False)
-            todo.extend(imports)
-        else:
-            todo.append(root)
+    todo = list(roots)
     while todo:
         name = todo.pop()
         if name in seen or name in NOT_FINGERPRINTED:
@@ -137,23 +209,53 @@ def code_fingerprint(*roots: str) -> CodeFingerprint:
             continue
         seen.add(name)
         todo.extend(_parse(name)[1])
-    dumps.update((name, _parse(name)[0]) for name in seen)
-    parts = tuple(sorted((name, hashlib.sha256(dump.encode()).hexdigest()[:16])
-                         for name, dump in dumps.items()))
-    digest = hashlib.sha256("".join(f"{n}:{d}\n" for n, d in parts).encode()).hexdigest()
-    return CodeFingerprint(digest, parts, _versions(third_party))
+    ordered = tuple(sorted((name, _parse(name)[0]) for name in seen))
+    digest = hashlib.sha256("".join(f"{n}:{d}\n" for n, d in ordered).encode()).hexdigest()
+    packages = _versions(third_party)
+    _disk_cache().save()
+    return CodeFingerprint(digest, ordered, packages)
 
 
 def _versions(top_level_modules: set[str]) -> tuple[tuple[str, str], ...]:
-    dists = _distributions_by_module()
-    found: dict[str, str] = {}
-    for module in top_level_modules:
-        for dist in dists.get(module, ()):
+    """(distribution, version) of every installed distribution providing one of
+    ``top_level_modules``, from the cache while the installed metadata is unchanged."""
+    cache = _disk_cache()
+    environment = _environment()
+    if environment is None or environment != cache.environment:
+        cache.environment, cache.packages = environment, {}
+    for module in sorted(top_level_modules - cache.packages.keys()):
+        found = {}
+        for dist in _distributions_by_module().get(module, ()):
             try:
                 found[dist] = importlib.metadata.version(dist)
             except importlib.metadata.PackageNotFoundError:
                 continue
+        cache.packages[module] = found
+        cache.grown = cache.grown or environment is not None
+    found = {}
+    for module in top_level_modules:
+        found.update(cache.packages[module])
     return tuple(sorted(found.items()))
+
+
+@functools.lru_cache(maxsize=1)
+def _environment() -> str | None:
+    """Digest of the identity of every installed distribution's metadata folder and of
+    the files in it, in the order ``importlib.metadata`` finds them; None when one is not
+    a folder on disk or changed less than ``RACY_NS`` ago (then nothing is cached)."""
+    h = hashlib.sha256()
+    for dist in importlib.metadata.distributions():
+        folder = getattr(dist, "_path", None)
+        try:
+            stats = [(str(folder), os.stat(folder))]
+            stats += sorted((e.path, e.stat()) for e in os.scandir(folder))
+        except (OSError, TypeError):
+            return None
+        for path, st in stats:
+            if not _settled(st):
+                return None
+            h.update(f"{path}\0{_stamp(st)}\n".encode())
+    return h.hexdigest()
 
 
 @functools.lru_cache(maxsize=1)

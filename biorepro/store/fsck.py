@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from biorepro.joblog import Log
-from biorepro.store.keys import KEY_PATTERN
 from biorepro.store.entries import EntryCheck, check_entry, quarantine
+from biorepro.store.keys import KEY_PATTERN
 
 PROGRESS_EVERY_S = 5.0
 KEY_RE = re.compile(KEY_PATTERN)

@@ -69,7 +69,7 @@ class StatCache:
         self.flush()
         self._db.close()
 
-    def __enter__(self) -> "StatCache":
+    def __enter__(self) -> StatCache:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -12,12 +12,13 @@ import hashlib
 import json
 
 KEY_LENGTH = 24  # hex characters (96 bits)
-KEY_PATTERN = "[0-9a-f]{%d}" % KEY_LENGTH
+KEY_PATTERN = f"[0-9a-f]{{{KEY_LENGTH}}}"
 
 
 def canonical_json(value) -> str:
     """JSON with sorted keys and no whitespace: equal values give equal text."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=True)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                      allow_nan=True)
 
 
 def derive_key(ingredients: dict) -> str:

@@ -42,7 +42,7 @@ def generated_dataset(root: str | Path, params: dict) -> Path:
 
 def ensure_dataset(root: str | Path, params: dict, log=None) -> Path:
     """Path of the synthetic dataset for ``params``, generating it if needed."""
-    from biorepro.synth import generate_dataset
+    from biorepro.synth.generate import generate_dataset
 
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     root = Path(root)

@@ -3,7 +3,8 @@
 ``params`` (the ``train`` config section plus ``seed``): ``backbone``, ``widths``,
 ``dropout``, ``epochs``, ``batch_size``, ``learning_rate`` (Adam), ``patience`` (early
 stopping on devel loss, best weights restored), ``determinism``, ``threads``. Loss is
-binary cross-entropy with label 1 = bona fide, classes weighted equally. A run whose loss becomes NaN stops
+binary cross-entropy with label 1 = bona fide, classes weighted equally. A run whose loss
+becomes NaN stops
 (``TerminateOnNaN``), is recorded as ``diverged`` and gets NaN scores: never an error.
 """
 
@@ -17,10 +18,10 @@ import keras
 import numpy as np
 import pandas as pd
 
-from biorepro.joblog import Log
-from biorepro.train.model import build_model
-from biorepro.train.input import balanced_weights, dataset
 from biorepro.data.tensors import load_split
+from biorepro.joblog import Log
+from biorepro.train.input import balanced_weights, dataset
+from biorepro.train.model import build_model
 from biorepro.train.weights import weights_fingerprint
 
 SCORE_COLUMNS = ["video_id", "subject", "label", "attack_type", "frame", "score"]

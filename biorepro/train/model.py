@@ -17,7 +17,6 @@ import math
 import keras
 from keras import layers
 
-
 # Keras' default (0.99) needs thousands of steps before the moving statistics used at
 # inference settle; PAD training sets are small, so they follow the batches faster.
 BN_MOMENTUM = 0.9

@@ -3,12 +3,12 @@
 import re
 
 import matplotlib
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from biorepro.aggregate import plots
+
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 

@@ -6,8 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from biorepro.aggregate.stats import (DDOF, SUMMARY_KEYS, bootstrap_ci, diverged_seeds, seeds_needed,
-                            summarize, summarize_seeds)
+from biorepro.aggregate.stats import (
+    DDOF,
+    SUMMARY_KEYS,
+    bootstrap_ci,
+    diverged_seeds,
+    seeds_needed,
+    summarize,
+    summarize_seeds,
+)
 
 
 def test_known_sample():

@@ -6,8 +6,15 @@ import pytest
 
 from biorepro.aggregate.compare import compare_table
 from biorepro.aggregate.stats import summarize_seeds
-from biorepro.aggregate.tables import (format_summary, format_value, latex_escape, to_latex, to_markdown,
-                             write_comparison, write_summary)
+from biorepro.aggregate.tables import (
+    format_summary,
+    format_value,
+    latex_escape,
+    to_latex,
+    to_markdown,
+    write_comparison,
+    write_summary,
+)
 
 
 def per_seed(shift=0.0):

@@ -16,7 +16,8 @@ def touch(path, data=b"x"):
 def replay_tree(tmp_path):
     root = tmp_path / "replay"
     for split, client in (("train", 1), ("devel", 2), ("test", 3)):
-        touch(root / split / "real" / f"client{client:03d}_session01_webcam_authenticate_adverse_1.mov")
+        touch(root / split / "real" /
+              f"client{client:03d}_session01_webcam_authenticate_adverse_1.mov")
         for support, inst, dev, med in (("fixed", "print", "highdef", "photo"),
                                         ("hand", "mobile", "mobile", "video"),
                                         ("fixed", "highdef", "highdef", "photo")):
@@ -137,6 +138,7 @@ def test_manifest_paths_outside_its_folder(tmp_path):
 
 
 def test_duplicate_ids_are_an_error():
-    recs = [VideoRecord("x", "/a/x.mov", "bonafide", "s"), VideoRecord("x", "/b/x.mov", "bonafide", "t")]
+    recs = [VideoRecord("x", "/a/x.mov", "bonafide", "s"),
+            VideoRecord("x", "/b/x.mov", "bonafide", "t")]
     with pytest.raises(ingest.DatasetError, match="/a/x.mov and /b/x.mov"):
         ingest.check_unique_ids(recs)

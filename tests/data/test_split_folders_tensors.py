@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 
 from biorepro.data.frames import ExtractParams, extract_video
-from biorepro.jobs import split
 from biorepro.data.records import VideoRecord
 from biorepro.data.split_folders import LeakageError, build_split_folders, check_leakage
 from biorepro.data.tensors import build_tensor_cache, load_split
+from biorepro.jobs import split as split_job
 from biorepro.store.entries import staging, write_provenance
 
 
@@ -87,8 +87,8 @@ def test_bad_videos_fail_naming_each_path_and_where_skipped_ones_are_listed(tmp_
             write_provenance(tmp, {}, {"video": f"/data/attack/v{i}.mov"})
     job = {"ingredients": {"params": {"on_bad_video": "fail", "videos": videos}},
            "inputs": {"frames": frames}}
-    with pytest.raises(split.BadVideosError) as err:
-        split.build(job, tmp_path / "entry", print)
+    with pytest.raises(split_job.BadVideosError) as err:
+        split_job.build(job, tmp_path / "entry", print)
     message = str(err.value)
     assert "/data/attack/v0.mov: file is empty (0 bytes)" in message
     assert "/data/attack/v1.mov: video stream has no frames" in message

@@ -34,7 +34,8 @@ def test_assign_splits_subject_disjoint_stratified_reproducible():
 def test_assign_splits_errors():
     with pytest.raises(SplitError, match="would be empty"):
         assign_splits(_records(1)[:2], FRACTIONS, seed=0)
-    mixed = [VideoRecord("a", "/a", "bonafide", "s", "train"), VideoRecord("b", "/b", "bonafide", "t")]
+    mixed = [VideoRecord("a", "/a", "bonafide", "s", "train"),
+             VideoRecord("b", "/b", "bonafide", "t")]
     with pytest.raises(SplitError, match="/b"):
         assign_splits(mixed, FRACTIONS, seed=0)
 
@@ -63,7 +64,8 @@ def test_require_classes_names_each_split_and_its_counts():
 
 def _replay(root, attack_splits):
     for split, client in (("train", 1), ("devel", 2), ("test", 3)):
-        touch(root / split / "real" / f"client{client:03d}_session01_webcam_authenticate_adverse_1.mov")
+        touch(root / split / "real" /
+              f"client{client:03d}_session01_webcam_authenticate_adverse_1.mov")
         if split in attack_splits:
             touch(root / split / "attack" / "fixed" /
                   f"attack_print_client{client:03d}_session01_highdef_photo_controlled.mov")

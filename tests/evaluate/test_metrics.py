@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from biorepro.evaluate import metrics as M
+
 # ---------------------------------------------------------------- brute-force references
 
 

@@ -8,8 +8,8 @@ import pytest
 
 from biorepro.evaluate import metrics
 from biorepro.evaluate.bobcsv import write_scores
-from biorepro.evaluate.seed import evaluate, is_rate
 from biorepro.evaluate.fusion import fuse
+from biorepro.evaluate.seed import evaluate, is_rate
 
 NAN = float("nan")
 

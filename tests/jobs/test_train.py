@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from biorepro.train.determinism import environment_mismatch, job_environment
 from biorepro.plan import make_entry
 from biorepro.store.entries import staging, write_provenance
+from biorepro.train.determinism import environment_mismatch, job_environment
 from tests.conftest import make_tensor_cache
 
 PARAMS = {"backbone": "xception_small", "widths": [4, 8], "dropout": 0.25, "epochs": 2,

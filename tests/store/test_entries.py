@@ -5,10 +5,21 @@ import stat
 import numpy as np
 import pytest
 
+from biorepro.store.entries import (
+    PROVENANCE,
+    QUARANTINE,
+    TMP_PREFIX,
+    DamagedEntryError,
+    check_entry,
+    entry_path,
+    is_published,
+    quarantine,
+    remove_tree,
+    staging,
+    verify_entry,
+    write_provenance,
+)
 from biorepro.store.keys import derive_key
-from biorepro.store.entries import (PROVENANCE, QUARANTINE, TMP_PREFIX, DamagedEntryError,
-                            check_entry, entry_path, is_published, quarantine, remove_tree,
-                            staging, verify_entry, write_provenance)
 
 
 def read_provenance(entry):

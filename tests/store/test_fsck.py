@@ -1,9 +1,15 @@
 import os
 
+from biorepro.store.entries import (
+    QUARANTINE,
+    TMP_PREFIX,
+    check_entry,
+    entry_path,
+    staging,
+    write_provenance,
+)
 from biorepro.store.fsck import fsck, store_entries
 from biorepro.store.keys import derive_key
-from biorepro.store.entries import QUARANTINE, TMP_PREFIX, check_entry, entry_path, staging, \
-    write_provenance
 
 
 def make(store, stage, n):

@@ -37,6 +37,6 @@ def test_check_entry_holds_an_entry_to_its_stage_layout(tmp_path):
                      TRAIN.scores(split="devel"), "notes.txt"):
             (tmp / name).write_text("x")
         write_provenance(tmp, ingredients)
-    problems = check_entry(final, deep=False).problems
+    problems = check_entry(str(final), deep=False).problems
     assert "notes.txt is no file of a train entry" in problems
     assert any(p.startswith("it has no result.json") for p in problems)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from biorepro.data.ingest import ATTACK_RE, REAL_RE
-from biorepro.synth import generate_dataset
+from biorepro.synth.generate import generate_dataset
 
 CLIENTS = {"train": 1, "devel": 1, "test": 1}
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from biorepro.store.entries import TMP_PREFIX, is_published
-from biorepro.synth import generate_dataset
+from biorepro.synth.generate import generate_dataset
 from tests.workflow.smk import make_workdir, planned_jobs, snakemake
 
 SMALL = {"seeds": [0], "train": {"epochs": 1}}

@@ -139,7 +139,8 @@ def test_threshold_criterion_and_fusion_changes_train_nothing(work):
     jobs = planned_jobs(work, configfiles=override(
         work, "minhter", {"evaluate": {"criterion": "min-hter"}}))
     assert jobs == {"metrics": 4, "summary": 1, "view": 1, "all": 1}, jobs
-    jobs = planned_jobs(work, configfiles=override(work, "median", {"evaluate": {"fusion": "median"}}))
+    jobs = planned_jobs(work, configfiles=override(work, "median",
+                                                   {"evaluate": {"fusion": "median"}}))
     assert jobs == {"metrics": 2, "summary": 1, "view": 1,
                     "all": 1}, jobs  # video level only
 

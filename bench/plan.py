@@ -1,0 +1,157 @@
+"""Benchmark: a no-op ``snakemake -n`` at Replay-Attack scale vs. ``snakemake --version``.
+
+Builds in ``--workdir`` (once; not timed) a stand-in Replay-Attack tree of 1,300 tiny
+MJPEG videos (50 clients of 26 videos, each file distinct by a trailing QuickTime
+``free`` atom: planning hashes videos, it never decodes them), a configuration of 30
+seeds, and a store in which every planned entry is published (each with a valid
+provenance record and an empty file of each kind its layout requires) and every results
+view is current, so that the
+dry run has nothing to do. Times both whole commands (Python and Snakemake start-up
+included; the stat and code-fingerprint caches are warm, as after any earlier run) and
+prints the minimum of ``--repeat`` runs of each and the ratio (goal: ``snakemake -n``
+<= 1.3x ``--version``), in wall time and in CPU time (steadier on a shared machine).
+
+    .venv/bin/python bench/plan.py [--workdir bench/out/plan] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from biorepro.config import load  # noqa: E402
+from biorepro.plan import build_plan  # noqa: E402
+from biorepro.store.entries import is_published, write_provenance  # noqa: E402
+from biorepro.store.layouts import LAYOUTS  # noqa: E402
+from biorepro.store.view import publish_view  # noqa: E402
+from tests.workflow.smk import make_workdir  # noqa: E402
+
+SPLIT_CLIENTS = {"train": 15, "devel": 15, "test": 20}  # 50 clients, as Replay-Attack
+REAL = [f"session01_webcam_authenticate_{light}_{i}"
+        for light in ("adverse", "controlled") for i in (1, 2, 3)]
+ATTACKS = [(instrument, f"session01_{device}_{medium}_{light}")
+           for instrument, device, medium in [("print", "highdef", "photo"),
+                                              ("mobile", "mobile", "photo"),
+                                              ("mobile", "mobile", "video"),
+                                              ("highdef", "highdef", "photo"),
+                                              ("highdef", "highdef", "video")]
+           for light in ("adverse", "controlled")]
+CONFIG = "bench-plan.yaml"
+
+
+def tiny_video(path: Path) -> bytes:
+    """The bytes of a 2-frame 32x32 MJPEG QuickTime file."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"jpeg"), 25, (32, 32))
+    for level in (0, 128):
+        writer.write(np.full((32, 32, 3), level, np.uint8))
+    writer.release()
+    data = path.read_bytes()
+    path.unlink()
+    return data
+
+
+def replay_attack_tree(root: Path) -> int:
+    """Write the stand-in dataset under ``root`` (kept when complete); its video count."""
+    done = root / "complete"
+    names = []
+    client = 0
+    for split, n_clients in SPLIT_CLIENTS.items():
+        for _ in range(n_clients):
+            client += 1
+            c = f"client{client:03d}"
+            names += [f"{split}/real/{c}_{rest}.mov" for rest in REAL]
+            names += [f"{split}/attack/{support}/attack_{instrument}_{c}_{rest}.mov"
+                      for support in ("fixed", "hand") for instrument, rest in ATTACKS]
+    if not done.is_file():
+        root.mkdir(parents=True, exist_ok=True)
+        video = tiny_video(root / "tiny.mov")
+        for i, name in enumerate(names):
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(video + (12).to_bytes(4, "big") + b"free" + i.to_bytes(4, "big"))
+        done.touch()
+    return len(names)
+
+
+def publish_everything(work: Path, seeds: int) -> int:
+    """Write the configuration, publish every entry it plans and the results views
+    (in ``work``, the working directory of the runs); the number of entries."""
+    (work / CONFIG).write_text(yaml.safe_dump({
+        "experiment": "bench-plan", "seeds": seeds,
+        "dataset": {"kind": "replay-attack", "root": str((work / "data").resolve())}}))
+    os.chdir(work)  # the store, stat cache and results are relative to it
+    plan = build_plan(load([REPO / "config" / "config.yaml", work / CONFIG]))
+    entries = plan.entries()
+    for e in entries:
+        if not is_published(e.path):
+            for f in LAYOUTS[e.stage].files.values():  # an empty file of each required kind
+                if f.required:
+                    path = Path(e.path) / re.sub(r"\{[^}]*\}", "x", f.pattern)
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.touch()
+            write_provenance(e.path, e.ingredients)
+    results = next(iter(plan.experiments.values())).config["results"]
+    views = {name: exp.summary for name, exp in plan.experiments.items()}
+    if plan.compare is not None:
+        views["comparisons"] = plan.compare
+    for name, summary in views.items():
+        publish_view(summary.path, Path(results) / name)
+    return len(entries)
+
+
+def best(cmd: list[str], work: Path, env: dict, repeat: int) -> tuple[float, float]:
+    """Minimum wall and CPU (user + system) seconds of ``repeat`` runs of ``cmd``."""
+    subprocess.run(cmd, cwd=work, env=env, check=True, capture_output=True)  # warm caches
+    walls, cpus = [], []
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        subprocess.run(cmd, cwd=work, env=env, check=True, capture_output=True)
+        walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return min(walls), min(cpus)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workdir", type=Path, default=REPO / "bench" / "out" / "plan")
+    ap.add_argument("--seeds", type=int, default=30)
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    work = make_workdir(args.workdir).resolve()
+    n_videos = replay_attack_tree(work / "data")
+    n_entries = publish_everything(work, args.seeds)
+    print(f"{n_videos} videos, {args.seeds} seeds: {n_entries} entries, all published")
+
+    bindir = Path(sys.executable).parent
+    pythonpath = [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}",
+           "PYTHONPATH": os.pathsep.join(pythonpath)}
+    dry_run = [str(bindir / "snakemake"), "-n", "--cores", "1", "--configfile", CONFIG]
+    out = subprocess.run(dry_run, cwd=work, env=env, capture_output=True, text=True)
+    if out.returncode != 0 or "Nothing to be done" not in out.stdout + out.stderr:
+        sys.exit(f"the dry run is not a no-op:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
+    version, version_cpu = best([str(bindir / "snakemake"), "--version"], work, env,
+                                args.repeat)
+    plan, plan_cpu = best(dry_run, work, env, args.repeat)
+    print(f"snakemake --version:           {version:.3f} s (CPU {version_cpu:.3f} s)")
+    print(f"snakemake -n (nothing to do):  {plan:.3f} s (CPU {plan_cpu:.3f} s)  "
+          f"ratio {plan / version:.2f}x (goal <= 1.3x), CPU {plan_cpu / version_cpu:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
