@@ -1,11 +1,12 @@
 # biorepro: reproducible, content-addressed biometric PAD experiments.
 #
-#   snakemake --cores N                           demo config (config/config.yaml)
+#   biorepro synth && snakemake --cores N         demo config (config/config.yaml)
 #   snakemake --cores N --configfile my.yaml      your own data / overrides
 #   snakemake --cores N verify                    determinism check of trained seeds
 #
-# The plan (every store entry and its key) is computed once here, at parse time;
-# outputs are store paths named by key, so only missing entries run.
+# The plan (every store entry and its key) is computed once here, at parse time, and
+# writes nothing; each stage's rule runs the entries missing from the store (its outputs
+# are receipts named by key) through biorepro/jobs/. See docs/architecture.md.
 
 from snakemake.utils import min_version
 

@@ -31,7 +31,13 @@ from biorepro import config as cfg
 from biorepro.data import ingest, splitting
 from biorepro.data.records import VideoRecord
 from biorepro.data.split_folders import check_leakage
-from biorepro.store.entries import EntryCheck, check_entry, entry_path, is_published
+from biorepro.store.entries import (
+    EntryCheck,
+    VerifiedRecords,
+    check_entry,
+    entry_path,
+    is_published,
+)
 from biorepro.store.fingerprint import code_fingerprint
 from biorepro.store.hashing import StatCache
 from biorepro.store.keys import derive_key, ingredients
@@ -160,17 +166,15 @@ class Plan:
         """The planned entry ``key`` of ``stage``."""
         return self.by_key[(stage, key)]
 
-    def damaged(self, entries: list[Entry] | None = None) -> list[EntryCheck]:
-        """Published ``entries`` (default: every entry of the plan) whose files do not
-        match their provenance (sizes and the record's own digest: no file is read)."""
-        checks = (check_entry(e.path, deep=False)
-                  for e in (self.entries() if entries is None else entries) if e.published)
+    def damaged(self) -> list[EntryCheck]:
+        """Published entries of the plan whose files do not match their provenance (names
+        and sizes, the record's own digest and key: no data file is read; records found
+        intact before are not read again, see :class:`VerifiedRecords`)."""
+        verified = VerifiedRecords()
+        checks = [check_entry(e.path, deep=False, verified=verified)
+                  for e in self.entries() if e.published]
+        verified.save()
         return [c for c in checks if not c.ok]
-
-    def read_by_jobs(self) -> list[Entry]:
-        """The published entries that the jobs of the missing entries read."""
-        read = {u.path: u for e in self.missing() for u in e.upstream if u.published}
-        return list(read.values())
 
     def entries(self, stage: str | None = None) -> list[Entry]:
         """The planned entries (of ``stage`` only, when given), each once."""

@@ -103,14 +103,9 @@ VIEWS = {name: exp.summary for name, exp in EXPERIMENTS.items()}
 if PLAN.compare:
     VIEWS["comparisons"] = PLAN.compare
 
-# Before any job: the entries this run reads (jobs' inputs, views) must be intact. The
-# rest of the store is left to `biorepro status` and `biorepro fsck`; cluster jobs plan
-# again, and the main process has checked already.
-DAMAGED = (
-    []
-    if workflow.remote_exec
-    else PLAN.damaged(PLAN.read_by_jobs() + list(VIEWS.values()))
-)
+# Before any job: every entry of the plan must be intact (cluster jobs plan again, and
+# the main process has checked already).
+DAMAGED = [] if workflow.remote_exec else PLAN.damaged()
 if DAMAGED:
     raise WorkflowError(
         f"biorepro: {len(DAMAGED)} store entries are damaged:\n"

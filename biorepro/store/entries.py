@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from biorepro.store.hashing import file_digest
+from biorepro.store.hashing import file_digest, settled, stat_stamp
 from biorepro.store.keys import canonical_json, derive_key
 from biorepro.store.layouts import LAYOUTS
 
@@ -229,27 +229,58 @@ class EntryCheck:
         return not self.problems
 
 
-def check_entry(entry: str | os.PathLike, *, deep: bool = True) -> EntryCheck:
+def check_entry(entry: str | os.PathLike, *, deep: bool = True,
+                verified: VerifiedRecords | None = None) -> EntryCheck:
     """Check a published entry against its provenance record.
 
     Always: the record parses, its own digest holds, its ingredients hash to the
     entry's key (the folder name) and name its stage (the parent folder), the files it
     lists are those of the stage's layout (:mod:`biorepro.store.layouts`), every listed
     file exists with its size and no other file is there. ``deep`` also compares every
-    file's SHA-256 (reads the whole entry).
+    file's SHA-256 (reads the whole entry). With ``verified`` (and not ``deep``), a
+    record already found intact under the same stat of ``provenance.json`` is not read
+    again: only the entry's files and their sizes are.
     """
     where = os.path.normpath(entry)
+    try:
+        st = os.stat(os.path.join(where, PROVENANCE))
+    except FileNotFoundError:
+        return EntryCheck(where, (f"{PROVENANCE} is missing",))
+    except OSError as err:
+        return EntryCheck(where, (f"{PROVENANCE} is unreadable ({err})",))
+    listed = None if deep or verified is None else verified.sizes(where, st)
+    problems: list[str] = []
+    if listed is None:
+        record, problems = _check_record(where)
+        if record is None:
+            return EntryCheck(where, tuple(problems))
+        listed = {rel: v["size"] for rel, v in record["files"].items()}
+        digests = {rel: v["sha256"] for rel, v in record["files"].items()}
+        if verified is not None and not problems:
+            verified.add(where, st, listed)
+    try:
+        present = _entry_files(where)
+    except OSError as err:
+        return EntryCheck(where, (*problems, f"cannot list the entry ({err})"))
+    present.pop(PROVENANCE, None)
+    for rel in sorted(present.keys() - listed.keys()):
+        problems.append(f"unexpected file {rel}")
+    for rel, size in listed.items():
+        problems += _file_problems(rel, present.get(rel), size, digests[rel] if deep else None)
+    return EntryCheck(where, tuple(problems))
+
+
+def _check_record(where: str) -> tuple[dict | None, list[str]]:
+    """(the record, what is wrong with it); the record is None when it cannot be used."""
     key, stage = os.path.basename(where), os.path.basename(os.path.dirname(where))
     try:
         with open(os.path.join(where, PROVENANCE)) as f:
             record = json.loads(f.read())
-    except FileNotFoundError:
-        return EntryCheck(where, (f"{PROVENANCE} is missing",))
     except (OSError, ValueError) as err:
-        return EntryCheck(where, (f"{PROVENANCE} is unreadable ({err})",))
+        return None, [f"{PROVENANCE} is unreadable ({err})"]
     if not isinstance(record, dict) or "files" not in record or "record_sha256" not in record:
-        return EntryCheck(where, (f"{PROVENANCE} lists no file digests (written by an older "
-                                  "biorepro, or edited)",))
+        return None, [f"{PROVENANCE} lists no file digests (written by an older biorepro, or "
+                      "edited)"]
     problems = []
     if _record_digest(record) != record["record_sha256"]:
         problems.append(f"{PROVENANCE} was modified after publication")
@@ -261,20 +292,52 @@ def check_entry(entry: str | os.PathLike, *, deep: bool = True) -> EntryCheck:
     listed = record["files"]
     if not isinstance(listed, dict) or not all(
             isinstance(v, dict) and "sha256" in v and "size" in v for v in listed.values()):
-        return EntryCheck(where, (*problems, f"{PROVENANCE} has a malformed file list",))
-    try:
-        present = _entry_files(where)
-    except OSError as err:
-        return EntryCheck(where, (*problems, f"cannot list the entry ({err})"))
-    present.pop(PROVENANCE, None)
-    for rel in sorted(present.keys() - listed.keys()):
-        problems.append(f"unexpected file {rel}")
+        return None, [*problems, f"{PROVENANCE} has a malformed file list"]
     layout = LAYOUTS.get(stage)
     if layout is not None:
         problems += layout.problems(sorted(listed))
-    for rel, want in listed.items():
-        problems += _file_problems(rel, present.get(rel), want, deep)
-    return EntryCheck(where, tuple(problems))
+    return record, problems
+
+
+class VerifiedRecords:
+    """Provenance records found intact, by entry, under the stat of the record file
+    (``stat_stamp``), kept in ``VERIFIED_CACHE`` (relative to the working directory):
+    planning at scale then reads no record it has read before. A record changed less
+    than ``RACY_NS`` before it was read is not kept."""
+
+    def __init__(self, path: str | os.PathLike = ".biorepro/cache/verified-records.json"):
+        self.path, self.grown = Path(path), False
+        try:
+            self.known = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            self.known = {}
+        if not isinstance(self.known, dict):
+            self.known = {}
+
+    def sizes(self, entry: str, st: os.stat_result) -> dict[str, int] | None:
+        """The files and sizes of the intact record of ``entry``, if known for ``st``."""
+        hit = self.known.get(entry)
+        if isinstance(hit, list) and len(hit) == 2 and hit[0] == stat_stamp(st):
+            return hit[1]
+        return None
+
+    def add(self, entry: str, st: os.stat_result, sizes: dict[str, int]) -> None:
+        """Remember that the record of ``entry`` (stat ``st``) is intact."""
+        if settled(st):
+            self.known[entry] = [stat_stamp(st), sizes]
+            self.grown = True
+
+    def save(self) -> None:
+        """Write the cache back (atomically) when it grew; a failure only loses speed."""
+        if not self.grown:
+            return
+        tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:12]}")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(self.known))
+            os.replace(tmp, self.path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
 
 
 def _entry_files(entry: str) -> dict[str, str]:
@@ -293,14 +356,16 @@ def _entry_files(entry: str) -> dict[str, str]:
     return files
 
 
-def _file_problems(rel: str, path: str | None, want: dict, deep: bool) -> list[str]:
+def _file_problems(rel: str, path: str | None, size: int, sha256: str | None) -> list[str]:
+    """What is wrong with the entry file ``rel`` (at ``path``, ``None`` when absent): its
+    size, and its digest when ``sha256`` is given."""
     if path is None:
         return [f"{rel} is missing"]
     try:
-        size = os.stat(path).st_size
-        if size != want["size"]:
-            return [f"{rel} has {size} bytes, {want['size']} recorded"]
-        if deep and file_digest(path) != want["sha256"]:
+        found = os.stat(path).st_size
+        if found != size:
+            return [f"{rel} has {found} bytes, {size} recorded"]
+        if sha256 is not None and file_digest(path) != sha256:
             return [f"{rel} has other content than recorded (SHA-256 differs)"]
     except OSError as err:
         return [f"{rel} is unreadable ({err.strerror or err})"]

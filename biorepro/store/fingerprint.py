@@ -27,14 +27,14 @@ import importlib.metadata
 import json
 import os
 import sys
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from biorepro.store.hashing import settled, stat_stamp
+
 PACKAGE = "biorepro"
 CACHE = Path(".biorepro") / "cache" / "fingerprint.json"
-RACY_NS = 2_000_000_000
 
 # Modules kept out of every fingerprint (and whose imports are not followed): they
 # decide how a job logs and how its entry is staged, published, recorded and checked,
@@ -119,15 +119,6 @@ def _resolve_from(name: str, is_package: bool, node: ast.ImportFrom) -> str:
     return ".".join(parts + ([node.module] if node.module else []))
 
 
-def _settled(st: os.stat_result) -> bool:
-    """Whether the file's last change is at least ``RACY_NS`` old (safe to cache)."""
-    return time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) >= RACY_NS
-
-
-def _stamp(st: os.stat_result) -> list[int]:
-    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
-
-
 class _DiskCache:
     """The cache file's content, read once per process; ``save`` writes it back when
     something was added."""
@@ -174,11 +165,11 @@ def _module(path: Path, name: str, is_package: bool) -> tuple[str, frozenset[str
     key = f"{name}:{path}"
     cache = _disk_cache()
     hit = cache.modules.get(key)
-    if isinstance(hit, list) and len(hit) == 3 and hit[0] == _stamp(st):
+    if isinstance(hit, list) and len(hit) == 3 and hit[0] == stat_stamp(st):
         return hit[1], frozenset(hit[2])
     digest, imports = _parse_source(path, name, is_package)
-    if _settled(st):
-        cache.modules[key] = [_stamp(st), digest, sorted(imports)]
+    if settled(st):
+        cache.modules[key] = [stat_stamp(st), digest, sorted(imports)]
         cache.grown = True
     return digest, imports
 
@@ -252,9 +243,9 @@ def _environment() -> str | None:
         except (OSError, TypeError):
             return None
         for path, st in stats:
-            if not _settled(st):
+            if not settled(st):
                 return None
-            h.update(f"{path}\0{_stamp(st)}\n".encode())
+            h.update(f"{path}\0{stat_stamp(st)}\n".encode())
     return h.hexdigest()
 
 

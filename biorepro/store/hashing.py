@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 
@@ -74,3 +75,18 @@ class StatCache:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+# A cached answer is only given for a file's exact stat; nothing changed less than this
+# before it is read is cached (an edit within one timestamp tick could keep its stat).
+RACY_NS = 2_000_000_000
+
+
+def stat_stamp(st: os.stat_result) -> list[int]:
+    """The identity of a file's content as its stat shows it: size, mtime, ctime, inode."""
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
+def settled(st: os.stat_result) -> bool:
+    """Whether the file's last change is at least ``RACY_NS`` old (safe to cache)."""
+    return time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) >= RACY_NS

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from biorepro.store import fingerprint
+from biorepro.store import fingerprint, hashing
 
 RACY_NS = 50_000_000  # above the timestamp tick of local file systems; short for tests
 
@@ -48,7 +48,7 @@ def fake_package(tmp_path, monkeypatch):
     (pkg / "c.py").write_text("def h():\n    return 2\n")
     monkeypatch.setattr(fingerprint, "PACKAGE_DIR", pkg)
     monkeypatch.setattr(fingerprint, "CACHE", tmp_path / "cache" / "fingerprint.json")
-    monkeypatch.setattr(fingerprint, "RACY_NS", RACY_NS)
+    monkeypatch.setattr(hashing, "RACY_NS", RACY_NS)
     yield pkg
     clear_process_caches()
 
