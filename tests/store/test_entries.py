@@ -118,9 +118,13 @@ def test_provenance_lists_every_file_digest(tmp_path):
     verify_entry(final)
 
 
-def _damage(final, how):
+def writable(final):
     for p in [final, *final.rglob("*")]:
         os.chmod(p, stat.S_IMODE(p.stat().st_mode) | 0o200)
+
+
+def _damage(final, how):
+    writable(final)
     if how == "deleted":
         (final / "sub/a.csv").unlink()
         return "sub/a.csv is missing"
@@ -180,3 +184,32 @@ def test_a_leftover_folder_without_provenance_is_replaced(tmp_path):
         (tmp / "x.npy").write_bytes(np.zeros(3).tobytes())
         write_provenance(tmp, INGREDIENTS)
     assert check_entry(final).ok
+
+
+def test_a_record_found_intact_is_not_read_again_but_its_files_are_checked(tmp_path,
+                                                                          monkeypatch):
+    from biorepro.store import entries, hashing
+
+    monkeypatch.setattr(hashing, "RACY_NS", 0)  # every record is settled at once
+    final = published(tmp_path)
+    cache = tmp_path / "verified.json"
+    assert check_entry(final, deep=False, verified=(v := entries.VerifiedRecords(cache))).ok
+    v.save()
+
+    def unread(where):
+        raise AssertionError(f"{where}: record read again")
+
+    with monkeypatch.context() as m:
+        m.setattr(entries, "_check_record", unread)
+        assert check_entry(final, deep=False, verified=entries.VerifiedRecords(cache)).ok
+        os.chmod(final / "images.npy", 0o644)  # (the record's own stat stays as it was)
+        (final / "images.npy").write_bytes(b"\x01" * 10)  # truncated: seen from its size
+        problems = check_entry(final, deep=False,
+                               verified=entries.VerifiedRecords(cache)).problems
+        assert problems == ("images.npy has 10 bytes, 64 recorded",)
+    writable(final)
+    record = json.loads((final / PROVENANCE).read_text())
+    record["ingredients"]["params"]["image_size"] = 9  # an edited record: read again
+    (final / PROVENANCE).write_text(json.dumps(record))
+    problems = check_entry(final, deep=False, verified=entries.VerifiedRecords(cache)).problems
+    assert any("modified after publication" in p for p in problems)
