@@ -1,0 +1,73 @@
+"""The plan: each dependency declared once, run settings per experiment."""
+
+import pytest
+
+from biorepro import config as cfg
+from biorepro.plan import build_plan
+from tests.data.test_ingest import touch
+
+
+@pytest.fixture
+def folders(tmp_path):
+    """A folders dataset of tiny files (planning hashes videos, never decodes them)."""
+    root = tmp_path / "data"
+    for split in ("train", "devel", "test"):
+        for cls, n in (("bonafide", 2), ("print", 2)):
+            for i in range(n):
+                touch(root / split / cls / f"{split}{cls}{i}.mov", f"{split}/{cls}/{i}".encode())
+    return root
+
+
+def config(tmp_path, root, **extra):
+    return {"dataset": {"kind": "folders", "root": str(root)}, "seeds": [0, 1],
+            "store": str(tmp_path / "store"), "stat_cache": str(tmp_path / "stat.sqlite"),
+            **extra}
+
+
+def test_a_job_receives_exactly_what_its_key_declares(tmp_path, folders, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    plan = build_plan(config(tmp_path, folders))
+    exp = plan.experiments["demo"]
+    for e in plan.entries():
+        job = e.job
+        assert job["ingredients"] == e.ingredients and job["out"] == e.path
+        # the paths a job reads mirror its key's inputs, role for role
+        keys, paths = e.ingredients["inputs"], job["inputs"]
+
+        def same_shape(a, b):
+            return (a.keys() == b.keys() and all(same_shape(a[k], b[k]) for k in a)
+                    if isinstance(a, dict) else isinstance(b, str))
+
+        assert same_shape(keys, paths), e.stage
+        assert sorted(job["entries"]) == sorted({u.path for u in e.upstream})
+    train = exp.train[1]
+    assert train.job["inputs"] == {"tensors": exp.tensors.path}
+    assert train.ingredients["inputs"] == {"tensors": exp.tensors.key}
+    frames = next(iter(exp.frames.values()))
+    assert frames.ingredients["inputs"]["video"] == frames.deps["video"].digest
+    assert frames.job["entries"] == []  # a source file, not a store entry
+
+
+def test_run_settings_of_training_apply_per_experiment(tmp_path, folders, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    plan = build_plan(config(tmp_path, folders, experiments={
+        "gpu": {"train": {"device": "gpu", "gpu_wait_s": 5, "mem_mb": 9000, "threads": 4}}}))
+    base, gpu = plan.experiments["demo"].train[0], plan.experiments["gpu"].train[0]
+    assert base.runtime["device"] == "auto" and gpu.runtime["device"] == "gpu"
+    assert (gpu.runtime["gpu_wait_s"], gpu.runtime["mem_mb"], gpu.runtime["threads"]) == (
+        5, 9000, 4)
+    assert "device" not in gpu.ingredients["params"]  # how it runs is not in the key...
+    assert gpu.ingredients["params"]["threads"] == 4  # ... but threads shape the results
+
+
+@pytest.mark.parametrize("override,key", [
+    ({"extract": {"videos_per_job": 7}}, "extract.videos_per_job"),
+    ({"results": "elsewhere"}, "results"),
+    ({"store": "other-store"}, "store"),
+    ({"verify": {"seeds": [1]}}, "verify"),
+])
+def test_a_variant_cannot_change_a_setting_of_the_whole_run(tmp_path, folders, monkeypatch,
+                                                           override, key):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(cfg.ConfigError, match=rf"'experiments\.v\.{key}'.*whole run"):
+        build_plan(config(tmp_path, folders, experiments={"v": override}))
