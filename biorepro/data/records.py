@@ -7,7 +7,7 @@ presentation-attack instrument (PAI) name, ``""`` for bona fide; ``split`` is
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 LABELS = ("bonafide", "attack")
 SPLITS = ("train", "devel", "test")
@@ -36,7 +36,3 @@ class VideoRecord:
             raise ValueError(f"video {self.path}: a bona fide video has no attack_type")
         if self.label == "attack" and not self.attack_type:
             object.__setattr__(self, "attack_type", "attack")
-
-    def as_dict(self) -> dict[str, str]:
-        """The fields as a new dict, in declaration order (``video_id`` first)."""
-        return asdict(self)
