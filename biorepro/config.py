@@ -158,8 +158,11 @@ def validate(config: dict) -> dict:
     ``VALID_CACHE``), so that planning again does not pay for the schema validator.
     """
     config = _fill_defaults(_coerce(config, schema()), schema())
-    digest = hashlib.sha256((json.dumps(config, sort_keys=True, default=repr)
-                             + SCHEMA_PATH.read_text()).encode()).hexdigest()
+    try:
+        digest = hashlib.sha256((json.dumps(config, sort_keys=True, default=repr)
+                                 + SCHEMA_PATH.read_text()).encode()).hexdigest()
+    except TypeError:  # keys of mixed types: the validator names the offending key
+        digest = None
     valid = _valid_digests()
     if digest not in valid:
         import jsonschema  # here: commands that only read a path need not pay its import
@@ -171,7 +174,8 @@ def validate(config: dict) -> dict:
             raise ConfigError("invalid configuration:\n  " + "\n  ".join(
                 f"config key '{key}': {what}" for e in errors
                 for key, what in _problems(e, validator)))
-        _remember_valid(valid, digest)
+        if digest is not None:
+            _remember_valid(valid, digest)
     _check_consistency(config)
     return config
 

@@ -36,6 +36,7 @@ rule verify_seed:
     threads: runtime("train", "threads")
     resources:
         mem_mb=runtime("train", "mem_mb"),
+        gpu=lambda wildcards: int(entry("train", wildcards).runtime["device"] == "gpu"),
     params:
         job=job_json("train"),
         python=sys.executable,

@@ -1,8 +1,9 @@
 """``determinism.json``: did retraining each checked seed reproduce it bit for bit?
 
-Per seed, the verify job's report (:func:`biorepro.jobs.train.compare_with`): weights,
-scores and every file of the entry but its provenance. ``all_identical`` when all are
-identical for every seed.
+Per seed, the verify job's report (``compare`` of the train job): weights, scores and
+every file of the entry but its provenance, and the devices of both runs.
+``all_identical`` when all are identical for every seed, each retrained on the device
+it was trained on.
 """
 
 from __future__ import annotations
@@ -19,12 +20,10 @@ def write_report(verify_files: list[str], out: str | Path, log: Log) -> dict:
     seeds = [json.loads(Path(f).read_text()) for f in verify_files]
     report = {
         "all_identical": all(s["weights_identical"] and s["scores_identical"]
-                             and not s["differing_files"] for s in seeds),
+                             and s["same_device"] and not s["differing_files"] for s in seeds),
         "seeds": seeds,
     }
     Path(out).write_text(json.dumps(report, indent=2) + "\n")
     for s in seeds:
-        log(f"seed {s['seed']}: weights identical {s['weights_identical']}, scores identical "
-            f"{s['scores_identical']}, max |dw| {s['max_abs_weight_diff']:.3g}, differing "
-            f"files {', '.join(s['differing_files']) or 'none'}")
+        log(f"seed {s['seed']}: {s['summary']}")
     return report

@@ -23,6 +23,7 @@ from biorepro.jobs.run import (
     stage_module,
     write_receipt,
 )
+from biorepro.store.entries import verify_entry
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.receipt:
                 write_receipt(args.receipt, job["out"])
             return 0
+        if args.report:  # the stored entry compared with must be intact, file by file
+            verify_entry(job["out"])
         rebuilt = rebuild(job, args.into, log)
         if args.report:
             report = stage_module(job["stage"]).compare(Path(job["out"]), rebuilt)

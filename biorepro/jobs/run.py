@@ -94,6 +94,10 @@ def write_receipt(receipt: str | os.PathLike, entry: str | os.PathLike) -> None:
 def run_jobs(jobs: list[dict], receipts: list[str], log_path: str | None) -> None:
     """What a rule runs: produce every job (a batch for ``frames``), then its receipt."""
     with job_logger(log_path) as log:
+        for job in jobs:
+            if _missing_environment(job):
+                raise RuntimeError(f"a {job['stage']} job needs variables set before Python "
+                                   "starts: run it with python -m biorepro.jobs")
         for n, (job, receipt) in enumerate(zip(jobs, receipts, strict=True), start=1):
             if len(jobs) > 1:
                 log(f"{job['stage']} {n}/{len(jobs)}: {job['out']}")
@@ -104,12 +108,16 @@ def run_jobs(jobs: list[dict], receipts: list[str], log_path: str | None) -> Non
 def reexec_if_needed(job: dict) -> None:
     """Re-execute this process with the variables the stage needs before Python starts
     (e.g. ``PYTHONHASHSEED`` for a strict training job) when they are not set."""
-    missing = getattr(stage_module(job["stage"]), "missing_environment", lambda j: {})(job)
+    missing = _missing_environment(job)
     if missing and os.environ.get(REEXEC_MARK) != "1":
         env = {**os.environ, **missing, REEXEC_MARK: "1"}
         os.execve(sys.executable, [sys.executable, "-m", "biorepro.jobs", *sys.argv[1:]], env)
     if missing:
         raise RuntimeError(f"variables not in effect after re-executing the job: {missing}")
+
+
+def _missing_environment(job: dict) -> dict[str, str]:
+    return getattr(stage_module(job["stage"]), "missing_environment", lambda j: {})(job)
 
 
 def read_job(text: str) -> dict:

@@ -39,8 +39,9 @@ def build(job: dict, out: Path, log: Log) -> dict:
         else:
             good.append((record, Path(frames[video_id])))
     if bad and params["on_bad_video"] == "fail":
-        listing = "\n  ".join(f"{observed(frames[r.video_id]).get('video', r.video_id)}: "
-                               f"{reason}" for r, reason in bad)
+        listing = "\n  ".join(
+            f"{r.video_id} (first extracted from "
+            f"{observed(frames[r.video_id]).get('video', '?')}): {reason}" for r, reason in bad)
         raise BadVideosError(
             f"{len(bad)} video(s) cannot be used:\n  {listing}\nFix or remove them, or set "
             "dataset.on_bad_video: skip to leave them out (they are then listed in "

@@ -7,7 +7,9 @@ the determinism mode (its variables must be in the environment before Python sta
 (byte-identical when retrained in strict mode on the same machine and software); what
 was observed (device, determinism settings read back, duration) goes into the
 provenance only. :func:`compare` is what the ``verify`` rule reports: whether a
-retrained entry's weights, scores and files are bit-identical to the stored one's.
+retrained entry's weights, scores and files are bit-identical to the stored one's, and
+whether both ran on the same device (the device is no key ingredient: a difference
+between devices is not nondeterminism).
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from biorepro.train.determinism import environment_mismatch, job_environment
 from biorepro.train.device import assign_device
 
 SPLITS_SCORED = ("devel", "test")
+# The device assignment (its GPU lock) is held until the process exits: TensorFlow gives
+# the GPU's memory back only then, after the entry is published.
+_HELD = []
 
 
 def missing_environment(job: dict) -> dict[str, str]:
@@ -36,6 +41,7 @@ def build(job: dict, out: Path, log: Log) -> dict:
     """Train the seed on the job's tensor cache and write the entry's files into ``out``."""
     runtime = job["runtime"]
     assignment = assign_device(runtime["device"], runtime["lock_dir"], runtime["gpu_wait_s"])
+    _HELD.append(assignment)
     log(f"device: {assignment.device} ({assignment.how})")
     from biorepro.train.determinism import configure
     from biorepro.train.device import enable_memory_growth
@@ -67,7 +73,7 @@ def compare(stored: Path, retrained: Path) -> dict:
     every file but the provenance (``differing_files``)."""
     import pandas as pd
 
-    from biorepro.store.entries import file_manifest
+    from biorepro.store.entries import file_manifest, observed
     from biorepro.train.weights import fingerprint, max_abs_diff, read_weights
 
     a, b = (read_weights(d / TRAIN.weights()) for d in (stored, retrained))
@@ -78,12 +84,18 @@ def compare(stored: Path, retrained: Path) -> dict:
     ma, mb = file_manifest(stored), file_manifest(retrained)
     differing = sorted(f for f in ma.keys() | mb.keys() if ma.get(f) != mb.get(f))
     seed = json.loads((stored / TRAIN.result()).read_text())["seed"]
-    report = {"seed": seed, "entry": str(stored), "weights_sha256_store": fa,
+    devices = [observed(d).get("device") for d in (stored, retrained)]
+    report = {"seed": seed, "entry": str(stored), "device_store": devices[0],
+              "device_retrained": devices[1], "same_device": devices[0] == devices[1],
+              "weights_sha256_store": fa,
               "weights_sha256_retrained": fb, "weights_identical": fa == fb,
               "max_abs_weight_diff": max_abs_diff(a, b), "scores_identical": bool(scores_equal),
               "differing_files": differing}
     report["summary"] = (f"weights identical {report['weights_identical']}, scores identical "
                          f"{report['scores_identical']}, max |dw| "
                          f"{report['max_abs_weight_diff']:.3g}, differing files "
-                         f"{', '.join(differing) or 'none'}")
+                         f"{', '.join(differing) or 'none'}"
+                         + ("" if report["same_device"] else
+                            f" (NOT COMPARABLE: trained on {devices[0]}, retrained on "
+                            f"{devices[1]})"))
     return report

@@ -119,6 +119,10 @@ def _resolve_from(name: str, is_package: bool, node: ast.ImportFrom) -> str:
     return ".".join(parts + ([node.module] if node.module else []))
 
 
+# The cache holds what this module's code computed: another version of it starts afresh.
+_OWN_CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+
+
 class _DiskCache:
     """The cache file's content, read once per process; ``save`` writes it back when
     something was added."""
@@ -130,7 +134,7 @@ class _DiskCache:
         except (OSError, ValueError):
             data = None
         if not (isinstance(data, dict) and data.get("python") == sys.version
-                and isinstance(data.get("modules"), dict)
+                and data.get("code") == _OWN_CODE and isinstance(data.get("modules"), dict)
                 and isinstance(data.get("packages"), dict)):
             data = {"modules": {}, "environment": None, "packages": {}}
         self.modules: dict[str, list] = data["modules"]
@@ -145,7 +149,8 @@ class _DiskCache:
         tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:12]}")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps({"python": sys.version, "modules": self.modules,
+            tmp.write_text(json.dumps({"python": sys.version, "code": _OWN_CODE,
+                                       "modules": self.modules,
                                        "environment": self.environment,
                                        "packages": self.packages}))
             os.replace(tmp, self.path)
@@ -184,8 +189,9 @@ def _parse(name: str) -> tuple[str, frozenset[str]]:
 
 @functools.cache
 def code_fingerprint(*roots: str) -> CodeFingerprint:
-    """Fingerprint of the modules ``roots`` (``biorepro.jobs.train``) and their
-    transitive ``biorepro`` imports, ``NOT_FINGERPRINTED`` left out."""
+    """Fingerprint of the modules ``roots`` (``biorepro.jobs.train``), their transitive
+    ``biorepro`` imports and the packages holding them (whose ``__init__`` runs on
+    import), ``NOT_FINGERPRINTED`` left out."""
     seen: set[str] = set()
     third_party: set[str] = set()
     todo = list(roots)
@@ -200,6 +206,8 @@ def code_fingerprint(*roots: str) -> CodeFingerprint:
             continue
         seen.add(name)
         todo.extend(_parse(name)[1])
+        parts = name.split(".")
+        todo.extend(".".join(parts[:i]) for i in range(1, len(parts)))
     ordered = tuple(sorted((name, _parse(name)[0]) for name in seen))
     digest = hashlib.sha256("".join(f"{n}:{d}\n" for n, d in ordered).encode()).hexdigest()
     packages = _versions(third_party)

@@ -22,6 +22,7 @@ class File:
     pattern: str        # relative POSIX path; ``{field}`` parts vary
     format: str         # what it holds, in which format
     required: bool = True
+    each: tuple[str, tuple[str, ...]] | None = None  # (field, values): one file per value
 
     def __call__(self, **fields: object) -> str:
         """The file's relative path with ``fields`` filled in."""
@@ -57,8 +58,13 @@ class Layout:
         """What is wrong with an entry holding the files ``rels`` (provenance aside)."""
         out = [f"{rel} is no file of a {self.stage} entry" for rel in rels
                if self.role(rel) is None]
-        out += [f"it has no {f.pattern} ({f.format})" for f in self.files.values()
-                if f.required and not any(f.matches(rel) for rel in rels)]
+        for f in self.files.values():
+            if f.each is not None:
+                field, values = f.each
+                out += [f"it has no {f(**{field: v})} ({f.format})" for v in values
+                        if f(**{field: v}) not in rels]
+            elif f.required and not any(f.matches(rel) for rel in rels):
+                out.append(f"it has no {f.pattern} ({f.format})")
         return out
 
 
@@ -77,13 +83,20 @@ SPLIT = Layout(
     image=File("{split}/{label}/{video_id}__{frame:05d}.png",
                "a frame, in the folder of its split and label (PNG)", required=False),
 )
+SPLITS = ("train", "devel", "test")  # as biorepro.data.records.SPLITS
+SCORED = ("devel", "test")  # the splits a model is scored on
 TENSORS = Layout(
     "tensors",
-    images=File("{split}/images.npy", "uint8 N×H×W×3 RGB, rows ordered by (video_id, frame)"),
-    labels=File("{split}/labels.npy", "uint8 N, 1 = bona fide, 0 = attack"),
-    video_index=File("{split}/video_index.npy", "int32 N, row of videos.csv"),
-    frame_index=File("{split}/frame_index.npy", "int32 N, frame number in its video"),
-    videos=File("{split}/videos.csv", "CSV: video_id, subject, label, attack_type"),
+    images=File("{split}/images.npy", "uint8 N×H×W×3 RGB, rows ordered by (video_id, frame)",
+                each=("split", SPLITS)),
+    labels=File("{split}/labels.npy", "uint8 N, 1 = bona fide, 0 = attack",
+                each=("split", SPLITS)),
+    video_index=File("{split}/video_index.npy", "int32 N, row of videos.csv",
+                     each=("split", SPLITS)),
+    frame_index=File("{split}/frame_index.npy", "int32 N, frame number in its video",
+                     each=("split", SPLITS)),
+    videos=File("{split}/videos.csv", "CSV: video_id, subject, label, attack_type",
+                each=("split", SPLITS)),
 )
 TRAIN = Layout(
     "train",
@@ -91,7 +104,7 @@ TRAIN = Layout(
     weights=File("model.safetensors", "weights, safetensors format, in model.weights order"),
     history=File("history.csv", "CSV: one row per epoch (loss, accuracy, val_loss, ...)"),
     scores=File("scores_{split}.csv", "CSV: video_id, subject, label, attack_type, frame, "
-                                      "score (probability of bona fide); devel and test"),
+                                      "score (probability of bona fide)", each=("split", SCORED)),
     result=File("result.json", "JSON: status, epochs_trained, best_epoch, train_accuracy, "
                                "weights_sha256"),
 )
@@ -99,7 +112,8 @@ METRICS = Layout(
     "metrics",
     metrics=File("metrics.json", "JSON: the seed's error rates at one level, threshold "
                                  "from devel"),
-    bob_scores=File("scores_{split}.bob.csv", "bob.pad.base CSV scores at the entry's level"),
+    bob_scores=File("scores_{split}.bob.csv", "bob.pad.base CSV scores at the entry's level",
+                    each=("split", SCORED)),
 )
 SUMMARY = Layout(
     "summary",

@@ -40,3 +40,19 @@ def test_check_entry_holds_an_entry_to_its_stage_layout(tmp_path):
     problems = check_entry(str(final), deep=False).problems
     assert "notes.txt is no file of a train entry" in problems
     assert any(p.startswith("it has no result.json") for p in problems)
+
+
+def test_a_family_declared_per_split_needs_each_split():
+    files = [TRAIN.architecture(), TRAIN.weights(), TRAIN.history(), TRAIN.result(),
+             TRAIN.scores(split="devel")]
+    assert TRAIN.problems(files) == ["it has no scores_test.csv (CSV: video_id, subject, "
+                                     "label, attack_type, frame, score (probability of bona "
+                                     "fide))"]
+    assert TRAIN.problems([*files, TRAIN.scores(split="test")]) == []
+
+
+def test_the_layouts_splits_are_the_datasets():
+    from biorepro.data.records import SPLITS
+    from biorepro.store import layouts
+
+    assert layouts.SPLITS == SPLITS
