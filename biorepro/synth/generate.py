@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -135,7 +136,9 @@ def generate_dataset(root, *, seed: int = 0, clients: dict[str, int] | None = No
     root = Path(root)
     names = video_names(clients, real_per_client, attacks)
     workers = workers or min(8, os.cpu_count() or 1)
-    with ProcessPoolExecutor(workers) as pool:
+    # spawned, not forked: a fork of a process that runs threads (a test runner, TensorFlow)
+    # can deadlock in the child
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [pool.submit(_write_one, root, seed, client, rel, n, difficulty, adverse, attack)
                    for _split, client, rel, adverse, attack in names]
         for i, future in enumerate(as_completed(futures), start=1):
