@@ -90,6 +90,6 @@ def test_bad_videos_fail_naming_each_path_and_where_skipped_ones_are_listed(tmp_
     with pytest.raises(split_job.BadVideosError) as err:
         split_job.build(job, tmp_path / "entry", print)
     message = str(err.value)
-    assert "/data/attack/v0.mov: file is empty (0 bytes)" in message
-    assert "/data/attack/v1.mov: video stream has no frames" in message
+    assert "attack--v0 (first extracted from /data/attack/v0.mov): file is empty" in message
+    assert "attack--v1 (first extracted from /data/attack/v1.mov): video stream has no" in message
     assert "results/<experiment>/bad_videos.csv and data_report.md" in message
