@@ -193,14 +193,10 @@ def _valid_digests() -> list[str]:
 
 
 def _remember_valid(valid: list[str], digest: str) -> None:
-    """Add ``digest`` to the cache (atomically; a folder that cannot hold it is fine)."""
-    tmp = VALID_CACHE.with_name(f".{VALID_CACHE.name}.{os.getpid()}")
-    try:
-        VALID_CACHE.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps((valid + [digest])[-VALID_CACHE_SIZE:]))
-        os.replace(tmp, VALID_CACHE)
-    except OSError:
-        tmp.unlink(missing_ok=True)
+    """Add ``digest`` to the cache."""
+    from biorepro.store.hashing import write_cache
+
+    write_cache(VALID_CACHE, (valid + [digest])[-VALID_CACHE_SIZE:])
 
 
 def _check_consistency(config: dict) -> None:

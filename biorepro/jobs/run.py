@@ -53,9 +53,13 @@ def needs_building(job: dict, log: Log) -> bool:
             raise DamagedEntryError(out, list(check.problems))
         log(f"{out} is already in the store (published by another run)")
         return False
+    _verify_inputs(job)
+    return True
+
+
+def _verify_inputs(job: dict) -> None:
     for path in job["entries"]:
         verify_entry(path)
-    return True
 
 
 def produce(job: dict, log: Log) -> None:
@@ -72,8 +76,7 @@ def rebuild(job: dict, into: str | os.PathLike, log: Log) -> Path:
     """Build the entry of ``job`` again into the folder ``into`` (not the store), from
     its verified inputs; what ``biorepro recheck`` and ``verify`` compare."""
     into = Path(into)
-    for path in job["entries"]:
-        verify_entry(path)
+    _verify_inputs(job)
     shutil.rmtree(into, ignore_errors=True)
     into.mkdir(parents=True)
     observed = stage_module(job["stage"]).build(job, into, log)

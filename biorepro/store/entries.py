@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from biorepro.store.hashing import file_digest, settled, stat_stamp
+from biorepro.store.hashing import file_digest, settled, stat_stamp, write_cache
 from biorepro.store.keys import canonical_json, derive_key
 from biorepro.store.layouts import LAYOUTS
 
@@ -329,15 +329,8 @@ class VerifiedRecords:
 
     def save(self) -> None:
         """Write the cache back (atomically) when it grew; a failure only loses speed."""
-        if not self.grown:
-            return
-        tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:12]}")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(self.known))
-            os.replace(tmp, self.path)
-        except OSError:
-            tmp.unlink(missing_ok=True)
+        if self.grown:
+            write_cache(self.path, self.known)
 
 
 def _entry_files(entry: str) -> dict[str, str]:

@@ -27,11 +27,10 @@ import importlib.metadata
 import json
 import os
 import sys
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from biorepro.store.hashing import settled, stat_stamp
+from biorepro.store.hashing import settled, stat_stamp, write_cache
 
 PACKAGE = "biorepro"
 CACHE = Path(".biorepro") / "cache" / "fingerprint.json"
@@ -146,16 +145,9 @@ class _DiskCache:
         if not self.grown:
             return
         self.grown = False
-        tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:12]}")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps({"python": sys.version, "code": _OWN_CODE,
-                                       "modules": self.modules,
-                                       "environment": self.environment,
-                                       "packages": self.packages}))
-            os.replace(tmp, self.path)
-        except OSError:
-            tmp.unlink(missing_ok=True)
+        write_cache(self.path, {"python": sys.version, "code": _OWN_CODE,
+                                "modules": self.modules, "environment": self.environment,
+                                "packages": self.packages})
 
 
 @functools.lru_cache(maxsize=1)

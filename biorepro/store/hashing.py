@@ -10,6 +10,7 @@ is what keys depend on. Several processes may share one cache file.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sqlite3
 import time
@@ -90,3 +91,16 @@ def stat_stamp(st: os.stat_result) -> list[int]:
 def settled(st: os.stat_result) -> bool:
     """Whether the file's last change is at least ``RACY_NS`` old (safe to cache)."""
     return time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) >= RACY_NS
+
+
+def write_cache(path: str | os.PathLike, value) -> None:
+    """Write a cache file as JSON, atomically; a folder that cannot hold it only costs
+    the speed-up (the error is not raised)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.time_ns()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(value))
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)

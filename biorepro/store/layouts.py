@@ -85,18 +85,20 @@ SPLIT = Layout(
 )
 SPLITS = ("train", "devel", "test")  # as biorepro.data.records.SPLITS
 SCORED = ("devel", "test")  # the splits a model is scored on
+
+
+def _per_split(name: str, what: str) -> File:
+    """A file of the tensor cache, one in each split's folder."""
+    return File(f"{{split}}/{name}", what, each=("split", SPLITS))
+
+
 TENSORS = Layout(
     "tensors",
-    images=File("{split}/images.npy", "uint8 N×H×W×3 RGB, rows ordered by (video_id, frame)",
-                each=("split", SPLITS)),
-    labels=File("{split}/labels.npy", "uint8 N, 1 = bona fide, 0 = attack",
-                each=("split", SPLITS)),
-    video_index=File("{split}/video_index.npy", "int32 N, row of videos.csv",
-                     each=("split", SPLITS)),
-    frame_index=File("{split}/frame_index.npy", "int32 N, frame number in its video",
-                     each=("split", SPLITS)),
-    videos=File("{split}/videos.csv", "CSV: video_id, subject, label, attack_type",
-                each=("split", SPLITS)),
+    images=_per_split("images.npy", "uint8 N×H×W×3 RGB, rows ordered by (video_id, frame)"),
+    labels=_per_split("labels.npy", "uint8 N, 1 = bona fide, 0 = attack"),
+    video_index=_per_split("video_index.npy", "int32 N, row of videos.csv"),
+    frame_index=_per_split("frame_index.npy", "int32 N, frame number in its video"),
+    videos=_per_split("videos.csv", "CSV: video_id, subject, label, attack_type"),
 )
 TRAIN = Layout(
     "train",
