@@ -13,7 +13,9 @@ frames      extraction parameters; the video's content digest (not its path)
 split       the videos (id, label, subject, split, attack type), ``on_bad_video``;
             the frames entries' keys
 tensors     image size; the split entry's key
-train       training parameters and the seed; the tensors entry's key
+train       training parameters and the seed, the model (a built-in's name and
+            parameters, or a user model file's code fingerprint), the weights file's
+            digest; the tensors entry's key
 metrics     seed, evaluation level, fusion, threshold criterion; the train entry's key
 summary     experiment name, statistics settings, fusion; the keys of its entries
 compare     statistics settings, experiment order; the metrics entries' keys
@@ -42,10 +44,11 @@ from biorepro.store.fingerprint import code_fingerprint
 from biorepro.store.hashing import StatCache
 from biorepro.store.keys import derive_key, ingredients
 from biorepro.synth import dataset as synthetic
+from biorepro.train import catalog
 
 GPU_LOCKS = ".biorepro/gpu-locks"  # lock files of local GPUs, in the working directory
 # Keys of ``train`` that change how a job runs but not what it computes.
-TRAIN_RUNTIME_KEYS = ("device", "gpu_wait_s", "mem_mb")
+TRAIN_RUNTIME_KEYS = ("device", "gpu_wait_s", "mem_mb", "seeds_per_gpu")
 # Keys that apply to a whole run, not to one experiment: a variant cannot change them.
 RUN_KEYS = ("store", "stat_cache", "results", "extract.videos_per_job", "verify")
 
@@ -217,13 +220,19 @@ def dataset_records(conf: dict) -> list[VideoRecord]:
         splitting.assign_splits(records, ds["split_fractions"], ds["split_seed"]))
 
 
-def train_params(conf: dict) -> dict:
-    """The training parameters that enter the key (runtime settings left out)."""
-    return {k: v for k, v in conf["train"].items() if k not in TRAIN_RUNTIME_KEYS}
+def train_params(conf: dict, digest) -> tuple[dict, dict]:
+    """The training parameters that enter the key (runtime settings left out, the model
+    and weights resolved by :func:`biorepro.train.catalog.resolve`), and the runtime
+    settings of the job; ``digest(path)`` gives a file's SHA-256."""
+    model, files = catalog.resolve(conf["train"], conf["tensors"]["image_size"], digest)
+    params = {k: v for k, v in conf["train"].items() if k not in TRAIN_RUNTIME_KEYS}
+    runtime = {**{k: conf["train"][k] for k in (*TRAIN_RUNTIME_KEYS, "threads")},
+               "lock_dir": GPU_LOCKS, **files}
+    return {**params, **model}, runtime
 
 
 def _plan_experiment(name: str, conf: dict, store: str, digests: dict[str, str],
-                     records: list[VideoRecord]) -> ExperimentPlan:
+                     records: list[VideoRecord], digest) -> ExperimentPlan:
     extract_params = {k: v for k, v in conf["extract"].items() if k != "videos_per_job"}
     frames = {r.video_id: make_entry(store, "frames", extract_params,
                                      {"video": Source(r.path, digests[r.path])},
@@ -236,9 +245,8 @@ def _plan_experiment(name: str, conf: dict, store: str, digests: dict[str, str],
                        {"frames": frames}, what=f"dataset of {len(records)} videos")
     tensors = make_entry(store, "tensors", dict(conf["tensors"]), {"split": split},
                          what=f"tensors {conf['tensors']['image_size']}px")
-    runtime = {**{k: conf["train"][k] for k in (*TRAIN_RUNTIME_KEYS, "threads")},
-               "lock_dir": GPU_LOCKS}
-    train = {seed: make_entry(store, "train", {**train_params(conf), "seed": seed},
+    params, runtime = train_params(conf, digest)
+    train = {seed: make_entry(store, "train", {**params, "seed": seed},
                               {"tensors": tensors}, what=f"seed {seed}", runtime=runtime)
              for seed in cfg.seed_list(conf)}
     ev = conf["evaluate"]
@@ -295,7 +303,8 @@ def build_plan(config: dict) -> Plan:
                     check_leakage(records, digests)
                     datasets[ds_key] = (records, digests)
                 records, digests = datasets[ds_key]
-                plans[name] = _plan_experiment(name, conf, base["store"], digests, records)
+                plans[name] = _plan_experiment(name, conf, base["store"], digests, records,
+                                               cache.digest)
     finally:
         if collecting:
             gc.enable()

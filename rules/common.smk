@@ -18,10 +18,11 @@ from biorepro.data.split_folders import LeakageError
 from biorepro.data.splitting import SplitError
 from biorepro.plan import build_plan
 from biorepro.store.keys import KEY_PATTERN
+from biorepro.train.catalog import ModelError
 
 try:
     PLAN = build_plan(config)
-except (ConfigError, DatasetError, LeakageError, SplitError, OSError) as err:
+except (ConfigError, DatasetError, LeakageError, SplitError, ModelError, OSError) as err:
     raise WorkflowError(f"biorepro: {err}") from None
 EXPERIMENTS = PLAN.experiments
 BASE = next(iter(EXPERIMENTS.values())).config

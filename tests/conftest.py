@@ -10,7 +10,10 @@ import pandas as pd
 import pytest
 from hypothesis import settings
 
+from biorepro import config as cfg
 from biorepro.data.tensors import VIDEO_COLUMNS
+from biorepro.plan import train_params
+from biorepro.store.hashing import file_digest
 
 # Property tests draw their examples from a fixed seed: a CI failure replays locally.
 settings.register_profile("reproducible", derandomize=True)
@@ -51,3 +54,11 @@ def make_tensor_cache(root: Path, n=(48, 24, 24), size=16, seed=0) -> Path:
                        "label": "attack", "attack_type": "print"} for i in range(n_videos)],
                      columns=VIDEO_COLUMNS).to_csv(d / "videos.csv", index=False)
     return root
+
+
+def train_setup(image_size: int = 16, **train) -> tuple[dict, dict]:
+    """Key parameters (without the seed) and job runtime of a ``train`` config section
+    (defaults filled, then ``train`` over them), as planning computes them; CPU only."""
+    conf = cfg.validate({"train": {"device": "cpu", "gpu_wait_s": 0, **train},
+                         "tensors": {"image_size": image_size}})
+    return train_params(conf, file_digest)

@@ -31,13 +31,11 @@ from biorepro.plan import Source, make_entry
 from biorepro.store.entries import PROVENANCE
 from biorepro.store.hashing import file_digest
 from biorepro.store.layouts import SPLIT, SUMMARY
-from tests.conftest import write_video
+from tests.conftest import train_setup, write_video
 
 EXTRACT = {"n_frames": 3, "fps": None, "crop": "center", "size": 24, "face_scale": 1.3}
-TRAIN = {"backbone": "xception_small", "widths": [4, 8], "dropout": 0.25, "epochs": 2,
-         "batch_size": 8, "learning_rate": 0.001, "patience": 2, "determinism": "strict",
-         "threads": 1, "seed": 0}
-RUNTIME = {"device": "cpu", "gpu_wait_s": 0, "lock_dir": ".locks", "threads": 1, "mem_mb": 0}
+TRAIN, RUNTIME = train_setup(model_params={"widths": [4, 8]}, epochs=2, batch_size=8,
+                             patience=2, threads=1)
 STATS = {"n_boot": 200, "ci": 0.95, "bootstrap_seed": 0, "target_half_width": 0.01}
 LEVELS = ("frame", "video")
 CRITERIA = ("eer", "min-hter")  # one experiment each, for the comparison
@@ -133,7 +131,8 @@ def tensors_entries(root, split_entries):
 @pytest.fixture(scope="module")
 def train_entries(root, tensors_entries):
     """Seed 0 trained twice, in two processes at once (strict determinism, on CPU)."""
-    made = {s: make_entry(store(root, s), "train", TRAIN, {"tensors": tensors_entries[s][0]},
+    made = {s: make_entry(store(root, s), "train", {**TRAIN, "seed": 0},
+                          {"tensors": tensors_entries[s][0]},
                           runtime={**RUNTIME, "lock_dir": str(root / "locks")})
             for s in STORES}
     procs = [subprocess.Popen([sys.executable, "-m", "biorepro.jobs", "--job",

@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 
 from biorepro.joblog import Log
+from biorepro.store.fingerprint import file_fingerprint
+from biorepro.store.hashing import file_digest
 from biorepro.store.layouts import TRAIN
 from biorepro.train.determinism import environment_mismatch, job_environment
 from biorepro.train.device import assign_device
@@ -40,21 +42,24 @@ def missing_environment(job: dict) -> dict[str, str]:
 def build(job: dict, out: Path, log: Log) -> dict:
     """Train the seed on the job's tensor cache and write the entry's files into ``out``."""
     runtime = job["runtime"]
-    assignment = assign_device(runtime["device"], runtime["lock_dir"], runtime["gpu_wait_s"])
+    p, tensors = job["ingredients"]["params"], job["inputs"]["tensors"]
+    sources = check_sources(p, runtime)
+    assignment = assign_device(runtime["device"], runtime["lock_dir"], runtime["gpu_wait_s"],
+                               slots=runtime["seeds_per_gpu"])
     _HELD.append(assignment)
     log(f"device: {assignment.device} ({assignment.how})")
-    from biorepro.train.determinism import configure
-    from biorepro.train.device import enable_memory_growth
+    from biorepro.train.determinism import configure, set_precision
+    from biorepro.train.device import limit_gpu_memory
     from biorepro.train.fit import score_split, train_seed
     from biorepro.train.weights import save_model
 
-    p, tensors = job["ingredients"]["params"], job["inputs"]["tensors"]
     record = configure(p["seed"], p["determinism"], p["threads"])
-    enable_memory_growth()
-    log(f"train: seed {p['seed']}, determinism {p['determinism']}, "
-        f"threads {p['threads']}, devices {record['devices']}")
+    gpu_memory = limit_gpu_memory(assignment.memory_mb)
+    precision = set_precision(p["precision"], record)
+    log(f"train: seed {p['seed']}, determinism {p['determinism']}, threads {p['threads']}, "
+        f"precision {p['precision']}, devices {record['devices']}")
     start = time.perf_counter()
-    model, history, result = train_seed(tensors, p["seed"], p, log)
+    model, history, result = train_seed(tensors, p["seed"], p, runtime, log)
     save_model(model, out)
     history.to_csv(out / TRAIN.history(), index=False)
     for split in SPLITS_SCORED:
@@ -65,7 +70,28 @@ def build(job: dict, out: Path, log: Log) -> dict:
     log(f"train: {result['status']}, {result['epochs_trained']} epochs, weights "
         f"{result['weights_sha256'][:16]}, {duration} s")
     return {"device": assignment.device, "device_choice": assignment.how,
-            "determinism": record, "duration_s": duration}
+            "gpu_memory": gpu_memory, "determinism": record, "precision": precision,
+            **sources, "duration_s": duration}
+
+
+def check_sources(params: dict, runtime: dict) -> dict:
+    """The user's model file and the weights file the job reads, each checked against
+    the fingerprint or digest planned into the key (refused when either changed since);
+    returns them for the provenance."""
+    found = {}
+    if runtime["model_file"]:
+        code = file_fingerprint(runtime["model_file"]).as_dict()
+        if code != params["model"]["code"]:
+            raise RuntimeError(f"model file {runtime['model_file']} (or a module it imports) "
+                               "changed since the workflow was planned: run it again")
+        found["model_file"] = {"path": runtime["model_file"], "code": code}
+    if runtime["weights_file"]:
+        digest = file_digest(runtime["weights_file"])
+        if digest != params["weights"]["sha256"]:
+            raise RuntimeError(f"weights file {runtime['weights_file']} changed since the "
+                               "workflow was planned: run it again")
+        found["weights_file"] = {"path": runtime["weights_file"], "sha256": digest}
+    return found
 
 
 def compare(stored: Path, retrained: Path) -> dict:

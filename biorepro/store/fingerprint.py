@@ -67,19 +67,23 @@ class CodeFingerprint:
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 
-@functools.cache
-def _own_file(name: str) -> Path | None:
-    """Source file of ``biorepro`` module ``name``, found on disk without importing it."""
-    if not (name == PACKAGE or name.startswith(PACKAGE + ".")):
+def _file_in(folder: Path, name: str) -> Path | None:
+    """Source file of module ``name`` (dotted) under ``folder``, found without importing."""
+    if not name:
         return None
-    parts = name.split(".")[1:]
-    if not parts:
-        return PACKAGE_DIR / "__init__.py"
-    rel = Path(*parts)
-    for candidate in (PACKAGE_DIR / rel / "__init__.py", PACKAGE_DIR / rel.with_suffix(".py")):
+    rel = Path(*name.split("."))
+    for candidate in (folder / rel / "__init__.py", folder / rel.with_suffix(".py")):
         if candidate.is_file():
             return candidate
     return None
+
+
+@functools.cache
+def _own_file(name: str) -> Path | None:
+    """Source file of ``biorepro`` module ``name``."""
+    if not (name == PACKAGE or name.startswith(PACKAGE + ".")):
+        return None
+    return _file_in(PACKAGE_DIR.parent, name)
 
 
 def _strip_docstrings(tree: ast.AST) -> ast.AST:
@@ -172,39 +176,60 @@ def _module(path: Path, name: str, is_package: bool) -> tuple[str, frozenset[str
 
 
 @functools.cache
-def _parse(name: str) -> tuple[str, frozenset[str]]:
-    path = _own_file(name)
-    if path is None:
-        raise ModuleNotFoundError(f"cannot find module {name!r} to fingerprint")
+def _parse(name: str, path: Path) -> tuple[str, frozenset[str]]:
     return _module(path, name, path.name == "__init__.py")
 
 
-@functools.cache
-def code_fingerprint(*roots: str) -> CodeFingerprint:
-    """Fingerprint of the modules ``roots`` (``biorepro.jobs.train``), their transitive
-    ``biorepro`` imports and the packages holding them (whose ``__init__`` runs on
-    import), ``NOT_FINGERPRINTED`` left out."""
-    seen: set[str] = set()
+def _closure(roots, locate) -> CodeFingerprint:
+    """Fingerprint of modules ``roots``, of the modules they import that ``locate(name)``
+    finds a file for (transitively, with the packages holding them, whose ``__init__``
+    runs on import; ``NOT_FINGERPRINTED`` left out), and the versions of the third-party
+    packages they import."""
+    seen: dict[str, Path] = {}
     third_party: set[str] = set()
     todo = list(roots)
     while todo:
         name = todo.pop()
         if name in seen or name in NOT_FINGERPRINTED:
             continue
-        if _own_file(name) is None:
+        path = locate(name)
+        if path is None:
             top = name.split(".")[0]
             if top and top != PACKAGE and top not in sys.stdlib_module_names:
                 third_party.add(top)
             continue
-        seen.add(name)
-        todo.extend(_parse(name)[1])
+        seen[name] = path
+        todo.extend(_parse(name, path)[1])
         parts = name.split(".")
         todo.extend(".".join(parts[:i]) for i in range(1, len(parts)))
-    ordered = tuple(sorted((name, _parse(name)[0]) for name in seen))
+    ordered = tuple(sorted((name, _parse(name, path)[0]) for name, path in seen.items()))
     digest = hashlib.sha256("".join(f"{n}:{d}\n" for n, d in ordered).encode()).hexdigest()
     packages = _versions(third_party)
     _disk_cache().save()
     return CodeFingerprint(digest, ordered, packages)
+
+
+@functools.cache
+def code_fingerprint(*roots: str) -> CodeFingerprint:
+    """Fingerprint of the ``biorepro`` modules ``roots`` (``biorepro.jobs.train``) and
+    their transitive ``biorepro`` imports."""
+    return _closure(roots, _own_file)
+
+
+def file_fingerprint(path: str | os.PathLike) -> CodeFingerprint:
+    """Fingerprint of a user's Python file, of the modules of its folder it imports
+    (found in that folder as an import would, with the folder first on ``sys.path``)
+    and of the ``biorepro`` modules it imports; modules are named as imported (the
+    file by its stem)."""
+    path = Path(path).resolve()
+    folder = path.parent
+
+    def locate(name: str) -> Path | None:
+        if name == path.stem:
+            return path
+        return _file_in(folder, name) or _own_file(name)
+
+    return _closure([path.stem], locate)
 
 
 def _versions(top_level_modules: set[str]) -> tuple[tuple[str, str], ...]:

@@ -87,6 +87,30 @@ def configure(seed: int, mode: str, threads: int) -> dict:
     }
 
 
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+
+
+def set_precision(policy: str, record: dict) -> dict:
+    """Set Keras' global dtype policy (``train.precision``) before the model is built;
+    returns what the provenance records about it. Mixed precision computes in 16 bits
+    and keeps float32 weights; ``mixed_float16`` scales the loss (Keras wraps the
+    optimiser) and, on CPUs without float16 units, is emulated (slow). Its determinism
+    is that of the run (``record``): op determinism makes 16-bit kernels repeatable as
+    it does 32-bit ones, on the same device and software."""
+    import keras
+
+    if policy not in PRECISIONS:
+        raise ValueError(f"train.precision: {policy!r} is not one of {', '.join(PRECISIONS)}")
+    keras.mixed_precision.set_dtype_policy(policy)
+    got = keras.mixed_precision.dtype_policy()
+    deterministic = record["mode"] == "strict" and record["read_back"]["op_determinism"]
+    return {"policy": got.name, "compute_dtype": got.compute_dtype,
+            "variable_dtype": got.variable_dtype, "loss_scaling": policy == "mixed_float16",
+            "deterministic": bool(deterministic),
+            "determinism_basis": ("op determinism on, XLA off" if deterministic else
+                                  f"determinism {record['mode']}: not guaranteed")}
+
+
 def _op_determinism_enabled(tf) -> bool:
     from tensorflow.python.framework import config as tf_config
 

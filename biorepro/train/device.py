@@ -3,12 +3,15 @@
 ``train.device``: ``cpu`` hides every GPU; ``gpu`` needs one; ``auto`` takes a free GPU
 if there is one, else the CPU. Under SLURM (``SLURM_JOB_ID`` set) the allocation's
 ``CUDA_VISIBLE_DEVICES`` is respected as is. Locally, Snakemake assigns no GPU ids,
-so each job takes a free one through a lock file ``<lock_dir>/gpu<id>.lock``
-(``flock``, held until the process exits); when none frees up within ``wait_s``
-seconds, ``auto`` falls back to the CPU and ``gpu`` fails.
+so each job takes a free slot of one through a lock file
+``<lock_dir>/gpu<id>.<slot>.lock`` (``flock``, held until the process exits). A GPU has
+``slots`` slots (``train.seeds_per_gpu``): with more than one, concurrent seed jobs
+share it and each is limited to its share of the GPU's memory (``memory_mb``, 5% kept
+back for the driver). When no slot frees up within ``wait_s`` seconds, ``auto`` falls
+back to the CPU and ``gpu`` fails.
 
-The GPU list comes from ``nvidia-smi -L``, or from ``BIOREPRO_FAKE_GPUS="0,1"``
-(used by tests on machines without GPUs).
+GPUs and their memory come from ``nvidia-smi``, or from ``BIOREPRO_FAKE_GPUS="0,1"``
+and ``BIOREPRO_FAKE_GPU_MB`` (used by tests on machines without GPUs).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class Assignment:
     device: str                   # "cpu" or "gpu:<id>"
     how: str                      # why this device
     lock: object | None = None    # open lock file, kept for the process lifetime
+    memory_mb: int | None = None  # the job's share of the GPU's memory (None: all)
 
 
 def visible_gpus(environ=None) -> list[str]:
@@ -51,8 +55,30 @@ def visible_gpus(environ=None) -> list[str]:
             if line.startswith("GPU ")]
 
 
-def _try_lock(lock_dir: Path, gpu: str):
-    f = open(lock_dir / f"gpu{gpu}.lock", "a+")
+def gpu_memory_mb(gpu: str, environ=None) -> int | None:
+    """Total memory of GPU ``gpu`` in MiB (``BIOREPRO_FAKE_GPU_MB`` or ``nvidia-smi``)."""
+    environ = os.environ if environ is None else environ
+    fake = environ.get("BIOREPRO_FAKE_GPU_MB")
+    if fake is not None:
+        return int(fake)
+    try:
+        out = subprocess.run(["nvidia-smi", f"--id={gpu}", "--query-gpu=memory.total",
+                              "--format=csv,noheader,nounits"],
+                             capture_output=True, text=True, timeout=20)
+        return int(out.stdout.split()[0])
+    except (FileNotFoundError, subprocess.TimeoutExpired, ValueError, IndexError):
+        return None
+
+
+def share_mb(total_mb: int | None, slots: int) -> int | None:
+    """One slot's share of ``total_mb`` (5% kept back); None for a single slot."""
+    if slots <= 1 or total_mb is None:
+        return None
+    return int(total_mb * 0.95 / slots)
+
+
+def _try_lock(lock_dir: Path, gpu: str, slot: int):
+    f = open(lock_dir / f"gpu{gpu}.{slot}.lock", "a+")
     try:
         fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -66,8 +92,9 @@ def _try_lock(lock_dir: Path, gpu: str):
 
 
 def assign_device(device: str, lock_dir: str | os.PathLike, wait_s: float,
-                  environ=None, poll_s: float = 0.5) -> Assignment:
-    """Pick the device and set ``CUDA_VISIBLE_DEVICES`` in ``environ`` accordingly."""
+                  environ=None, poll_s: float = 0.5, slots: int = 1) -> Assignment:
+    """Pick the device and set ``CUDA_VISIBLE_DEVICES`` in ``environ`` accordingly;
+    ``slots`` jobs may share one GPU."""
     environ = os.environ if environ is None else environ
     if device not in DEVICES:
         raise ValueError(f"train.device: {device!r} is not one of {', '.join(DEVICES)}")
@@ -75,7 +102,9 @@ def assign_device(device: str, lock_dir: str | os.PathLike, wait_s: float,
         environ["CUDA_VISIBLE_DEVICES"] = ""
         return Assignment("cpu", "train.device is cpu")
     if environ.get("SLURM_JOB_ID") and environ.get("CUDA_VISIBLE_DEVICES"):
-        return Assignment(f"gpu:{environ['CUDA_VISIBLE_DEVICES']}", "SLURM allocation")
+        gpu = environ["CUDA_VISIBLE_DEVICES"]
+        return Assignment(f"gpu:{gpu}", "SLURM allocation", None,
+                          share_mb(gpu_memory_mb(gpu.split(",")[0], environ), slots))
     gpus = visible_gpus(environ)
     if not gpus:
         if device == "gpu":
@@ -86,11 +115,14 @@ def assign_device(device: str, lock_dir: str | os.PathLike, wait_s: float,
     lock_dir.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + wait_s
     while True:
-        for gpu in gpus:
-            lock = _try_lock(lock_dir, gpu)
-            if lock is not None:
-                environ["CUDA_VISIBLE_DEVICES"] = gpu
-                return Assignment(f"gpu:{gpu}", f"free local GPU (lock {lock.name})", lock)
+        for slot in range(slots):  # fill every GPU's first slot before any second one
+            for gpu in gpus:
+                lock = _try_lock(lock_dir, gpu, slot)
+                if lock is not None:
+                    environ["CUDA_VISIBLE_DEVICES"] = gpu
+                    return Assignment(f"gpu:{gpu}", f"free slot {slot + 1}/{slots} of local GPU "
+                                      f"(lock {lock.name})", lock,
+                                      share_mb(gpu_memory_mb(gpu, environ), slots))
         if time.monotonic() >= deadline:
             break
         time.sleep(poll_s)
@@ -101,9 +133,17 @@ def assign_device(device: str, lock_dir: str | os.PathLike, wait_s: float,
     return Assignment("cpu", f"all GPUs {gpus} busy for {wait_s:g} s: fell back to CPU")
 
 
-def enable_memory_growth() -> None:
-    """Let TensorFlow allocate GPU memory as needed (several jobs can share a GPU)."""
+def limit_gpu_memory(memory_mb: int | None) -> dict:
+    """Cap TensorFlow's memory on the visible GPU at ``memory_mb`` (a slot's share), or
+    let it grow as needed when None; returns what was set, for the provenance."""
     import tensorflow as tf
 
-    for gpu in tf.config.list_physical_devices("GPU"):
-        tf.config.experimental.set_memory_growth(gpu, True)
+    gpus = tf.config.list_physical_devices("GPU")
+    for gpu in gpus:
+        if memory_mb is None:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        else:
+            tf.config.set_logical_device_configuration(
+                gpu, [tf.config.LogicalDeviceConfiguration(memory_limit=memory_mb)])
+    return {"gpus": len(gpus), "limit_mb": memory_mb if gpus else None,
+            "growth": bool(gpus) and memory_mb is None}

@@ -1,10 +1,19 @@
 """Training one seed from the tensor cache, and scoring devel and test.
 
-``params`` (the ``train`` config section plus ``seed``): ``backbone``, ``widths``,
-``dropout``, ``epochs``, ``batch_size``, ``learning_rate`` (Adam), ``patience`` (early
-stopping on devel loss, best weights restored), ``determinism``, ``threads``. Loss is
-binary cross-entropy with label 1 = bona fide, classes weighted equally. A run whose loss
-becomes NaN stops
+``params`` (the ``train`` key part plus ``seed``, see :mod:`biorepro.train.catalog`):
+the model (:mod:`biorepro.train.model`), ``augment``, ``epochs``, ``batch_size``,
+``learning_rate``, ``optimizer``, ``schedule``, ``label_smoothing``
+(:mod:`biorepro.train.optim`), ``patience`` (early stopping on devel loss, best weights
+restored), ``finetune``. Classes are weighted equally in the loss.
+
+Without ``finetune`` the whole model trains for up to ``epochs`` epochs (phase
+``train``). With it (``head_epochs``, ``unfreeze``, ``learning_rate``), phase ``head``
+trains for ``head_epochs`` epochs with the layer named ``backbone`` frozen; phase
+``finetune`` then unfreezes its top ``unfreeze`` layers (``all``: every one) and
+recompiles at the fine-tuning rate for up to ``epochs`` epochs. BatchNorm layers of
+the backbone stay frozen in both phases: a frozen BatchNorm runs in inference mode in
+Keras 3, so the moving statistics the weights were trained with are kept and training
+and inference compute the same function. A run whose loss becomes NaN stops
 (``TerminateOnNaN``), is recorded as ``diverged`` and gets NaN scores: never an error.
 """
 
@@ -20,8 +29,10 @@ import pandas as pd
 
 from biorepro.data.tensors import load_split
 from biorepro.joblog import Log
+from biorepro.train import optim
+from biorepro.train.catalog import ModelError
 from biorepro.train.input import balanced_weights, dataset
-from biorepro.train.model import build_model
+from biorepro.train.model import BACKBONE, build_model
 from biorepro.train.weights import weights_fingerprint
 
 SCORE_COLUMNS = ["video_id", "subject", "label", "attack_type", "frame", "score"]
@@ -30,45 +41,90 @@ SCORE_COLUMNS = ["video_id", "subject", "label", "attack_type", "frame", "score"
 class EpochLog(keras.callbacks.Callback):
     """One progress line per epoch in the job's log."""
 
-    def __init__(self, log: Log, epochs: int):
+    def __init__(self, log: Log, epochs: int, phase: str):
         super().__init__()
-        self.log, self.epochs, self.start = log, epochs, 0.0
+        self.log, self.epochs, self.phase, self.start = log, epochs, phase, 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
         """Start the epoch's timer (``epoch`` counts from 0)."""
         self.start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        """Log ``epoch k/N`` (k from 1), the losses and accuracies present, and seconds."""
+        """Log ``<phase> epoch k/N`` (k from 1), the losses and accuracies present, and seconds."""
         logs = logs or {}
         parts = " ".join(f"{k}={logs[k]:.4f}" for k in ("loss", "accuracy", "val_loss",
                                                          "val_accuracy") if k in logs)
-        self.log(f"epoch {epoch + 1}/{self.epochs} {parts} "
+        self.log(f"{self.phase} epoch {epoch + 1}/{self.epochs} {parts} "
                  f"({time.perf_counter() - self.start:.1f} s)")
 
 
-def train_seed(tensor_dir: str | Path, seed: int, params: dict, log: Log = print):
-    """Fit a model; returns ``(model, history DataFrame, result dict)``."""
+def backbone_of(model: keras.Model) -> keras.Model:
+    """The layer named ``backbone`` of ``model`` (or of a model nested in it)."""
+    for layer in model._flatten_layers(include_self=False):
+        if layer.name == BACKBONE and isinstance(layer, keras.Model):
+            return layer
+    raise ModelError("train.finetune: the model has no nested model named "
+                     f"'{BACKBONE}' to freeze (the keras.applications backbones have one; "
+                     "a user model names its pretrained part so)")
+
+
+def freeze(backbone: keras.Model, unfreeze: int | str = 0) -> None:
+    """Freeze ``backbone`` except its top ``unfreeze`` layers (``all``: every layer);
+    BatchNorm layers stay frozen (inference mode) either way."""
+    backbone.trainable = True
+    inner = backbone.layers
+    keep = len(inner) if unfreeze == "all" else min(int(unfreeze), len(inner))
+    for i, layer in enumerate(inner):
+        frozen = i < len(inner) - keep or isinstance(layer, keras.layers.BatchNormalization)
+        layer.trainable = not frozen
+
+
+def _fit_phase(model, phase: str, data, params: dict, rate: float, epochs: int,
+               first_epoch: int, log: Log) -> pd.DataFrame:
+    train_ds, devel_ds, steps = data
+    model.compile(optimizer=optim.optimizer(params["optimizer"], optim.schedule(
+                      params["schedule"], rate, epochs, steps)),
+                  loss=optim.loss(params["label_smoothing"]), metrics=["accuracy"],
+                  jit_compile=False if params["determinism"] == "strict" else "auto")
+    stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=params["patience"],
+                                            restore_best_weights=True)
+    fit = model.fit(train_ds, epochs=epochs, validation_data=devel_ds, verbose=0,
+                    shuffle=False, callbacks=[keras.callbacks.TerminateOnNaN(), stopper,
+                                              EpochLog(log, epochs, phase)])
+    history = pd.DataFrame(fit.history)
+    history.insert(0, "phase", phase)
+    history.insert(0, "epoch", np.arange(first_epoch, first_epoch + len(history)))
+    return history
+
+
+def train_seed(tensor_dir: str | Path, seed: int, params: dict, runtime: dict,
+               log: Log = print):
+    """Fit a model; returns ``(model, history DataFrame, result dict)``. ``runtime``
+    gives the files the model is read from (``model_file``, ``weights_file``)."""
     train, devel = load_split(tensor_dir, "train"), load_split(tensor_dir, "devel")
     if not len(train) or not len(devel):
         raise ValueError(f"tensor cache {tensor_dir}: train ({len(train)}) and devel "
                          f"({len(devel)}) must both have frames")
-    model = build_model(params["backbone"], train.images.shape[1:],
-                        widths=tuple(params["widths"]), dropout=params["dropout"])
-    model.compile(optimizer=keras.optimizers.Adam(params["learning_rate"]),
-                  loss="binary_crossentropy", metrics=["accuracy"],
-                  jit_compile=False if params["determinism"] == "strict" else "auto")
+    model = build_model(params, runtime, train.images.shape[1:], noise_seed=seed)
+    log(f"model: {model.count_params():,} parameters")
     batch = params["batch_size"]
-    stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=params["patience"],
-                                            restore_best_weights=True)
-    weights = balanced_weights(train.labels)
-    fit = model.fit(dataset(train, batch, shuffle_seed=seed, weights=weights),
-                    epochs=params["epochs"],
-                    validation_data=dataset(devel, batch), verbose=0, shuffle=False,
-                    callbacks=[keras.callbacks.TerminateOnNaN(), stopper,
-                               EpochLog(log, params["epochs"])])
-    history = pd.DataFrame(fit.history)
-    history.insert(0, "epoch", np.arange(1, len(history) + 1))
+    data = (dataset(train, batch, shuffle_seed=seed, weights=balanced_weights(train.labels)),
+            dataset(devel, batch), math.ceil(len(train) / batch))
+    tune = params["finetune"]
+    if tune is None:
+        history = _fit_phase(model, "train", data, params, params["learning_rate"],
+                             params["epochs"], 1, log)
+    else:
+        backbone = backbone_of(model)
+        freeze(backbone, 0)
+        head = _fit_phase(model, "head", data, params, params["learning_rate"],
+                          tune["head_epochs"], 1, log)
+        freeze(backbone, tune["unfreeze"])
+        log(f"finetune: {sum(math.prod(w.shape) for w in backbone.trainable_weights):,} backbone "
+            "parameters unfrozen")
+        history = pd.concat([head, _fit_phase(model, "finetune", data, params,
+                                              tune["learning_rate"], params["epochs"],
+                                              len(head) + 1, log)], ignore_index=True)
     diverged = not np.isfinite(history[["loss", "val_loss"]].to_numpy()).all()
     if diverged:
         log("training diverged (NaN loss): scores are NaN")
@@ -76,7 +132,8 @@ def train_seed(tensor_dir: str | Path, seed: int, params: dict, log: Log = print
         best = None
     else:
         train_acc = float(model.evaluate(dataset(train, batch), verbose=0)[1])
-        best = int(history["val_loss"].idxmin()) + 1
+        last = history[history["phase"] == history["phase"].iloc[-1]]
+        best = int(last.loc[last["val_loss"].idxmin(), "epoch"])
     result = {"status": "diverged" if diverged else "ok", "seed": seed,
               "epochs_trained": len(history), "best_epoch": best,
               "train_accuracy": train_acc, "weights_sha256": weights_fingerprint(model)}

@@ -119,6 +119,8 @@ def load_model(folder: str | os.PathLike):
     """The Keras model saved by :func:`save_model` in ``folder`` (e.g. a train entry)."""
     import keras
 
+    from biorepro.train import model as _layers  # noqa: F401 (registers biorepro's layers)
+
     folder = Path(folder)
     model = keras.models.model_from_json((folder / ARCHITECTURE).read_text())
     weights = read_weights(folder / WEIGHTS)

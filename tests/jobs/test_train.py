@@ -1,6 +1,7 @@
 """Training jobs in their own processes: bit-reproducibility, divergence, strict mode."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,14 +13,13 @@ import pytest
 from biorepro.plan import make_entry
 from biorepro.store.entries import staging, write_provenance
 from biorepro.train.determinism import environment_mismatch, job_environment
-from tests.conftest import make_tensor_cache
+from tests.conftest import make_tensor_cache, train_setup
 
-PARAMS = {"backbone": "xception_small", "widths": [4, 8], "dropout": 0.25, "epochs": 2,
-          "batch_size": 16, "learning_rate": 0.001, "patience": 2, "determinism": "strict",
-          "threads": 1}
+TRAIN = {"model_params": {"widths": [4, 8]}, "epochs": 2, "batch_size": 16, "patience": 2,
+         "threads": 1}
 
 
-RUNTIME = {"device": "cpu", "gpu_wait_s": 0, "threads": 1, "mem_mb": 0}
+MODELS = Path(__file__).resolve().parents[1] / "models"
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +33,11 @@ def cache(tmp_path_factory):
 
 
 def train_entry(cache, store: Path, seed: int, **overrides):
-    """The train entry of ``seed`` in ``store`` (parameters ``PARAMS`` and ``overrides``)."""
-    return make_entry(str(store), "train", {**PARAMS, **overrides, "seed": seed},
-                      {"tensors": cache}, runtime={**RUNTIME, "lock_dir": str(store / "locks")})
+    """The train entry of ``seed`` in ``store`` (settings ``TRAIN`` and ``overrides``)."""
+    params, runtime = train_setup(cache.ingredients["params"]["image_size"],
+                                  **{**TRAIN, **overrides})
+    return make_entry(str(store), "train", {**params, "seed": seed},
+                      {"tensors": cache}, runtime={**runtime, "lock_dir": str(store / "locks")})
 
 
 def job(entry, *args, check=True) -> subprocess.CompletedProcess:
@@ -72,6 +74,64 @@ def test_same_seed_same_bits_other_seed_other_bits(cache, tmp_path):
                                      "result.json", "scores_devel.csv", "scores_test.csv"]
     assert prov["observed"]["device"] == "cpu" and prov["observed"]["duration_s"] > 0
     assert "duration_s" not in a and "determinism" not in a  # observed, not computed
+
+
+@pytest.fixture(scope="module")
+def cache32(tmp_path_factory):
+    """A 32 px tensor cache entry (the smallest side the keras.applications take)."""
+    e = make_entry(str(tmp_path_factory.mktemp("store32")), "tensors", {"image_size": 32}, {})
+    with staging(e.path) as tmp:
+        make_tensor_cache(tmp, size=32)
+        write_provenance(tmp, e.ingredients)
+    return e
+
+
+FINETUNE = {"model": "mobilenet_v2", "model_params": {"alpha": 0.35},
+            "finetune": {"head_epochs": 1, "unfreeze": 12, "learning_rate": 1e-4},
+            "epochs": 1, "augment": {"flip": True, "rotation": 0.05, "zoom": 0.1,
+                                     "translation": 0.1, "brightness": 0.1, "contrast": 0.2},
+            "optimizer": {"name": "adamw"}, "schedule": {"name": "cosine"},
+            "label_smoothing": 0.1}
+
+
+def test_finetune_with_augmentation_retrains_bit_for_bit(cache32, tmp_path):
+    """Both phases (head on a frozen backbone, then its top layers unfrozen) and the
+    augmentation draws repeat exactly under strict determinism."""
+    a, prov, log, out = run_job(cache32, tmp_path / "a", 1, **FINETUNE)
+    b, _, _, _ = run_job(cache32, tmp_path / "b", 1, **FINETUNE)
+    assert a["status"] == "ok" and a["weights_sha256"] == b["weights_sha256"]
+    assert "head epoch 1/1" in log and "finetune epoch 1/1" in log and "unfrozen" in log
+    history = pd.read_csv(out / "history.csv")
+    assert list(history["phase"]) == ["head", "finetune"] and list(history["epoch"]) == [1, 2]
+
+
+def test_mixed_precision_is_recorded_and_repeats(cache, strict_entry, tmp_path):
+    a, prov, _, _ = run_job(cache, tmp_path / "a", 0, precision="mixed_bfloat16")
+    b, _, _, _ = run_job(cache, tmp_path / "b", 0, precision="mixed_bfloat16")
+    float32 = strict_entry[1]  # the same seed and settings in float32
+    assert a["weights_sha256"] == b["weights_sha256"] != float32["weights_sha256"]
+    precision = prov["observed"]["precision"]
+    assert precision["policy"] == "mixed_bfloat16" and precision["compute_dtype"] == "bfloat16"
+    assert precision["variable_dtype"] == "float32" and precision["deterministic"] is True
+
+
+def test_user_model_file_is_named_in_provenance_and_checked(cache, tmp_path, monkeypatch):
+    shutil.copytree(MODELS, tmp_path / "models")
+    monkeypatch.chdir(tmp_path)
+    entry = train_entry(cache, tmp_path / "store", 0, model="models/tiny_net.py:build",
+                        model_params={"width": 2, "softmax": True})
+    job(entry)
+    prov = json.loads((Path(entry.path) / "provenance.json").read_text())
+    named = prov["observed"]["model_file"]
+    assert named["path"] == str(tmp_path / "models" / "tiny_net.py")
+    assert named["code"] == entry.ingredients["params"]["model"]["code"]
+    later = train_entry(cache, tmp_path / "store2", 0, model="models/tiny_net.py:build",
+                        model_params={})
+    blocks = tmp_path / "models" / "blocks.py"
+    blocks.write_text(blocks.read_text().replace("MaxPooling2D(2)", "MaxPooling2D(3)"))
+    proc = job(later, check=False)
+    assert proc.returncode != 0 and "changed since the workflow was planned" in proc.stderr
+    assert not Path(later.path).exists()
 
 
 @pytest.fixture(scope="module")

@@ -6,21 +6,22 @@ import time
 
 import pytest
 
-from biorepro.train.device import GpuUnavailable, assign_device, visible_gpus
+from biorepro.train.device import GpuUnavailable, assign_device, share_mb, visible_gpus
 
 HOLD = """
 import sys, time
 from biorepro.train.device import assign_device
-env = {"BIOREPRO_FAKE_GPUS": "0,1"}
-a = assign_device("auto", sys.argv[1], wait_s=float(sys.argv[2]), environ=env, poll_s=0.05)
-print(a.device, env["CUDA_VISIBLE_DEVICES"], flush=True)
+env = {"BIOREPRO_FAKE_GPUS": sys.argv[5], "BIOREPRO_FAKE_GPU_MB": "80000"}
+a = assign_device("auto", sys.argv[1], wait_s=float(sys.argv[2]), environ=env, poll_s=0.05,
+                  slots=int(sys.argv[4]))
+print(a.device, env["CUDA_VISIBLE_DEVICES"], a.memory_mb, flush=True)
 time.sleep(float(sys.argv[3]))
 """
 
 
-def hold(lock_dir, wait_s=0.0, seconds=3.0):
-    return subprocess.Popen([sys.executable, "-c", HOLD, str(lock_dir), str(wait_s), str(seconds)],
-                            stdout=subprocess.PIPE, text=True)
+def hold(lock_dir, wait_s=0.0, seconds=3.0, slots=1, gpus="0,1"):
+    return subprocess.Popen([sys.executable, "-c", HOLD, str(lock_dir), str(wait_s), str(seconds),
+                             str(slots), gpus], stdout=subprocess.PIPE, text=True)
 
 
 def test_fake_gpu_list():
@@ -67,3 +68,23 @@ def test_cpu_slurm_and_no_gpu_cases(tmp_path):
         assign_device("gpu", tmp_path, 0, environ={"BIOREPRO_FAKE_GPUS": ""})
     with pytest.raises(ValueError, match="train.device"):
         assign_device("tpu", tmp_path, 0, environ={})
+
+
+def test_seeds_per_gpu_packs_jobs_each_with_its_memory_share(tmp_path):
+    """Three slots on each of two GPUs: six concurrent jobs fill both GPUs evenly, each
+    capped at a third of 95% of the memory; a seventh falls back to the CPU."""
+    jobs = [hold(tmp_path, seconds=6, slots=3) for _ in range(6)]
+    lines = [j.stdout.readline().split() for j in jobs]
+    assert sorted(line[0] for line in lines) == ["gpu:0"] * 3 + ["gpu:1"] * 3
+    assert {line[2] for line in lines} == {str(int(80000 * 0.95 / 3))}
+    env = {"BIOREPRO_FAKE_GPUS": "0,1", "BIOREPRO_FAKE_GPU_MB": "80000"}
+    assert assign_device("auto", tmp_path, 0.2, environ=env, poll_s=0.05, slots=3).device == "cpu"
+    for j in jobs:
+        j.wait()
+    alone = assign_device("auto", tmp_path, 0, environ=env, slots=1)
+    assert alone.memory_mb is None, "a GPU of its own: memory grows as needed"
+
+
+def test_memory_share():
+    assert share_mb(80000, 4) == 19000
+    assert share_mb(80000, 1) is None and share_mb(None, 4) is None
