@@ -128,7 +128,12 @@ def check_function(ref: ModelRef, model_params: dict) -> None:
     if unknown and args.kwarg is None:
         raise ModelError(f"train.model_params: {', '.join(unknown)} not accepted by "
                          f"{ref.function}() in {ref.path} (it takes: "
-                         f"{', '.join(names[1:]) or 'only the input shape'})")
+                         f"{', '.join(names[1:]) or 'only the input shape'}){RESET_HINT}")
+
+
+# Config files and variants merge mappings key by key: another model's parameters stay.
+RESET_HINT = ("; an override or variant that changes train.model can drop the parameters it "
+              "inherits with 'model_params: null' before setting its own")
 
 
 def builtin_params(name: str, model_params: dict) -> dict:
@@ -137,7 +142,7 @@ def builtin_params(name: str, model_params: dict) -> dict:
     unknown = sorted(set(model_params) - set(defaults))
     if unknown:
         raise ModelError(f"train.model_params: {', '.join(unknown)} not a parameter of "
-                         f"{name} (it takes: {', '.join(defaults)})")
+                         f"{name} (it takes: {', '.join(defaults)}){RESET_HINT}")
     return {**defaults, **model_params}
 
 
@@ -146,17 +151,17 @@ def resolve(train: dict, image_size: int, digest, workdir: Path = Path(".")) -> 
     weights settings contribute to the key, and the files the job reads.
     ``digest(path)`` gives a file's SHA-256 (a stat cache at planning)."""
     ref = parse_model(train["model"], workdir)
-    weights = train["weights"]
+    weights, given = train["weights"], train["model_params"] or {}
     if isinstance(ref, str):
-        params = builtin_params(ref, train["model_params"])
+        params = builtin_params(ref, given)
         spec = BUILTIN[ref]
         if image_size < spec.min_size:
             raise ModelError(f"tensors.image_size: {image_size} px is below the {spec.min_size} "
                              f"px that train.model {ref} accepts")
         model = {"builtin": ref}
     else:
-        check_function(ref, train["model_params"])
-        params = dict(train["model_params"])
+        check_function(ref, given)
+        params = dict(given)
         fp = file_fingerprint(ref.path)
         model = {"function": ref.function, "code": fp.as_dict(), "versions": fp.versions()}
     runtime = {"model_file": None if isinstance(ref, str) else str(ref.path),

@@ -41,8 +41,11 @@ def test_builtin_defaults_fill_the_key_and_unknown_parameters_are_refused():
     explicit, _ = key(model_params={"widths": [16, 32, 64], "dropout": 0.25})
     assert key()[0] == explicit
     assert explicit["model"] == {"builtin": "xception_small"}
-    with pytest.raises(ModelError, match="width not a parameter of xception_small"):
+    with pytest.raises(ModelError, match="width not a parameter of xception_small.*"
+                                         "'model_params: null'"):
         key(model_params={"width": 3})
+    assert key(model="mobilenet_v2", model_params=None)[0]["model_params"] == {
+        "alpha": 1.0, "dropout": 0.2}
     with pytest.raises(ModelError, match="image_size: 32 px is below the 71 px"):
         key(model="xception")
 

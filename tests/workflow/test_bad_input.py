@@ -147,3 +147,18 @@ def test_numbers_from_yaml_and_command_line(tmp_path):
     assert len(re.findall(r"^rule train:", text, re.M)) == 3
     assert '"learning_rate": 0.0001' in text and '"1e-4"' not in text  # the training spec
     assert not list((work / ".biorepro" / "store").glob("*/*"))
+
+
+def test_user_model_errors_stop_planning_naming_the_file(tmp_path, monkeypatch):
+    work = make_workdir(tmp_path / "w")
+    (work / "net.py").write_text("def make(input_shape):\n    return None\n")
+    (work / "model.yaml").write_text("train:\n  model: net.py:build\n")
+    text = refused(work, configfiles=("config/tiny.yaml", "model.yaml"))
+    assert f"{work / 'net.py'} defines no top-level function 'build'" in text
+    assert "(it defines: make)" in text
+    (work / "model.yaml").write_text("train:\n  model: resnet50\n  weights: imagenet\n"
+                                     "  model_params: null\n")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    text = refused(work, configfiles=("config/tiny.yaml", "model.yaml"))
+    cached = tmp_path / "keras" / "models" / "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    assert f"needs Keras' weights file {cached}" in text and "never downloaded" in text

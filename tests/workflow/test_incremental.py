@@ -145,6 +145,29 @@ def test_threshold_criterion_and_fusion_changes_train_nothing(work):
                     "all": 1}, jobs  # video level only
 
 
+def test_user_model_file_trains_and_only_its_code_retrains(work):
+    """A model file of the user's folder (with a module of its own) trains on the tiny
+    config; its provenance names the file; a comment edit retrains nothing, a code edit
+    in the module it imports retrains every seed and nothing upstream."""
+    shutil.copytree(Path(__file__).resolve().parents[1] / "models", work / "models")
+    mine = override(work, "mine", {"train": {"model": "models/tiny_net.py:build",
+                                             "model_params": None}})  # tiny.yaml's widths
+    jobs = planned_jobs(work, configfiles=mine)
+    assert jobs == {"train": 2, "metrics": 4, "summary": 1, "view": 1, "all": 1}, jobs
+    snakemake(work, configfiles=mine, generate=False)
+    provenance = [json.loads(p.read_text()) for p in
+                  (work / ".biorepro" / "store" / "train").glob("*/provenance.json")]
+    named = [p["observed"]["model_file"] for p in provenance if "model_file" in p["observed"]]
+    assert len(named) == 2 and named[0]["path"] == str(work / "models" / "tiny_net.py")
+    net, blocks = work / "models" / "tiny_net.py", work / "models" / "blocks.py"
+    net.write_text(net.read_text().replace("def build(", "# sized for 32 px\ndef build("))
+    assert planned_jobs(work, configfiles=mine) == {}
+    blocks.write_text(blocks.read_text().replace("MaxPooling2D(2)", "MaxPooling2D(3)"))
+    jobs = planned_jobs(work, configfiles=mine)
+    assert jobs == {"train": 2, "metrics": 4, "summary": 1, "view": 1, "all": 1}, jobs
+    snakemake(work, generate=False)  # the view shows the tiny config's results again
+
+
 def test_status_explains_what_would_run(work):
     changed = override(work, "size40", {"extract": {"size": 40}})
     proc = subprocess.run(
