@@ -41,13 +41,14 @@ def _published(store: str, stage: str) -> dict[str, dict]:
 
 
 def _diff(old: dict, new: dict) -> list[tuple[str, object, object]]:
-    """Differing ingredients; a code change is named by module (``code.parts.<module>``)
-    rather than by the overall digest."""
+    """Differing ingredients; a code change (the stage's, or a user model file's under
+    ``params.model``) is named by module (``code.parts.<module>``) rather than by the
+    overall digest."""
     names = sorted(set(old) | set(new))
     changes = [(n, old.get(n), new.get(n)) for n in names if old.get(n) != new.get(n)]
-    if any(n.startswith("code.parts.") for n, _, _ in changes):
-        changes = [c for c in changes if c[0] != "code.digest"]
-    return changes
+    named = {n.split("code.parts.")[0] for n, _, _ in changes if "code.parts." in n}
+    return [c for c in changes if not (c[0].endswith("code.digest")
+                                       and c[0][:-len("code.digest")] in named)]
 
 
 def explain(plan: Plan) -> list[Explanation]:

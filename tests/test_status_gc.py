@@ -70,18 +70,21 @@ def test_status_names_the_changed_module(tmp_path):
     from biorepro.plan import Entry
     from biorepro.store.keys import derive_key, ingredients
 
-    def entry(train_digest):
+    def entry(train_digest, user_digest="u1"):
+        user = {"function": "build", "code": {"digest": user_digest * 4,
+                                              "parts": {"my_net": user_digest}}}
         ingr = ingredients("train", {"digest": train_digest * 4,
                                      "parts": {"biorepro.train.fit": train_digest,
                                                "biorepro.train.model": "m1"}},
-                           {}, {"seed": 0}, {"tensors": "t"})
+                           {}, {"seed": 0, "model": user}, {"tensors": "t"})
         key = derive_key(ingr)
         return Entry("train", key, str(tmp_path / "train" / key), ingr, what="seed 0")
 
     publish(entry("aa"))
-    plan = plan_of(tmp_path, entry("bb"))
-    [x] = explain(plan)
+    [x] = explain(plan_of(tmp_path, entry("bb")))
     assert x.changes == [("code.parts.biorepro.train.fit", "aa", "bb")]
+    [x] = explain(plan_of(tmp_path, entry("aa", "u2")))
+    assert x.changes == [("params.model.code.parts.my_net", "u1", "u2")]
 
 
 def test_gc_removes_quarantined_entries(tmp_path):
