@@ -29,29 +29,35 @@ class Medium:
     offset: tuple[float, float]
     contrast: float        # dynamic-range factor (1 = none)
     cast: np.ndarray       # per-channel gain (BGR)
-    pattern: np.ndarray    # multiplicative halftone / moire pattern, H x W
+    pattern: np.ndarray    # multiplicative halftone / moire pattern, H x W x 3 (BGR)
     glare: np.ndarray      # additive specular patch, H x W
     border: tuple[float, float, float]
 
 
 def draw_medium(rng: np.random.Generator, instrument: str, hand: bool, cue: float) -> Medium:
-    """A medium whose cue strengths scale with ``cue`` in [0, 1]."""
+    """A medium whose cue strengths scale with ``cue`` in [0, 1].
+
+    Halftone and moire are drawn as the camera records them, beating with its sensor
+    grid: periods of 8-20 pixels, so that they survive downscaling to the network's input."""
     yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    angle = rng.uniform(0, np.pi)
+    u = xx * np.cos(angle) + yy * np.sin(angle)
     if instrument == "print":
-        period = rng.uniform(2.5, 4.0)
-        dots = np.sin(2 * np.pi * xx / period) * np.sin(2 * np.pi * yy / period)
-        pattern = 1 + 0.12 * cue * dots
+        period = rng.uniform(8.0, 14.0)
+        v = -xx * np.sin(angle) + yy * np.cos(angle)
+        dots = np.sin(2 * np.pi * u / period) * np.sin(2 * np.pi * v / period)
+        pattern = np.repeat((1 + 0.3 * cue * dots)[..., None], 3, axis=2)  # dots: std 1/2
         cast = np.array([0.9, 1.0, 1.08]) ** cue
-        contrast = 1 - 0.45 * cue
+        contrast = 1 - 0.3 * cue
         border = (225.0, 230.0, 235.0)
     else:
-        angle = rng.uniform(0, np.pi)
-        freq = rng.uniform(0.15, 0.45) if instrument == "mobile" else rng.uniform(0.08, 0.25)
-        phase = xx * np.cos(angle) + yy * np.sin(angle)
-        pattern = 1 + 0.14 * cue * np.sin(2 * np.pi * freq * phase) * np.sin(
-            2 * np.pi * freq * 1.07 * xx)
+        period = rng.uniform(8.0, 14.0) if instrument == "mobile" else rng.uniform(12.0, 20.0)
+        bend = rng.uniform(-1, 1) * 1e-4 * (xx - W / 2) ** 2  # curved bands (in periods)
+        phase = 2 * np.pi * (u / period + bend)
+        shift = rng.uniform(0.3, 1.0)  # the colour subpixels beat out of phase
+        pattern = np.stack([1 + 0.2 * cue * np.sin(phase + c * shift) for c in (-1, 0, 1)], 2)
         cast = np.array([1.1, 1.0, 0.92]) ** cue
-        contrast = 1 - 0.3 * cue
+        contrast = 1 - 0.2 * cue
         border = (20.0, 20.0, 22.0)
     gx, gy, gs = rng.uniform(0, W), rng.uniform(0, H), rng.uniform(20, 60)
     glare = 90 * cue * rng.uniform(0.3, 1) * np.exp(-((xx - gx) ** 2 + (yy - gy) ** 2)
@@ -65,10 +71,9 @@ def draw_medium(rng: np.random.Generator, instrument: str, hand: bool, cue: floa
 def medium_transfer(medium: Medium) -> tuple[np.ndarray, np.ndarray]:
     """(gain, offset) per pixel such that the medium shows ``image * gain + offset``:
     colour cast, reduced dynamic range, halftone/moire pattern and glare in one affine map."""
-    gain = medium.cast[None, None, :] * medium.contrast * medium.pattern[..., None]
-    offset = (128 + 10) * (1 - medium.contrast) * medium.pattern[..., None] \
-        + medium.glare[..., None]
-    return gain.astype(np.float32), np.repeat(offset, 3, axis=2).astype(np.float32)
+    gain = medium.cast[None, None, :] * medium.contrast * medium.pattern
+    offset = (128 + 10) * (1 - medium.contrast) * medium.pattern + medium.glare[..., None]
+    return gain.astype(np.float32), offset.astype(np.float32)
 
 
 def show_on_medium(shown: np.ndarray, medium: Medium, scene: np.ndarray,
@@ -106,8 +111,8 @@ class Nuisance:
 def draw_nuisance(rng: np.random.Generator, difficulty: float, adverse: bool) -> Nuisance:
     """Nuisances growing with ``difficulty`` in [0, 1]; ``adverse`` (side light) darker, noisier."""
     d = difficulty
-    gain = rng.uniform(0.55, 0.8) if adverse else rng.uniform(0.9, 1.1)
-    cast = (1 + rng.normal(0, 0.03 + 0.12 * d, 3)).astype(np.float32)
+    gain = rng.uniform(0.7, 0.9) if adverse else rng.uniform(0.9, 1.1)
+    cast = (1 + rng.normal(0, 0.02 + 0.08 * d, 3)).astype(np.float32)
     noise = (2 + 10 * d) * (1.6 if adverse else 1.0)
     blur = int(rng.random() < 0.2 + 0.5 * d) * 2 + 1
     return Nuisance(float(gain), cast, float(noise), blur, float(rng.uniform(0, 0.1 + 0.2 * d)))

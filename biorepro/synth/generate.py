@@ -67,7 +67,7 @@ def _video_frames(seed: int, client: int, name: str, n: int, difficulty: float,
             yield capture(render_scene(subject, track[k]), light, nz, noise_bank, k / FPS, k)
         return
     instrument, support, medium_kind = attack
-    cue = (1 - difficulty) * rng.uniform(0.15, 1.0) ** 0.7
+    cue = (1 - 0.5 * difficulty) * rng.uniform(0.5, 1.0)  # every attack keeps a cue
     medium = draw_medium(rng, instrument, support == "hand", cue)
     transfer = medium_transfer(medium)
     room = textured_background(rng)
