@@ -82,3 +82,16 @@ def test_difficulty_makes_the_task_harder_but_not_trivial(tmp_path):
            for d in (0.0, 0.5, 1.0)}
     assert err[0.0] < err[1.0], err
     assert 0.02 < err[0.5] < 0.45, err
+
+
+def test_dataset_folder_follows_generator_code_and_parameters(tmp_path, monkeypatch):
+    """Videos made by other generator code are never reused for the same parameters."""
+    from types import SimpleNamespace
+
+    from biorepro.synth import dataset
+
+    params = {"seed": 0, "difficulty": 0.5}
+    here = dataset.dataset_path(tmp_path, params)
+    assert dataset.dataset_path(tmp_path, {**params, "seed": 1}) != here
+    monkeypatch.setattr(dataset, "code_fingerprint", lambda *_: SimpleNamespace(digest="x"))
+    assert dataset.dataset_path(tmp_path, params) != here

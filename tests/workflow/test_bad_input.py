@@ -152,10 +152,13 @@ def test_numbers_from_yaml_and_command_line(tmp_path):
 def test_user_model_errors_stop_planning_naming_the_file(tmp_path, monkeypatch):
     work = make_workdir(tmp_path / "w")
     (work / "net.py").write_text("def make(input_shape):\n    return None\n")
-    (work / "model.yaml").write_text("train:\n  model: net.py:build\n")
+    (work / "model.yaml").write_text("train:\n  model: net.py:build\n  model_params: null\n")
     text = refused(work, configfiles=("config/tiny.yaml", "model.yaml"))
     assert f"{work / 'net.py'} defines no top-level function 'build'" in text
     assert "(it defines: make)" in text
+    (work / "net.py").write_text("def build(input_shape):\n    return 1 / 0\n")
+    text = refused(work, configfiles=("config/tiny.yaml", "model.yaml"))
+    assert f"{work / 'net.py'}:build raised ZeroDivisionError" in text
     (work / "model.yaml").write_text("train:\n  model: resnet50\n  weights: imagenet\n"
                                      "  model_params: null\n")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
