@@ -22,7 +22,14 @@ from biorepro.train.catalog import ModelError
 
 try:
     PLAN = build_plan(config)
-except (ConfigError, DatasetError, LeakageError, SplitError, ModelError, OSError) as err:
+except (
+    ConfigError,
+    DatasetError,
+    LeakageError,
+    SplitError,
+    ModelError,
+    OSError,
+) as err:
     raise WorkflowError(f"biorepro: {err}") from None
 EXPERIMENTS = PLAN.experiments
 BASE = next(iter(EXPERIMENTS.values())).config
