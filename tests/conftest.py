@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import cv2
@@ -29,6 +30,17 @@ def write_video(path: Path, n_frames: int, size=(64, 48), fps=25.0, encode_index
         writer.write(np.full((size[1], size[0], 3), level, np.uint8))
     writer.release()
     return path
+
+
+MODELS = Path(__file__).resolve().parent / "models"  # a user's model folder
+
+
+@pytest.fixture
+def user_models(tmp_path, monkeypatch):
+    """A copy of tests/models in a scratch working directory (the current one)."""
+    shutil.copytree(MODELS, tmp_path / "models")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "models"
 
 
 @pytest.fixture

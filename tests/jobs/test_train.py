@@ -1,7 +1,6 @@
 """Training jobs in their own processes: bit-reproducibility, divergence, strict mode."""
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +18,6 @@ TRAIN = {"model_params": {"widths": [4, 8]}, "epochs": 2, "batch_size": 16, "pat
          "threads": 1}
 
 
-MODELS = Path(__file__).resolve().parents[1] / "models"
 
 
 @pytest.fixture(scope="module")
@@ -115,9 +113,7 @@ def test_mixed_precision_is_recorded_and_repeats(cache, strict_entry, tmp_path):
     assert precision["variable_dtype"] == "float32" and precision["deterministic"] is True
 
 
-def test_user_model_file_is_named_in_provenance_and_checked(cache, tmp_path, monkeypatch):
-    shutil.copytree(MODELS, tmp_path / "models")
-    monkeypatch.chdir(tmp_path)
+def test_user_model_file_is_named_in_provenance_and_checked(cache, tmp_path, user_models):
     entry = train_entry(cache, tmp_path / "store", 0, model="models/tiny_net.py:build",
                         model_params={"width": 2, "softmax": True})
     job(entry)

@@ -1,6 +1,5 @@
 """What train.model and train.weights contribute to the key, and their errors, at planning."""
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,16 +10,6 @@ from biorepro.store import fingerprint
 from biorepro.store.hashing import file_digest
 from biorepro.train import catalog
 from biorepro.train.catalog import ModelError
-
-MODELS = Path(__file__).resolve().parents[1] / "models"
-
-
-@pytest.fixture
-def user_models(tmp_path, monkeypatch):
-    """A copy of tests/models in a scratch working directory."""
-    shutil.copytree(MODELS, tmp_path / "models")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path / "models"
 
 
 def key(image_size=32, **train):

@@ -1,23 +1,12 @@
 """A user's model is built once at planning; its errors stop planning, its success is cached."""
 
-import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from biorepro.train import check
 from biorepro.train.catalog import ModelError
 from tests.conftest import train_setup
-
-MODELS = Path(__file__).resolve().parents[1] / "models"
-
-
-@pytest.fixture
-def user_models(tmp_path, monkeypatch):
-    shutil.copytree(MODELS, tmp_path / "models")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path / "models"
 
 
 def no_subprocess(*args, **kwargs):

@@ -1,8 +1,6 @@
 """Building models: built-in backbones with their preprocessing and weights files, user
 model files and their errors, augmentation seeding, BatchNorm under fine-tuning."""
 
-import shutil
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -15,7 +13,6 @@ from biorepro.train.fit import backbone_of, freeze
 from biorepro.train.weights import model_weights
 from tests.conftest import train_setup
 
-MODELS = Path(__file__).resolve().parents[1] / "models"
 IMAGES = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3)).astype("float32")
 
 
@@ -23,12 +20,6 @@ def build(image_size=32, noise_seed=0, **train):
     params, runtime = train_setup(image_size=image_size, **train)
     return models.build_model(params, runtime, (image_size, image_size, 3), noise_seed)
 
-
-@pytest.fixture
-def user_models(tmp_path, monkeypatch):
-    shutil.copytree(MODELS, tmp_path / "models")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path / "models"
 
 
 @pytest.mark.parametrize("mode, application", [("tf", "mobilenet_v2"), ("caffe", "resnet"),

@@ -19,6 +19,7 @@ import yaml
 
 from biorepro import config as cfg
 from biorepro.plan import dataset_records
+from tests.conftest import MODELS
 from tests.workflow.smk import extracted_videos, make_workdir, planned_jobs, snakemake
 
 STORE_RULES = ("split", "tensors", "train", "metrics", "summary")
@@ -149,7 +150,7 @@ def test_user_model_file_trains_and_only_its_code_retrains(work):
     """A model file of the user's folder (with a module of its own) trains on the tiny
     config; its provenance names the file; a comment edit retrains nothing, a code edit
     in the module it imports retrains every seed and nothing upstream."""
-    shutil.copytree(Path(__file__).resolve().parents[1] / "models", work / "models")
+    shutil.copytree(MODELS, work / "models")
     mine = override(work, "mine", {"train": {"model": "models/tiny_net.py:build",
                                              "model_params": None}})  # tiny.yaml's widths
     jobs = planned_jobs(work, configfiles=mine)
