@@ -121,3 +121,24 @@ def test_runtime_settings_stay_out_of_the_key():
     a, ra = key(seeds_per_gpu=1)
     b, rb = key(seeds_per_gpu=4, mem_mb=9000)
     assert a == b and (ra["seeds_per_gpu"], rb["seeds_per_gpu"]) == (1, 4)
+
+
+def test_every_training_setting_but_the_runtime_ones_changes_the_key():
+    """Each key of the schema's ``train`` section, changed alone, changes the planned
+    parameters (so the entry it shapes gets another key); runtime settings do not."""
+    from biorepro.plan import TRAIN_RUNTIME_KEYS
+
+    changed = {"model": "mobilenet_v2", "model_params": {"widths": [8, 16]},
+               "weights": None, "finetune": {}, "augment": {"flip": True},
+               "optimizer": {"name": "sgd"}, "schedule": {"name": "cosine"},
+               "label_smoothing": 0.1, "precision": "mixed_bfloat16", "epochs": 3,
+               "batch_size": 8, "learning_rate": 0.01, "patience": 1,
+               "determinism": "seeded", "threads": 1}
+    settings = cfg.schema()["properties"]["train"]["properties"]
+    assert set(settings) == set(changed) | set(TRAIN_RUNTIME_KEYS), "a new setting: add it"
+    base = key()[0]
+    for name, value in changed.items():
+        if name == "weights":
+            continue  # the weights file's digest: test_weights_file_digest_enters_the_key
+        train = {name: value, **({"model_params": None} if name == "model" else {})}
+        assert key(**train)[0] != base, name
