@@ -2,7 +2,9 @@
 
 Conventions: ``label`` is ``"bonafide"`` or ``"attack"``; ``attack_type`` is the
 presentation-attack instrument (PAI) name, ``""`` for bona fide; ``split`` is
-``"train"``, ``"devel"``, ``"test"`` or ``""`` when the dataset does not fix it.
+``"train"``, ``"devel"``, ``"test"`` or ``""`` when the dataset does not fix it;
+``annotations`` is the path of the video's per-frame face-location file, ``""`` when the
+dataset ships none.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class VideoRecord:
     subject: str
     split: str = ""
     attack_type: str = ""
+    annotations: str = ""
 
     def __post_init__(self) -> None:
         if self.label not in LABELS:
