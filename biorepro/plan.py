@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from biorepro import config as cfg
-from biorepro.data import ingest, splitting
+from biorepro.data import ingest, protocols, splitting
 from biorepro.data.records import VideoRecord
 from biorepro.data.split_folders import check_leakage
 from biorepro.store.entries import (
@@ -134,22 +134,29 @@ def make_entry(store: str, stage: str, params: dict, deps: dict, *, what: str = 
 
 @dataclass
 class ExperimentPlan:
-    """The entries of one experiment, by role."""
+    """The entries of one experiment, by role. ``folds`` are the protocol's folds in
+    use (``["all"]`` for a protocol without folds); every (fold, seed) pair is trained
+    as its own entry."""
 
     name: str
     config: dict
-    records: list[VideoRecord]
-    frames: dict[str, Entry]          # video_id -> entry
-    split: Entry
-    tensors: Entry
-    train: dict[int, Entry]           # seed -> entry
-    metrics: dict[tuple[int, str], Entry]  # (seed, level) -> entry
+    records: dict[str, list[VideoRecord]]  # fold -> records
+    frames: dict[str, Entry]               # video_id -> entry (shared by the folds)
+    split: dict[str, Entry]                # fold -> entry
+    tensors: dict[str, Entry]              # fold -> entry
+    train: dict[tuple[str, int], Entry]    # (fold, seed) -> entry
+    metrics: dict[tuple[str, int, str], Entry]  # (fold, seed, level) -> entry
     summary: Entry
+
+    @property
+    def folds(self) -> list[str]:
+        """The folds, in protocol order."""
+        return list(self.split)
 
     def entries(self) -> list[Entry]:
         """Every entry of the experiment, in data-flow order."""
-        return [*self.frames.values(), self.split, self.tensors, *self.train.values(),
-                *self.metrics.values(), self.summary]
+        return [*self.frames.values(), *self.split.values(), *self.tensors.values(),
+                *self.train.values(), *self.metrics.values(), self.summary]
 
 
 @dataclass
@@ -204,23 +211,33 @@ class Plan:
         return batches
 
 
-def dataset_records(conf: dict) -> list[VideoRecord]:
-    """The records of the configured dataset, with splits assigned."""
+def dataset_records(conf: dict) -> dict[str, list[VideoRecord]]:
+    """The records of the configured dataset, with splits assigned, by fold (a protocol
+    without folds has the single fold :data:`biorepro.data.protocols.SINGLE_FOLD`)."""
     ds = conf["dataset"]
     kind = ds["kind"]
-    if kind == "synthetic":
-        root = synthetic.generated_dataset(ds["root"], ds["synthetic"])
-        records = ingest.replay_attack(root, "grandtest", ds["extensions"])
-    elif kind == "replay-attack":
-        records = ingest.replay_attack(Path(ds["root"]), ds["protocol"], ds["extensions"])
-    elif kind == "folders":
-        records = ingest.folders(Path(ds["root"]), ds["bonafide_class"], ds["extensions"],
-                                 ds["subject_regex"])
+    if kind in ("folders", "manifest"):
+        records = (ingest.folders(Path(ds["root"]), ds["bonafide_class"],
+                                  ds["extensions"] or ingest.EXTENSIONS, ds["subject_regex"])
+                   if kind == "folders" else
+                   ingest.manifest(Path(ds["manifest"]), ds["allow_outside_root"]))
+        by_fold = {protocols.SINGLE_FOLD: splitting.assign_splits(
+            records, ds["split_fractions"], ds["split_seed"])}
     else:
-        records = ingest.manifest(Path(ds["manifest"]), ds["allow_outside_root"])
-    ingest.check_unique_ids(records)
-    return splitting.require_classes(
-        splitting.assign_splits(records, ds["split_fractions"], ds["split_seed"]))
+        card, root, protocol = kind, ds["root"], ds["protocol"]
+        if kind == "synthetic":  # the generator writes the Replay-Attack layout
+            card, protocol = "replay-attack", "grandtest"
+            root = synthetic.generated_dataset(ds["root"], ds["synthetic"])
+        chosen = [str(f) for f in ds["folds"] or protocols.folds(protocols.load_card(card),
+                                                                 protocol)]
+        by_fold = {fold: protocols.card_records(card, root, protocol, fold,
+                                                split_seed=ds["split_seed"],
+                                                extensions=ds["extensions"])
+                   for fold in chosen}
+    for records in by_fold.values():
+        ingest.check_unique_ids(records)
+        splitting.require_classes(records)
+    return by_fold
 
 
 def train_params(conf: dict, digest) -> tuple[dict, dict]:
@@ -235,39 +252,52 @@ def train_params(conf: dict, digest) -> tuple[dict, dict]:
 
 
 def _plan_experiment(name: str, conf: dict, store: str, digests: dict[str, str],
-                     records: list[VideoRecord], digest) -> ExperimentPlan:
+                     records: dict[str, list[VideoRecord]], digest) -> ExperimentPlan:
     extract_params = {k: v for k, v in conf["extract"].items() if k != "videos_per_job"}
     frames = {r.video_id: make_entry(store, "frames", extract_params,
                                      {"video": Source(r.path, digests[r.path])},
                                      what=f"video {r.path}")
-              for r in records}
-    videos = {r.video_id: {"label": r.label, "subject": r.subject, "split": r.split,
-                           "attack_type": r.attack_type} for r in records}
-    split = make_entry(store, "split", {"on_bad_video": conf["dataset"]["on_bad_video"],
-                                        "videos": videos},
-                       {"frames": frames}, what=f"dataset of {len(records)} videos")
-    tensors = make_entry(store, "tensors", dict(conf["tensors"]), {"split": split},
-                         what=f"tensors {conf['tensors']['image_size']}px")
+              for fold_records in records.values() for r in fold_records}
+    split, tensors = {}, {}
+    for fold, fold_records in records.items():
+        in_fold = "" if fold == protocols.SINGLE_FOLD else f", fold {fold}"
+        videos = {r.video_id: {"label": r.label, "subject": r.subject, "split": r.split,
+                               "attack_type": r.attack_type} for r in fold_records}
+        split[fold] = make_entry(
+            store, "split", {"on_bad_video": conf["dataset"]["on_bad_video"], "videos": videos},
+            {"frames": {r.video_id: frames[r.video_id] for r in fold_records}},
+            what=f"dataset of {len(fold_records)} videos{in_fold}")
+        tensors[fold] = make_entry(store, "tensors", dict(conf["tensors"]), {"split": split[fold]},
+                                   what=f"tensors {conf['tensors']['image_size']}px{in_fold}")
     params, runtime = train_params(conf, digest)
-    train = {seed: make_entry(store, "train", {**params, "seed": seed},
-                              {"tensors": tensors}, what=f"seed {seed}", runtime=runtime)
-             for seed in cfg.seed_list(conf)}
+    train = {(fold, seed): make_entry(
+        store, "train", {**params, "seed": seed}, {"tensors": tensors[fold]},
+        what=f"seed {seed}" + ("" if fold == protocols.SINGLE_FOLD else f", fold {fold}"),
+        runtime=runtime)
+        for fold in records for seed in cfg.seed_list(conf)}
     if not all(t.published for t in train.values()):
         check_model(params, runtime, conf["tensors"]["image_size"])
     ev = conf["evaluate"]
     metrics = {
-        (seed, level): make_entry(
+        (fold, seed, level): make_entry(
             store, "metrics", {"seed": seed, "level": level, "criterion": ev["criterion"],
                                "target": ev["target"],
                                "fusion": ev["fusion"] if level == "video" else None},
-            {"train": t}, what=f"seed {seed}, {level} level")
-        for seed, t in train.items() for level in ev["levels"]}
+            {"train": t}, what=f"{t.what}, {level} level")
+        for (fold, seed), t in train.items() for level in ev["levels"]}
     summary = make_entry(
         store, "summary", {"experiment": name, "stats": conf["stats"], "fusion": ev["fusion"]},
-        {"split": split, "tensors": tensors, "train": {str(s): t for s, t in train.items()},
-         "metrics": {f"{s}/{lv}": m for (s, lv), m in metrics.items()}},
+        {"split": split, "tensors": tensors,
+         "train": {run_role(f, s): t for (f, s), t in train.items()},
+         "metrics": {run_role(f, s, lv): m for (f, s, lv), m in metrics.items()}},
         what=f"summary of experiment {name}")
     return ExperimentPlan(name, conf, records, frames, split, tensors, train, metrics, summary)
+
+
+def run_role(fold: str, seed: int, level: str | None = None) -> str:
+    """The role of a (fold, seed[, level]) entry among a summary's inputs:
+    ``"<fold>/<seed>[/<level>]"`` (parsed back by :func:`biorepro.aggregate.stats.parse_role`)."""
+    return f"{fold}/{seed}" + (f"/{level}" if level else "")
 
 
 def check_run_keys(experiments: dict[str, dict]) -> None:
@@ -294,7 +324,7 @@ def build_plan(config: dict) -> Plan:
     experiments = cfg.experiments(config)
     check_run_keys(experiments)
     base = next(iter(experiments.values()))
-    datasets: dict[str, tuple[list[VideoRecord], dict[str, str]]] = {}
+    datasets: dict[str, tuple[dict[str, list[VideoRecord]], dict[str, str]]] = {}
     plans = {}
     collecting = gc.isenabled()
     gc.disable()  # planning makes no reference cycles: no pass over the caller's objects
@@ -304,8 +334,10 @@ def build_plan(config: dict) -> Plan:
                 ds_key = derive_key(conf["dataset"])
                 if ds_key not in datasets:  # variants usually share one dataset
                     records = dataset_records(conf)
-                    digests = cache.digests(r.path for r in records)
-                    check_leakage(records, digests)
+                    videos = {r.path: r for rs in records.values() for r in rs}
+                    digests = cache.digests(videos)
+                    for fold_records in records.values():
+                        check_leakage(fold_records, digests)
                     datasets[ds_key] = (records, digests)
                 records, digests = datasets[ds_key]
                 plans[name] = _plan_experiment(name, conf, base["store"], digests, records,
@@ -317,7 +349,7 @@ def build_plan(config: dict) -> Plan:
     if len(plans) > 1:
         compare = make_entry(
             base["store"], "compare", {"stats": base["stats"], "order": list(plans)},
-            {"metrics": {name: {f"{s}/{lv}": m for (s, lv), m in exp.metrics.items()}
+            {"metrics": {name: {run_role(f, s, lv): m for (f, s, lv), m in exp.metrics.items()}
                          for name, exp in plans.items()}},
             what=f"comparison of {', '.join(plans)}")
     return Plan(base["store"], plans, compare)

@@ -42,10 +42,11 @@ RUN = os.environ.setdefault("BIOREPRO_RUN", uuid.uuid4().hex[:12])
 RUN_DIR = f"{RECEIPTS}/{RUN}"
 BATCHES_FILE = f"{RUN_DIR}/extract_batches.json"
 VERIFY = BASE["verify"]["scratch"]
+VERIFY_FOLD = EXPERIMENTS[BASE["experiment"]].folds[0]
 VERIFY_ENTRIES = [
-    EXPERIMENTS[BASE["experiment"]].train[s]
+    EXPERIMENTS[BASE["experiment"]].train[(VERIFY_FOLD, s)]
     for s in (BASE["verify"]["seeds"] or cfg_seed_list(BASE)[:1])
-    if s in EXPERIMENTS[BASE["experiment"]].train
+    if (VERIFY_FOLD, s) in EXPERIMENTS[BASE["experiment"]].train
 ]
 
 

@@ -40,9 +40,9 @@ def test_a_job_receives_exactly_what_its_key_declares(tmp_path, folders, monkeyp
 
         assert same_shape(keys, paths), e.stage
         assert sorted(job["entries"]) == sorted({u.path for u in e.upstream})
-    train = exp.train[1]
-    assert train.job["inputs"] == {"tensors": exp.tensors.path}
-    assert train.ingredients["inputs"] == {"tensors": exp.tensors.key}
+    train = exp.train["all", 1]
+    assert train.job["inputs"] == {"tensors": exp.tensors["all"].path}
+    assert train.ingredients["inputs"] == {"tensors": exp.tensors["all"].key}
     frames = next(iter(exp.frames.values()))
     assert frames.ingredients["inputs"]["video"] == frames.deps["video"].digest
     assert frames.job["entries"] == []  # a source file, not a store entry
@@ -52,7 +52,7 @@ def test_run_settings_of_training_apply_per_experiment(tmp_path, folders, monkey
     monkeypatch.chdir(tmp_path)
     plan = build_plan(config(tmp_path, folders, experiments={
         "gpu": {"train": {"device": "gpu", "gpu_wait_s": 5, "mem_mb": 9000, "threads": 4}}}))
-    base, gpu = plan.experiments["demo"].train[0], plan.experiments["gpu"].train[0]
+    base, gpu = plan.experiments["demo"].train["all", 0], plan.experiments["gpu"].train["all", 0]
     assert base.runtime["device"] == "auto" and gpu.runtime["device"] == "gpu"
     assert (gpu.runtime["gpu_wait_s"], gpu.runtime["mem_mb"], gpu.runtime["threads"]) == (
         5, 9000, 4)

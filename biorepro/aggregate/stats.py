@@ -132,14 +132,66 @@ def summarize_seeds(per_seed: pd.DataFrame, *, metrics: list[str] | None = None,
 
 
 
+def parse_role(role: str) -> tuple[str, int, str]:
+    """``(fold, seed, level)`` of a metrics entry's role ``"<fold>/<seed>/<level>"``."""
+    fold, seed, level = role.rsplit("/", 2)
+    return fold, int(seed), level
+
+
 def per_seed_table(metrics_entries: dict[str, str], level: str) -> pd.DataFrame:
-    """One row per seed at ``level`` (the records of metrics entries keyed
-    ``"<seed>/<level>"``), in increasing seed order."""
-    return pd.DataFrame([json.loads((Path(path) / METRICS.metrics()).read_text())
-                         for role, path in metrics_entries.items()
-                         if role.split("/")[1] == level]).sort_values("seed").reset_index(drop=True)
+    """One row per (fold, seed) run at ``level``, from the records of metrics entries
+    keyed ``"<fold>/<seed>/<level>"``: columns ``fold``, ``run`` (``"<fold>/<seed>"``,
+    unique) and the entry's record; folds in the order given, seeds increasing."""
+    rows, order = [], {}
+    for role, path in metrics_entries.items():
+        fold, seed, lv = parse_role(role)
+        order.setdefault(fold, len(order))
+        if lv == level:
+            record = json.loads((Path(path) / METRICS.metrics()).read_text())
+            rows.append({"fold": fold, "run": f"{fold}/{seed}", **record})
+    table = pd.DataFrame(rows)
+    table["_order"] = table["fold"].map(order)
+    return table.sort_values(["_order", "seed"]).drop(columns="_order").reset_index(drop=True)
 
 
 def levels(metrics_entries: dict[str, str]) -> list[str]:
-    """The levels of metrics entries keyed ``"<seed>/<level>"``, sorted."""
-    return sorted({role.split("/")[1] for role in metrics_entries})
+    """The levels of metrics entries keyed ``"<fold>/<seed>/<level>"``, sorted."""
+    return sorted({parse_role(role)[2] for role in metrics_entries})
+
+
+def seed_means(per_run: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """One row per seed: each metric's mean over the folds (a seed with a fold that is
+    not ``"ok"`` gets that status, and is excluded downstream as diverged)."""
+    grouped = per_run.groupby("seed", sort=True)
+    out = grouped[metrics].mean()
+    out["status"] = grouped["status"].agg(
+        lambda s: "ok" if (s == "ok").all() else next(v for v in s if v != "ok"))
+    return out.reset_index()
+
+
+FOLD_DDOF = 0  # across folds: numpy's default, as bob's ``multi-metrics`` prints
+
+
+def summarize_folds(per_run: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """For each metric: one row per fold (``mean``, ``std`` over its seeds with
+    :data:`DDOF`, ``n`` seeds used), then ``across folds`` (mean and std of the fold
+    means, with :data:`FOLD_DDOF`, ``n`` folds) and ``all runs`` (every ok (fold, seed)
+    run pooled, ddof 1). Runs whose status is not ``"ok"`` are left out."""
+    ok = per_run[per_run["status"] == "ok"]
+    rows = []
+    for metric in metrics:
+        means = []
+        for fold, group in ok.groupby("fold", sort=False):
+            x = group[metric].dropna().to_numpy(dtype=np.float64)
+            means.append(x.mean() if x.size else np.nan)
+            rows.append({"metric": metric, "fold": fold, "n": x.size,
+                         "mean": means[-1], "std": x.std(ddof=DDOF) if x.size > 1 else np.nan})
+        m = np.asarray([v for v in means if not np.isnan(v)])
+        rows.append({"metric": metric, "fold": "across folds", "n": m.size,
+                     "mean": m.mean() if m.size else np.nan,
+                     "std": m.std(ddof=FOLD_DDOF) if m.size else np.nan})
+        x = ok[metric].dropna().to_numpy(dtype=np.float64)
+        rows.append({"metric": metric, "fold": "all runs", "n": x.size,
+                     "mean": x.mean() if x.size else np.nan,
+                     "std": x.std(ddof=DDOF) if x.size > 1 else np.nan})
+    return pd.DataFrame(rows, columns=["metric", "fold", "n", "mean", "std"])

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from biorepro.aggregate.stats import DDOF
+from biorepro.aggregate.stats import DDOF, FOLD_DDOF
 from biorepro.evaluate.seed import is_rate
 
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
@@ -152,3 +152,29 @@ def write_comparison(comparison: pd.DataFrame, stem: str | os.PathLike, *, ci: f
     three formats."""
     return write_tables(comparison, format_comparison(comparison), stem,
                         note=comparison_note(ci, n_boot), caption=caption, label=label)
+
+
+def fold_note() -> str:
+    """The note printed under a fold table."""
+    return (f"Each cell: mean ± std over seeds (ddof={DDOF}) within a fold; 'across folds': "
+            f"mean ± std of the fold means (ddof={FOLD_DDOF}, as bob's multi-metrics); "
+            f"'all runs': every (fold, seed) run pooled (ddof={DDOF}). Rates in %.")
+
+
+def format_folds(folds: pd.DataFrame, metrics: list[str], *, digits: int = 2) -> pd.DataFrame:
+    """Display table of :func:`biorepro.aggregate.stats.summarize_folds`: one row per fold
+    (then 'across folds', 'all runs'), one ``mean ± std`` column per metric."""
+    rows = {}
+    for rec in folds[folds["metric"].isin(metrics)].to_dict("records"):
+        row = rows.setdefault(rec["fold"], {"Fold": rec["fold"]})
+        row[rec["metric"]] = (f"{format_value(rec['metric'], rec['mean'], digits)} ± "
+                              f"{format_value(rec['metric'], rec['std'], digits)}")
+    return pd.DataFrame(list(rows.values()), columns=["Fold", *metrics])
+
+
+def write_folds(folds: pd.DataFrame, metrics: list[str], stem: str | os.PathLike, *,
+                caption: str = "", label: str = "") -> dict[str, Path]:
+    """Write a fold table (:func:`biorepro.aggregate.stats.summarize_folds`; the CSV has
+    every metric, the others ``metrics``) in the three formats."""
+    return write_tables(folds, format_folds(folds, metrics), stem, note=fold_note(),
+                        caption=caption, label=label)

@@ -1,12 +1,8 @@
 """Dataset ingestion: turn a dataset on disk into a list of ``VideoRecord``.
 
-Kinds (``dataset.kind``):
+Generic kinds (``dataset.kind``; the databases with a protocol card, and the built-in
+synthetic one in the Replay-Attack layout, are read by :mod:`biorepro.data.protocols`):
 
-- ``replay-attack``: an Idiap Replay-Attack tree,
-  ``{train,devel,test}/real/*.mov`` and ``{split}/attack/{fixed,hand}/attack_*.mov``,
-  filtered by ``dataset.protocol``; the attack type (PAI) is the instrument
-  (print/mobile/highdef). Real videos are kept by every protocol.
-- ``synthetic``: the built-in generator's output, in the Replay-Attack layout.
 - ``folders``: ``{train,devel,test}/{class}/**/video`` or, without fixed splits,
   ``{class}/**/video``; the class named ``dataset.bonafide_class`` is bona fide, every
   other class is an attack type.
@@ -27,26 +23,11 @@ from pathlib import Path
 
 from biorepro.data.records import LABELS, SPLITS, VideoRecord
 
+EXTENSIONS = [".mov", ".avi", ".mp4", ".mkv"]  # of videos, when the config names none
+
 
 class DatasetError(ValueError):
     """The dataset on disk does not match its declared layout."""
-
-
-REAL_RE = re.compile(r"^(?P<subject>client\d+)_session\d+_.*$")
-ATTACK_RE = re.compile(
-    r"^attack_(?P<instrument>print|mobile|highdef)_(?P<subject>client\d+)_session\d+_"
-    r"(?P<device>\w+?)_(?P<medium>photo|video)_(?P<light>adverse|controlled)$"
-)
-PROTOCOLS = {
-    "grandtest": lambda a: True,
-    "print": lambda a: a["instrument"] == "print",
-    "mobile": lambda a: a["instrument"] == "mobile",
-    "highdef": lambda a: a["instrument"] == "highdef",
-    "photo": lambda a: a["medium"] == "photo",
-    "video": lambda a: a["medium"] == "video",
-    "fixed": lambda a: a["support"] == "fixed",
-    "hand": lambda a: a["support"] == "hand",
-}
 
 
 def video_id(path: Path, root: Path) -> str:
@@ -58,7 +39,9 @@ def video_id(path: Path, root: Path) -> str:
     return os.path.splitext(os.fspath(path)[len(prefix):])[0].replace(os.sep, "--")
 
 
-def _videos(folder: Path, extensions: list[str]) -> list[Path]:
+def videos(folder: Path, extensions: list[str]) -> list[Path]:
+    """The files under ``folder`` whose extension is one of ``extensions`` (any case),
+    sorted by path components."""
     exts = {e.lower() for e in extensions}
     found = []
     for dirpath, _dirs, files in os.walk(folder):
@@ -69,39 +52,6 @@ def _videos(folder: Path, extensions: list[str]) -> list[Path]:
 def _require_dir(path: Path, what: str) -> None:
     if not path.is_dir():
         raise DatasetError(f"{what}: folder {path} does not exist")
-
-
-def replay_attack(root: Path, protocol: str, extensions: list[str]) -> list[VideoRecord]:
-    """Records of a Replay-Attack tree under ``root`` for ``protocol``."""
-    _require_dir(root, "dataset.root (replay-attack)")
-    if protocol not in PROTOCOLS:
-        raise DatasetError(f"dataset.protocol: unknown protocol {protocol!r}; "
-                           f"allowed: {', '.join(PROTOCOLS)}")
-    records = []
-    for split in SPLITS:
-        split_dir = root / split
-        _require_dir(split_dir, f"replay-attack layout ({split} split)")
-        for path in _videos(split_dir / "real", extensions):
-            m = REAL_RE.match(path.stem)
-            if not m:
-                raise DatasetError(f"{path}: not a Replay-Attack real-access file name "
-                                   "(expected clientNNN_sessionNN_...)")
-            records.append(VideoRecord(video_id(path, root), str(path), "bonafide",
-                                       m["subject"], split))
-        for support in ("fixed", "hand"):
-            for path in _videos(split_dir / "attack" / support, extensions):
-                m = ATTACK_RE.match(path.stem)
-                if not m:
-                    raise DatasetError(f"{path}: not a Replay-Attack attack file name "
-                                       "(expected attack_{print|mobile|highdef}_clientNNN_...)")
-                attrs = {**m.groupdict(), "support": support}
-                if PROTOCOLS[protocol](attrs):
-                    records.append(VideoRecord(video_id(path, root), str(path), "attack",
-                                               m["subject"], split, m["instrument"]))
-    if not records:
-        raise DatasetError(f"no videos with extensions {extensions} found under {root} "
-                           "in the Replay-Attack layout")
-    return records
 
 
 def _subject(stem: str, subject_regex: str | None, path: Path) -> str:
@@ -132,7 +82,7 @@ def folders(root: Path, bonafide_class: str, extensions: list[str],
                                f"{bonafide_class}/ and attack/)")
         for class_dir in classes:
             is_bonafide = class_dir.name == bonafide_class
-            for path in _videos(class_dir, extensions):
+            for path in videos(class_dir, extensions):
                 records.append(VideoRecord(
                     video_id(path, root), str(path),
                     "bonafide" if is_bonafide else "attack",

@@ -1,7 +1,7 @@
 """The compare stage: paired comparisons between experiments that share seeds.
 
 For every pair of experiments (in configuration order) and level, each headline metric
-is compared over the shared seeds: P(A better than B) with a percentile-bootstrap CI,
+is compared over the shared (fold, seed) runs: P(A better than B) with a percentile-bootstrap CI,
 the verdict rule of Bouthillier et al. (2021) and a Wilcoxon signed-rank p-value.
 """
 
@@ -32,8 +32,8 @@ def build(job: dict, out: Path, log: Log) -> None:
         per_seed = {n: stats.per_seed_table(experiments[n], level) for n in names}
         metrics = {m: low for m, low in COMPARED.items()
                    if all(m in t.columns for t in per_seed.values())}
-        table = compare_table(per_seed, pairs, metrics, n_boot=st["n_boot"], ci=st["ci"],
-                              seed=st["bootstrap_seed"])
+        table = compare_table(per_seed, pairs, metrics, seed_col="run", n_boot=st["n_boot"],
+                              ci=st["ci"], seed=st["bootstrap_seed"])
         paths = tables.write_comparison(
             table, out / COMPARE.table.stem(level=level), ci=st["ci"], n_boot=st["n_boot"],
             caption=f"Paired comparisons, {level} level", label=f"tab:compare-{level}")

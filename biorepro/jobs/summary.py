@@ -1,6 +1,12 @@
 """The summary stage: everything ``results/<experiment>/`` shows, as one entry.
 
-Per evaluation level: the per-seed metrics table, its summary across seeds (CSV,
+Runs are (fold, seed) pairs; a protocol without folds has the single fold ``all``. With
+several folds, the summary across seeds takes each seed's mean over the folds, and a
+fold table adds each fold, the mean ± std across folds (as papers and bob's
+``multi-metrics`` report) and all runs pooled; each fold's data report goes to
+``folds/<fold>/``.
+
+Per evaluation level: the per-run metrics table, its summary across seeds (CSV,
 Markdown, LaTeX), the number of seeds a target CI half-width needs, figures (metrics
 across seeds, DET curves, score histograms; videos scored by the configured fusion,
 ``params["fusion"]``) and, once, the training curves of all seeds; plus the data report
@@ -29,6 +35,7 @@ HEADLINE = ("test_hter", "test_apcer_ap", "test_bpcer", "test_acer", "test_auc",
 FIGURE_METRICS = ("test_hter", "test_acer", "test_apcer_ap", "test_bpcer", "devel_eer",
                   "test_auc")
 NOT_METRICS = ("seed", "target", "best_epoch")
+FOLD_METRICS = ("test_hter", "test_apcer_ap", "test_bpcer", "test_acer", "devel_eer")
 
 
 def metric_columns(per_seed: pd.DataFrame) -> list[str]:
@@ -48,9 +55,14 @@ def summarize_level(per_seed: pd.DataFrame, st: dict) -> pd.DataFrame:
     return summary
 
 
-def _train_entries(job: dict) -> list[tuple[int, Path]]:
-    """``(seed, train entry)`` in increasing seed order."""
-    return sorted((int(seed), Path(path)) for seed, path in job["inputs"]["train"].items())
+def _train_entries(job: dict) -> list[tuple[str, str, Path]]:
+    """``(label, run, train entry)`` of every run, folds in order, seeds increasing."""
+    runs = [(role.rsplit("/", 1), Path(p)) for role, p in job["inputs"]["train"].items()]
+    folds = list(dict.fromkeys(fold for (fold, _), _ in runs))
+    runs.sort(key=lambda r: (folds.index(r[0][0]), int(r[0][1])))
+    single = len(folds) == 1
+    return [(f"seed {seed}" if single else f"fold {fold}, seed {seed}", f"{fold}/{seed}", path)
+            for (fold, seed), path in runs]
 
 
 def _figure(out: Path, name: str) -> Path:
@@ -68,47 +80,74 @@ def _figures(job: dict, level: str, per_seed: pd.DataFrame, out: Path, log: Log)
     plots.plot_metric_seeds(per_seed, shown, _figure(out, f"metrics_{level}"),
                             title=f"{name}: {level} level, every seed")
     curves = {}
-    for seed, train_path in _train_entries(job):
+    for label, _run, train_path in _train_entries(job):
         test = scores_at_level(read_frame_scores(train_path, "test"), level, fusion, "test")
         attacks, bonafide, _ = split_classes(test)
         pooled = pd.concat([pd.Series(v) for v in attacks.values()]).to_numpy()
-        curves[f"seed {seed}"] = (pooled, bonafide)
+        curves[label] = (pooled, bonafide)
     plots.plot_det(curves, _figure(out, f"det_{level}"), title=f"DET on test, {scored}")
-    seed, train_path = _train_entries(job)[0]
-    threshold = per_seed.set_index("seed").loc[seed, "threshold"]
+    label, run, train_path = _train_entries(job)[0]
+    threshold = per_seed.set_index("run").loc[run, "threshold"]
     devel, test = (scores_at_level(read_frame_scores(train_path, s), level, fusion, s)
                    for s in ("devel", "test"))
-    plots.plot_score_histograms(devel, test, threshold, _figure(out, f"scores_{level}_seed{seed}"),
-                                title=f"Scores of seed {seed}, {scored}")
+    name = label.replace(", ", "_").replace(" ", "")
+    plots.plot_score_histograms(devel, test, threshold, _figure(out, f"scores_{level}_{name}"),
+                                title=f"Scores of {label}, {scored}")
     log(f"summary: figures for the {level} level written")
+
+
+def _data_reports(inputs: dict, out: Path) -> None:
+    """The data report, bad videos and split table: of the single fold, or of each fold
+    in ``folds/<fold>/``."""
+    splits = inputs["split"]
+    for fold, split_entry in splits.items():
+        where = out / SUMMARY.fold_data(fold=fold, name="") if len(splits) > 1 else out
+        where.mkdir(parents=True, exist_ok=True)
+        write_data_report(split_entry, where)
+        shutil.copyfile(Path(split_entry) / SPLIT.table(), where / SUMMARY.split_table())
 
 
 def build(job: dict, out: Path, log: Log) -> None:
     """Write the experiment's tables, figures and reports into ``out``."""
     params, inputs = job["ingredients"]["params"], job["inputs"]
     name, st = params["experiment"], params["stats"]
-    log(f"summary: experiment {name}, {len(inputs['train'])} seeds")
-    write_data_report(inputs["split"], out)
-    shutil.copyfile(Path(inputs["split"]) / SPLIT.table(), out / SUMMARY.split_table())
+    folds = list(inputs["split"])
+    multi = len(folds) > 1
+    log(f"summary: experiment {name}, {len(inputs['train'])} runs"
+        + (f" ({len(folds)} folds)" if multi else ""))
+    _data_reports(inputs, out)
     (out / SUMMARY.entries()).write_text(
         json.dumps(job["ingredients"]["inputs"], indent=2, sort_keys=True) + "\n")
-    histories = {s: pd.read_csv(p / TRAIN.history()) for s, p in _train_entries(job)}
+    histories = {label: pd.read_csv(p / TRAIN.history()) for label, _, p in _train_entries(job)}
     plots.plot_training_curves(histories, _figure(out, "training_curves"),
-                               title=f"{name}: loss and val_loss of every seed")
+                               title=f"{name}: loss and val_loss of every run")
     md = [f"# Experiment `{name}`", ""]
+    if multi:
+        md += [f"Folds: {', '.join(folds)}. The tables across seeds take each seed's mean "
+               "over the folds; the fold tables show each fold and the spread across folds.", ""]
     for level in stats.levels(inputs["metrics"]):
-        per_seed = stats.per_seed_table(inputs["metrics"], level)
-        per_seed.to_csv(out / SUMMARY.per_seed(level=level), index=False)
+        per_run = stats.per_seed_table(inputs["metrics"], level)
+        per_run.to_csv(out / SUMMARY.per_seed(level=level), index=False)
+        columns = metric_columns(per_run)
+        per_seed = stats.seed_means(per_run, columns) if multi else per_run
         summary = summarize_level(per_seed, st)
+        over = f", each seed averaged over {len(folds)} folds" if multi else ""
         paths = tables.write_summary(
             summary, out / SUMMARY.table.stem(level=level), ci=st["ci"],
-            n_boot=st["n_boot"], caption=f"{name}: metrics across seeds, {level} level",
+            n_boot=st["n_boot"], caption=f"{name}: metrics across seeds{over}, {level} level",
             label=f"tab:{name}-{level}")
-        _figures(job, level, per_seed, out, log)
-        diverged = stats.diverged_seeds(per_seed)
-        md += [f"## {level.capitalize()} level", "", paths["md"].read_text(), "",
-               f"Diverged seeds: {', '.join(map(str, diverged)) if diverged else 'none'}.", ""]
-        log(f"summary: {level} level over {len(per_seed)} seeds written")
-    md += ["Figures are in `figures/`; data in `data_report.md`; per-seed values in "
-           "`per_seed_<level>.csv`.", ""]
+        _figures(job, level, per_run, out, log)
+        diverged = stats.diverged_seeds(per_run, seed_col="run")
+        md += [f"## {level.capitalize()} level", "", paths["md"].read_text(), ""]
+        if multi:
+            fold_paths = tables.write_folds(
+                stats.summarize_folds(per_run, columns),
+                [m for m in FOLD_METRICS if m in columns], out / SUMMARY.folds.stem(level=level),
+                caption=f"{name}: per fold, {level} level", label=f"tab:{name}-folds-{level}")
+            md += [fold_paths["md"].read_text(), ""]
+        md += [f"Diverged runs: {', '.join(map(str, diverged)) if diverged else 'none'}.", ""]
+        log(f"summary: {level} level over {len(per_run)} runs written")
+    md += ["Figures are in `figures/`; data in `data_report.md`"
+           + (" of each `folds/<fold>/`" if multi else "")
+           + "; per-run values in `per_seed_<level>.csv`.", ""]
     (out / SUMMARY.summary()).write_text("\n".join(md))

@@ -120,13 +120,18 @@ METRICS = Layout(
 SUMMARY = Layout(
     "summary",
     summary=File("summary.md", "Markdown: every level's table and diverged seeds"),
-    table=File("summary_{level}.{ext}", "metrics across seeds (csv, md, tex)"),
-    per_seed=File("per_seed_{level}.csv", "CSV: one row per seed"),
+    table=File("summary_{level}.{ext}", "metrics across seeds (csv, md, tex); with folds, "
+                                        "each seed's value is its mean over the folds"),
+    folds=File("folds_{level}.{ext}", "with folds: per fold, across folds, all runs (csv, md, "
+                                      "tex)", required=False),
+    per_seed=File("per_seed_{level}.csv", "CSV: one row per (fold, seed) run"),
     figure=File("figures/{name}.{ext}", "figures (svg, png)"),
     data_report=File("data_report.{ext}", "counts per split, label, attack type (csv, md)"),
     bad_videos=SPLIT.bad_videos,
     split_table=SPLIT.table,
     entries=File("entries.json", "JSON: the keys of the entries summarised, by role"),
+    fold_data=File("folds/{fold}/{name}", "with folds: each fold's data report, bad videos "
+                                          "and split table", required=False),
 )
 COMPARE = Layout(
     "compare",

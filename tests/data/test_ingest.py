@@ -12,46 +12,6 @@ def touch(path, data=b"x"):
     return path
 
 
-@pytest.fixture
-def replay_tree(tmp_path):
-    root = tmp_path / "replay"
-    for split, client in (("train", 1), ("devel", 2), ("test", 3)):
-        touch(root / split / "real" /
-              f"client{client:03d}_session01_webcam_authenticate_adverse_1.mov")
-        for support, inst, dev, med in (("fixed", "print", "highdef", "photo"),
-                                        ("hand", "mobile", "mobile", "video"),
-                                        ("fixed", "highdef", "highdef", "photo")):
-            touch(root / split / "attack" / support /
-                  f"attack_{inst}_client{client:03d}_session01_{dev}_{med}_controlled.mov")
-    return root
-
-
-def test_replay_attack_grandtest(replay_tree):
-    records = ingest.replay_attack(replay_tree, "grandtest", [".mov"])
-    assert len(records) == 12
-    real = [r for r in records if r.label == "bonafide"]
-    assert {r.subject for r in real} == {"client001", "client002", "client003"}
-    attack = next(r for r in records if r.attack_type == "mobile")
-    assert attack.split in ("train", "devel", "test") and attack.subject.startswith("client")
-    assert attack.video_id.count("--") == 3  # split--attack--hand--name
-
-
-@pytest.mark.parametrize("protocol,n_attacks", [("print", 3), ("photo", 6), ("video", 3),
-                                                ("hand", 3), ("highdef", 3)])
-def test_replay_attack_protocols(replay_tree, protocol, n_attacks):
-    records = ingest.replay_attack(replay_tree, protocol, [".mov"])
-    assert sum(r.label == "attack" for r in records) == n_attacks
-    assert sum(r.label == "bonafide" for r in records) == 3
-
-
-def test_replay_attack_bad_layouts(tmp_path, replay_tree):
-    with pytest.raises(ingest.DatasetError, match="does not exist"):
-        ingest.replay_attack(tmp_path / "nope", "grandtest", [".mov"])
-    touch(replay_tree / "train" / "real" / "holiday.mov")
-    with pytest.raises(ingest.DatasetError, match="holiday.mov"):
-        ingest.replay_attack(replay_tree, "grandtest", [".mov"])
-
-
 def test_folders_with_and_without_splits(tmp_path):
     root = tmp_path / "f"
     for split in ("train", "devel", "test"):

@@ -176,7 +176,7 @@ def test_a_failed_job_of_one_run_keeps_the_entry_another_run_published(tmp_path)
     conf = write_config(a, "shared.yaml", override)
     write_config(b, "shared.yaml", override)
     snakemake(a, configfiles=conf)
-    entry = Path(plan_of(a, conf).experiments["tiny"].train[0].path)
+    entry = Path(plan_of(a, conf).experiments["tiny"].train["all", 0].path)
     held = entry.with_name(".held-" + entry.name)
     os.rename(entry, held)  # not yet published, as B sees it
     env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}

@@ -1,0 +1,219 @@
+"""Protocol cards: each supported database and its protocols, declared in a data file.
+
+A card (``biorepro/data/cards/<database>.yaml``, documented in ``docs/protocols.md``)
+states how the database's layout maps to records, and what its literature reports:
+
+- ``files``: patterns (regular expressions, matched in full against a video's path
+  relative to the root, ``/``-separated, without its extension), tried in order. A
+  pattern's named groups are the video's attributes; ``label`` is ``bonafide`` or
+  ``attack``; ``subject`` and ``attack_type`` are templates over the attributes
+  (``"{instrument}"``) or ``{field, map}`` look-ups. A video that matches no pattern is
+  an error naming it; ``ignore`` patterns skip files (e.g. Replay-Attack's ``enroll/``).
+- ``split``: where a video's split comes from: ``{field, map}`` (a path attribute) or,
+  for protocols with ``lists``, the protocol's list files (``Protocols/`` of
+  OULU-NPU): ``lists: {train: <path template>, ...}`` with ``{fold}`` in the paths,
+  ``list_key`` (the template over the attributes that the list's names match) and
+  ``list_format`` (``{separator, name_column}``; columns counted from 0).
+- ``subject_lists``: ``{split: file}`` of subject ids, one per line (MSU-MFSD).
+- ``devel``: ``given`` (the database has a devel set) or ``carve`` (it has not: devel
+  is carved from train, subject-disjoint, ``devel_fraction`` of the train subjects
+  ranked by a hash of ``(dataset.split_seed, subject)``, as
+  :mod:`biorepro.data.splitting` does).
+- ``protocols``: name → ``{attacks: {attribute: [values]}, videos: {...}, lists,
+  folds}``: ``attacks`` keeps the attacks whose attributes take those values (bona fide
+  videos are kept), ``videos`` filters every video, ``folds`` lists fold names (a
+  protocol without folds has the single fold :data:`SINGLE_FOLD`).
+- ``annotations``: ``{path: <template>}``, the per-frame face-location file of a video
+  (``{relpath}``: its relative path without extension), used when it exists.
+- ``threshold``, ``report``, ``sources``: what the literature does, and where each fact
+  comes from (shown in ``docs/protocols.md``; not used in computations).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+from pathlib import Path
+
+import yaml
+
+from biorepro.data.ingest import DatasetError, video_id, videos
+from biorepro.data.records import SPLITS, VideoRecord
+
+CARDS = Path(__file__).resolve().parent / "cards"
+SINGLE_FOLD = "all"  # the fold of a protocol that has no folds
+
+
+@functools.cache
+def card_names() -> tuple[str, ...]:
+    """The databases that have a card, sorted."""
+    return tuple(sorted(p.stem for p in CARDS.glob("*.yaml")))
+
+
+@functools.cache
+def load_card(name: str) -> dict:
+    """The card of database ``name`` (cached: callers must not modify it)."""
+    if name not in card_names():
+        raise DatasetError(f"config key 'dataset.kind': no protocol card for {name!r}; "
+                           f"cards: {', '.join(card_names())}")
+    card = yaml.safe_load((CARDS / f"{name}.yaml").read_text())
+    card["_patterns"] = [(re.compile(f["pattern"]), f) for f in card["files"]]
+    card["_ignore"] = [re.compile(p) for p in card.get("ignore", [])]
+    return card
+
+
+def protocol_spec(card: dict, protocol: str | None) -> tuple[str, dict]:
+    """``(name, spec)`` of ``protocol`` (``None``: the card's default)."""
+    name = protocol or card["default_protocol"]
+    if name not in card["protocols"]:
+        raise DatasetError(f"config key 'dataset.protocol': {card['name']} has no protocol "
+                           f"{name!r}; its protocols: {', '.join(card['protocols'])}")
+    return name, card["protocols"][name]
+
+
+def folds(card: dict, protocol: str | None) -> list[str]:
+    """The fold names of ``protocol`` (``[SINGLE_FOLD]`` when it has none)."""
+    spec = protocol_spec(card, protocol)[1]
+    return [str(f) for f in spec.get("folds", [])] or [SINGLE_FOLD]
+
+
+def _value(rule, attrs: dict, path: Path, what: str) -> str:
+    """A template (``"{a}_{b}"``) or ``{field, map}`` look-up over ``attrs``."""
+    if isinstance(rule, str):
+        return rule.format(**attrs)
+    value = attrs[rule["field"]]
+    if value not in rule["map"]:
+        raise DatasetError(f"{path}: {what} {rule['field']}={value!r} is not one of "
+                           f"{', '.join(map(str, rule['map']))}")
+    return rule["map"][value]
+
+
+def _parse(card: dict, path: Path, root: Path) -> tuple[str, dict, dict] | None:
+    """``(relative path, attributes, matching file rule)``; None for an ignored file."""
+    rel = path.relative_to(root).with_suffix("").as_posix()
+    if any(p.fullmatch(rel) for p in card["_ignore"]):
+        return None
+    for pattern, rule in card["_patterns"]:
+        m = pattern.fullmatch(rel)
+        if m:
+            return rel, {k: v for k, v in m.groupdict().items() if v is not None}, rule
+    raise DatasetError(f"{path}: its name does not follow the {card['title']} layout; "
+                       "expected one of:\n  "
+                       + "\n  ".join(f["pattern"] for f in card["files"]))
+
+
+def _keep(spec: dict, label: str, attrs: dict) -> bool:
+    filters = [spec.get("videos", {})] + ([spec.get("attacks", {})] if label == "attack" else [])
+    return all(str(attrs.get(k)) in map(str, v) for f in filters for k, v in f.items())
+
+
+def _read_list(root: Path, template: str, fold: str, fmt: dict) -> list[tuple[str, int]]:
+    """``(name, line number)`` of every non-empty line of a protocol list file."""
+    path = root / template.format(fold=fold)
+    if not path.is_file():
+        raise DatasetError(f"protocol list {path} does not exist (dataset.root must be the "
+                           "database's top folder, with its protocol lists)")
+    sep, col = fmt.get("separator"), fmt.get("name_column", 0)
+    out = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if line.strip():
+            fields = line.strip().split(sep)
+            if len(fields) <= col:
+                raise DatasetError(f"{path}, line {n}: expected a name in column {col}, "
+                                   f"got {line.strip()!r}")
+            out.append((fields[col].strip(), n))
+    return out
+
+
+def _subject_lists(card: dict, root: Path) -> dict[str, str]:
+    """Subject id → split, from the card's ``subject_lists`` files."""
+    split_of = {}
+    for split, name in card.get("subject_lists", {}).items():
+        path = root / name
+        if not path.is_file():
+            raise DatasetError(f"subject list {path} does not exist (dataset.root must be "
+                               f"the {card['title']} top folder)")
+        for line in path.read_text().split():
+            split_of[str(int(line)) if line.isdigit() else line] = split
+    return split_of
+
+
+def _carve_devel(records: list[dict], fraction: float, seed: int) -> None:
+    """Move ``fraction`` of the train subjects (at least one), ranked by a hash of
+    ``(seed, subject)``, to devel."""
+    subjects = sorted({r["subject"] for r in records if r["split"] == "train"},
+                      key=lambda s: hashlib.sha256(f"{seed}:{s}".encode()).hexdigest())
+    moved = set(subjects[:max(1, round(fraction * len(subjects)))]) if len(subjects) > 1 else set()
+    for r in records:
+        if r["split"] == "train" and r["subject"] in moved:
+            r["split"] = "devel"
+
+
+def card_records(name: str, root: str | Path, protocol: str | None, fold: str = SINGLE_FOLD,
+                 *, split_seed: int = 0, extensions: list[str] | None = None) -> list[VideoRecord]:
+    """The records of ``fold`` of ``protocol`` of database ``name`` under ``root``."""
+    card, root = load_card(name), Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"dataset.root ({card['title']}): folder {root} does not exist")
+    proto, spec = protocol_spec(card, protocol)
+    if fold not in folds(card, proto):
+        raise DatasetError(f"config key 'dataset.folds': {proto} of {card['title']} has no "
+                           f"fold {fold!r}; its folds: {', '.join(folds(card, proto))}")
+    subject_split = _subject_lists(card, root)
+    found = []
+    for path in videos(root, extensions or card["extensions"]):
+        parsed = _parse(card, path, root)
+        if parsed is None:
+            continue
+        rel, attrs, rule = parsed
+        label = rule["label"]
+        if not _keep(spec, label, attrs):
+            continue
+        subject = _value(card["subject"], attrs, path, "subject")
+        split = (_value(card["split"], attrs, path, "split") if "split" in card
+                 else subject_split.get(subject.lstrip("0") or "0", ""))
+        found.append({"path": path, "rel": rel, "attrs": attrs, "label": label,
+                      "subject": subject, "split": split,
+                      "attack_type": _value(rule["attack_type"], attrs, path, "attack type")
+                      if label == "attack" else ""})
+    if "lists" in spec:
+        found = _apply_lists(card, spec, root, fold, found)
+    elif card.get("devel", "given") == "carve":
+        _carve_devel(found, card["devel_fraction"], split_seed)
+    unassigned = [r["path"] for r in found if r["split"] not in SPLITS]
+    if unassigned:
+        raise DatasetError(f"{unassigned[0]}: no split for this video in {card['title']} "
+                           f"({len(unassigned)} such videos); check the subject lists")
+    if not found:
+        raise DatasetError(f"no {card['title']} videos with extensions "
+                           f"{extensions or card['extensions']} found under {root}")
+    ann = card.get("annotations")
+    return [VideoRecord(video_id(r["path"], root), str(r["path"]), r["label"], r["subject"],
+                        r["split"], r["attack_type"], _annotation(root, ann, r["rel"]))
+            for r in found]
+
+
+def _annotation(root: Path, ann: dict | None, rel: str) -> str:
+    if not ann:
+        return ""
+    path = root / ann["path"].format(relpath=rel)
+    return str(path) if path.is_file() else ""
+
+
+def _apply_lists(card: dict, spec: dict, root: Path, fold: str, found: list[dict]) -> list[dict]:
+    """Keep the videos the fold's list files name, with the list's split."""
+    by_key = {card["list_key"].format(**r["attrs"]): r for r in found}
+    kept = []
+    for split, template in spec["lists"].items():
+        for name, line in _read_list(root, template, fold, card.get("list_format", {})):
+            if name not in by_key:
+                raise DatasetError(f"{root / template.format(fold=fold)}, line {line}: video "
+                                   f"{name!r} is not under {root} (or not kept by the "
+                                   "protocol); is dataset.root the database's top folder?")
+            record = by_key[name]
+            if record["split"] and record["split"] != split:
+                raise DatasetError(f"{record['path']}: in the {split} list of fold {fold} "
+                                   f"but in the {record['split']} folder")
+            kept.append({**record, "split": split})
+    return kept
