@@ -27,8 +27,13 @@ def cmd_synth(args) -> int:
     from biorepro.synth.dataset import MARKER, dataset_path, ensure_dataset
 
     experiments = cfg.experiments(cfg.load([DEFAULT_CONFIG, *args.configfile]))
-    wanted = {dataset_path(c["dataset"]["root"], c["dataset"]["synthetic"]):
-              c["dataset"] for c in experiments.values() if c["dataset"]["kind"] == "synthetic"}
+    from biorepro.plan import cross_config
+
+    datasets = [c["dataset"] for c in experiments.values()] + [
+        cross_config(t, i)["dataset"] for c in experiments.values()
+        for i, t in enumerate(c["evaluate"]["cross"])]
+    wanted = {dataset_path(ds["root"], ds["synthetic"]): ds
+              for ds in datasets if ds["kind"] == "synthetic"}
     if not wanted:
         print("biorepro synth: the configuration names no synthetic dataset (dataset.kind)")
     for path, ds in wanted.items():

@@ -120,6 +120,20 @@ def _leaves(deps):
         yield deps
 
 
+def _upstream_closure(entry: Entry) -> list[Entry]:
+    """``entry``'s upstream entries, transitively (each once, inputs first)."""
+    seen: dict[str, Entry] = {}
+
+    def visit(e: Entry) -> None:
+        for u in e.upstream:
+            if u.path not in seen:
+                visit(u)
+                seen[u.path] = u
+
+    visit(entry)
+    return list(seen.values())
+
+
 def make_entry(store: str, stage: str, params: dict, deps: dict, *, what: str = "",
                runtime: dict | None = None) -> Entry:
     """The entry of ``stage`` built with ``params`` from ``deps``, keyed by all three
@@ -147,6 +161,8 @@ class ExperimentPlan:
     train: dict[tuple[str, int], Entry]    # (fold, seed) -> entry
     metrics: dict[tuple[str, int, str], Entry]  # (fold, seed, level) -> entry
     summary: Entry
+    cross: dict[tuple[str, str, int], Entry] = field(default_factory=dict)  # (target, fold, seed)
+    cross_metrics: dict[tuple[str, str, int, str], Entry] = field(default_factory=dict)
 
     @property
     def folds(self) -> list[str]:
@@ -155,8 +171,12 @@ class ExperimentPlan:
 
     def entries(self) -> list[Entry]:
         """Every entry of the experiment, in data-flow order."""
-        return [*self.frames.values(), *self.split.values(), *self.tensors.values(),
-                *self.train.values(), *self.metrics.values(), self.summary]
+        cross_inputs = [e for c in self.cross.values() for e in _upstream_closure(c)
+                        if e.stage in ("frames", "split", "tensors")]
+        return list({e.path: e for e in (
+            *self.frames.values(), *self.split.values(), *self.tensors.values(), *cross_inputs,
+            *self.train.values(), *self.cross.values(), *self.metrics.values(),
+            *self.cross_metrics.values(), self.summary)}.values())
 
 
 @dataclass
@@ -251,24 +271,31 @@ def train_params(conf: dict, digest) -> tuple[dict, dict]:
     return {**params, **model}, runtime
 
 
-def _plan_experiment(name: str, conf: dict, store: str, digests: dict[str, str],
-                     records: dict[str, list[VideoRecord]], digest) -> ExperimentPlan:
+def _split_entry(store: str, conf: dict, records: list[VideoRecord], digests: dict[str, str],
+                 what: str) -> Entry:
+    """The split entry of ``records`` (and the frames entries it is built from)."""
     extract_params = {k: v for k, v in conf["extract"].items() if k != "videos_per_job"}
     frames = {r.video_id: make_entry(store, "frames", extract_params,
                                      {"video": Source(r.path, digests[r.path])},
                                      what=f"video {r.path}")
-              for fold_records in records.values() for r in fold_records}
+              for r in records}
+    videos = {r.video_id: {"label": r.label, "subject": r.subject, "split": r.split,
+                           "attack_type": r.attack_type} for r in records}
+    return make_entry(store, "split", {"on_bad_video": conf["dataset"]["on_bad_video"],
+                                       "videos": videos},
+                      {"frames": frames}, what=f"{what} of {len(records)} videos")
+
+
+def _plan_experiment(name: str, conf: dict, store: str, digests: dict[str, str],
+                     records: dict[str, list[VideoRecord]], digest,
+                     targets: dict[str, Entry]) -> ExperimentPlan:
     split, tensors = {}, {}
     for fold, fold_records in records.items():
         in_fold = "" if fold == protocols.SINGLE_FOLD else f", fold {fold}"
-        videos = {r.video_id: {"label": r.label, "subject": r.subject, "split": r.split,
-                               "attack_type": r.attack_type} for r in fold_records}
-        split[fold] = make_entry(
-            store, "split", {"on_bad_video": conf["dataset"]["on_bad_video"], "videos": videos},
-            {"frames": {r.video_id: frames[r.video_id] for r in fold_records}},
-            what=f"dataset of {len(fold_records)} videos{in_fold}")
+        split[fold] = _split_entry(store, conf, fold_records, digests, f"dataset{in_fold}")
         tensors[fold] = make_entry(store, "tensors", dict(conf["tensors"]), {"split": split[fold]},
                                    what=f"tensors {conf['tensors']['image_size']}px{in_fold}")
+    frames = {vid: e for s in split.values() for vid, e in s.deps["frames"].items()}
     params, runtime = train_params(conf, digest)
     train = {(fold, seed): make_entry(
         store, "train", {**params, "seed": seed}, {"tensors": tensors[fold]},
@@ -277,27 +304,62 @@ def _plan_experiment(name: str, conf: dict, store: str, digests: dict[str, str],
         for fold in records for seed in cfg.seed_list(conf)}
     if not all(t.published for t in train.values()):
         check_model(params, runtime, conf["tensors"]["image_size"])
-    ev = conf["evaluate"]
-    metrics = {
-        (fold, seed, level): make_entry(
-            store, "metrics", {"seed": seed, "level": level, "criterion": ev["criterion"],
-                               "target": ev["target"],
-                               "fusion": ev["fusion"] if level == "video" else None},
-            {"train": t}, what=f"{t.what}, {level} level")
-        for (fold, seed), t in train.items() for level in ev["levels"]}
+    metrics = {(fold, seed, level): _metrics(store, conf, seed, level, {"train": t},
+                                             conf["evaluate"]["threshold_from"], t.what)
+               for (fold, seed), t in train.items() for level in conf["evaluate"]["levels"]}
+    cross, cross_metrics = {}, {}
+    for target in conf["evaluate"]["cross"]:
+        tname = target["name"]
+        t_tensors = make_entry(store, "tensors", dict(conf["tensors"]),
+                               {"split": targets[tname]}, what=f"tensors of cross target {tname}")
+        for (fold, seed), t in train.items():
+            cross[tname, fold, seed] = make_entry(
+                store, "cross", {"target": tname, "seed": seed,
+                                 **{k: params[k] for k in ("determinism", "threads")}},
+                {"train": t, "tensors": t_tensors}, what=f"{t.what} scored on {tname}",
+                runtime={"threads": runtime["threads"]})
+            for level in conf["evaluate"]["levels"]:
+                cross_metrics[tname, fold, seed, level] = _metrics(
+                    store, conf, seed, level,
+                    {"train": t, "scores": cross[tname, fold, seed]},
+                    target["threshold_from"], f"{t.what} on {tname}")
     summary = make_entry(
-        store, "summary", {"experiment": name, "stats": conf["stats"], "fusion": ev["fusion"]},
+        store, "summary", {"experiment": name, "stats": conf["stats"],
+                           "fusion": conf["evaluate"]["fusion"]},
         {"split": split, "tensors": tensors,
          "train": {run_role(f, s): t for (f, s), t in train.items()},
-         "metrics": {run_role(f, s, lv): m for (f, s, lv), m in metrics.items()}},
+         "metrics": {run_role(f, s, lv): m for (f, s, lv), m in metrics.items()},
+         "cross": {f"{tn}/{run_role(f, s, lv)}": m
+                   for (tn, f, s, lv), m in cross_metrics.items()}},
         what=f"summary of experiment {name}")
-    return ExperimentPlan(name, conf, records, frames, split, tensors, train, metrics, summary)
+    return ExperimentPlan(name, conf, records, frames, split, tensors, train, metrics, summary,
+                          cross, cross_metrics)
+
+
+def _metrics(store: str, conf: dict, seed: int, level: str, deps: dict, threshold_from: str,
+             what: str) -> Entry:
+    """The metrics entry of one run at ``level``."""
+    ev = conf["evaluate"]
+    return make_entry(store, "metrics", {
+        "seed": seed, "level": level, "criterion": ev["criterion"], "target": ev["target"],
+        "fusion": ev["fusion"] if level == "video" else None, "threshold_from": threshold_from},
+        deps, what=f"{what}, {level} level")
 
 
 def run_role(fold: str, seed: int, level: str | None = None) -> str:
     """The role of a (fold, seed[, level]) entry among a summary's inputs:
     ``"<fold>/<seed>[/<level>]"`` (parsed back by :func:`biorepro.aggregate.stats.parse_role`)."""
     return f"{fold}/{seed}" + (f"/{level}" if level else "")
+
+
+def cross_config(target: dict, index: int) -> dict:
+    """A cross-dataset target (``evaluate.cross[index]``) as a config of its own, its
+    ``dataset`` section validated and filled with the defaults."""
+    try:
+        return cfg.validate({"dataset": target["dataset"]})
+    except cfg.ConfigError as err:
+        where = f"config key 'evaluate.cross[{index}].dataset"
+        raise cfg.ConfigError(str(err).replace("config key 'dataset", where)) from None
 
 
 def check_run_keys(experiments: dict[str, dict]) -> None:
@@ -330,7 +392,7 @@ def build_plan(config: dict) -> Plan:
     gc.disable()  # planning makes no reference cycles: no pass over the caller's objects
     try:
         with StatCache(base["stat_cache"]) as cache:
-            for name, conf in experiments.items():
+            def load(conf: dict) -> tuple[dict[str, list[VideoRecord]], dict[str, str]]:
                 ds_key = derive_key(conf["dataset"])
                 if ds_key not in datasets:  # variants usually share one dataset
                     records = dataset_records(conf)
@@ -339,9 +401,22 @@ def build_plan(config: dict) -> Plan:
                     for fold_records in records.values():
                         check_leakage(fold_records, digests)
                     datasets[ds_key] = (records, digests)
-                records, digests = datasets[ds_key]
+                return datasets[ds_key]
+
+            for name, conf in experiments.items():
+                targets = {}
+                for i, target in enumerate(conf["evaluate"]["cross"]):
+                    records, digests = load(cross_config(target, i))
+                    if len(records) > 1:
+                        raise cfg.ConfigError(
+                            f"config key 'evaluate.cross[{i}].dataset.folds': the target "
+                            f"{target['name']} has folds {', '.join(records)}; name one")
+                    targets[target["name"]] = _split_entry(
+                        base["store"], conf, next(iter(records.values())), digests,
+                        f"cross target {target['name']}")
+                records, digests = load(conf)
                 plans[name] = _plan_experiment(name, conf, base["store"], digests, records,
-                                               cache.digest)
+                                               cache.digest, targets)
     finally:
         if collecting:
             gc.enable()

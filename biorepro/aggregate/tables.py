@@ -178,3 +178,25 @@ def write_folds(folds: pd.DataFrame, metrics: list[str], stem: str | os.PathLike
     every metric, the others ``metrics``) in the three formats."""
     return write_tables(folds, format_folds(folds, metrics), stem, note=fold_note(),
                         caption=caption, label=label)
+
+
+def write_cross(cross: pd.DataFrame, stem: str | os.PathLike, *, ci: float = 0.95,
+                n_boot: int = 10000, caption: str = "", label: str = "") -> dict[str, Path]:
+    """Write a cross-dataset table (rows of :func:`biorepro.aggregate.stats.summarize_seeds`
+    with ``train``, ``test`` and ``threshold_from`` columns) in the three formats: one row
+    per (train, test) pair, ``mean ± std`` and the t CI of each metric."""
+    level = f"{ci:.0%}"
+    rows = {}
+    for rec in cross.to_dict("records"):
+        key = (rec["train"], rec["test"])
+        row = rows.setdefault(key, {"Train → test": f"{rec['train']} → {rec['test']}",
+                                    "Threshold from": rec["threshold_from"],
+                                    "n": f"{rec['n']}/{rec['n_seeds']}"})
+        m = rec["metric"]
+        row[m] = (f"{format_value(m, rec['mean'])} ± {format_value(m, rec['std'])} "
+                  f"[{format_value(m, rec['ci_t_low'])}, {format_value(m, rec['ci_t_high'])}]")
+    note = (f"Each cell: mean ± std over seeds (ddof={DDOF}) [{level} Student t CI of the "
+            f"mean]; 'target test' thresholds are chosen on the test set itself (as many "
+            f"papers do; optimistic). Rates in %; {n_boot} bootstrap resamples in the CSV.")
+    return write_tables(cross, pd.DataFrame(list(rows.values())), stem, note=note,
+                        caption=caption, label=label)

@@ -1,4 +1,12 @@
-"""The metrics stage: one seed's error rates at one level, the threshold from devel."""
+"""The metrics stage: one run's error rates at one level.
+
+The test scores are the train entry's, or, for cross-dataset testing, those of a cross
+entry (input ``scores``: the model's scores on another database). The threshold is
+chosen by ``params["threshold_from"]``: ``devel`` (the training database's devel set,
+the default and the only choice that never looks at the test set), ``target-devel``
+(the cross target's own devel set) or ``test`` (the scored test set itself: the
+literature's "test EER" convention, optimistic; the result says so).
+"""
 
 from __future__ import annotations
 
@@ -13,17 +21,25 @@ from biorepro.store.layouts import METRICS, TRAIN
 
 # What the training entry reports that users publish next to the error rates.
 TRAIN_FIELDS = ("status", "epochs_trained", "best_epoch", "train_accuracy")
+# threshold_from -> (entry, split) of the scores the threshold is chosen on
+THRESHOLD_SCORES = {"devel": lambda train, scored: (train, "devel"),
+                    "target-devel": lambda train, scored: (scored, "devel"),
+                    "test": lambda train, scored: (scored, "test")}
 
 
 def build(job: dict, out: Path, log: Log) -> None:
     """Evaluate the train entry's scores at the entry's level into ``out``."""
     params, train_entry = job["ingredients"]["params"], Path(job["inputs"]["train"])
+    scored = Path(job["inputs"].get("scores", train_entry))
     trained = json.loads((train_entry / TRAIN.result()).read_text())
-    devel, test = (read_frame_scores(train_entry, s) for s in ("devel", "test"))
+    threshold_from = params["threshold_from"]
+    devel = read_frame_scores(*THRESHOLD_SCORES[threshold_from](train_entry, scored))
+    test = read_frame_scores(scored, "test")
     level, fusion = params["level"], params["fusion"] or "mean"
     result = evaluate(devel, test, level=level, fusion=fusion, criterion=params["criterion"],
                       target=params["target"])
-    result = {"seed": params["seed"], **{k: trained.get(k) for k in TRAIN_FIELDS}, **result}
+    result = {"seed": params["seed"], **{k: trained.get(k) for k in TRAIN_FIELDS},
+              "threshold_from": threshold_from, **result}
     log(f"metrics: seed {params['seed']} {level} level: devel EER "
         f"{_pct(result['devel_eer'])}, test HTER {_pct(result['test_hter'])} "
         f"({trained.get('status')})")

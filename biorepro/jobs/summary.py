@@ -35,6 +35,7 @@ HEADLINE = ("test_hter", "test_apcer_ap", "test_bpcer", "test_acer", "test_auc",
 FIGURE_METRICS = ("test_hter", "test_acer", "test_apcer_ap", "test_bpcer", "devel_eer",
                   "test_auc")
 NOT_METRICS = ("seed", "target", "best_epoch")
+CROSS_METRICS = ("test_hter", "test_auc", "test_apcer_ap", "test_bpcer", "devel_eer")
 FOLD_METRICS = ("test_hter", "test_apcer_ap", "test_bpcer", "test_acer", "devel_eer")
 
 
@@ -96,6 +97,41 @@ def _figures(job: dict, level: str, per_seed: pd.DataFrame, out: Path, log: Log)
     log(f"summary: figures for the {level} level written")
 
 
+THRESHOLD_NAMES = {"devel": "source devel", "target-devel": "target devel",
+                   "test": "target test (optimistic)"}
+
+
+def _cross_section(cross: dict[str, str], name: str, st: dict, out: Path) -> list[str]:
+    """The train × test table of every cross-dataset target and level (metrics entries
+    keyed ``"<target>/<fold>/<seed>/<level>"``): each metric across seeds (a seed's mean
+    over the folds, with folds)."""
+    by_target: dict[str, dict[str, str]] = {}
+    for role, path in cross.items():
+        target, run = role.split("/", 1)
+        by_target.setdefault(target, {})[run] = path
+    md = ["## Cross-dataset testing", ""]
+    for level in stats.levels({run: p for runs in by_target.values() for run, p in runs.items()}):
+        rows = []
+        for target, runs in by_target.items():
+            per_run = stats.per_seed_table(runs, level)
+            shown = [m for m in CROSS_METRICS if m in per_run.columns]
+            per_seed = (stats.seed_means(per_run, shown) if per_run["fold"].nunique() > 1
+                        else per_run)
+            summary = stats.summarize_seeds(per_seed, metrics=shown, n_boot=st["n_boot"],
+                                            ci=st["ci"], seed=st["bootstrap_seed"])
+            summary.insert(0, "threshold_from", THRESHOLD_NAMES[per_run["threshold_from"][0]])
+            summary.insert(0, "test", target)
+            summary.insert(0, "train", name)
+            rows.append(summary)
+        paths = tables.write_cross(pd.concat(rows, ignore_index=True),
+                                   out / SUMMARY.cross.stem(level=level), ci=st["ci"],
+                                   n_boot=st["n_boot"],
+                                   caption=f"{name}: cross-dataset testing, {level} level",
+                                   label=f"tab:{name}-cross-{level}")
+        md += [f"### {level.capitalize()} level", "", paths["md"].read_text(), ""]
+    return md
+
+
 def _data_reports(inputs: dict, out: Path) -> None:
     """The data report, bad videos and split table: of the single fold, or of each fold
     in ``folds/<fold>/``."""
@@ -147,6 +183,9 @@ def build(job: dict, out: Path, log: Log) -> None:
             md += [fold_paths["md"].read_text(), ""]
         md += [f"Diverged runs: {', '.join(map(str, diverged)) if diverged else 'none'}.", ""]
         log(f"summary: {level} level over {len(per_run)} runs written")
+    if inputs.get("cross"):
+        md += _cross_section(inputs["cross"], name, st, out)
+        log(f"summary: cross-dataset table of {len(inputs['cross'])} entries written")
     md += ["Figures are in `figures/`; data in `data_report.md`"
            + (" of each `folds/<fold>/`" if multi else "")
            + "; per-run values in `per_seed_<level>.csv`.", ""]

@@ -117,6 +117,10 @@ METRICS = Layout(
     bob_scores=File("scores_{split}.bob.csv", "bob.pad.base CSV scores at the entry's level",
                     each=("split", SCORED)),
 )
+CROSS = Layout(
+    "cross",
+    scores=TRAIN.scores,  # a model's scores on another database's devel and test splits
+)
 SUMMARY = Layout(
     "summary",
     summary=File("summary.md", "Markdown: every level's table and diverged seeds"),
@@ -125,6 +129,8 @@ SUMMARY = Layout(
     folds=File("folds_{level}.{ext}", "with folds: per fold, across folds, all runs (csv, md, "
                                       "tex)", required=False),
     per_seed=File("per_seed_{level}.csv", "CSV: one row per (fold, seed) run"),
+    cross=File("cross_{level}.{ext}", "with evaluate.cross: train x test metrics across seeds "
+                                      "(csv, md, tex)", required=False),
     figure=File("figures/{name}.{ext}", "figures (svg, png)"),
     data_report=File("data_report.{ext}", "counts per split, label, attack type (csv, md)"),
     bad_videos=SPLIT.bad_videos,
@@ -139,6 +145,6 @@ COMPARE = Layout(
     table=File("comparison_{level}.{ext}", "paired comparisons (csv, md, tex)"),
 )
 
-LAYOUTS = {layout.stage: layout for layout in (FRAMES, SPLIT, TENSORS, TRAIN, METRICS,
+LAYOUTS = {layout.stage: layout for layout in (FRAMES, SPLIT, TENSORS, TRAIN, CROSS, METRICS,
                                                SUMMARY, COMPARE)}
 STAGES = tuple(LAYOUTS)  # in the order data flows through them

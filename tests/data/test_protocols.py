@@ -73,3 +73,120 @@ def test_replay_attack_bad_layouts(tmp_path, replay_tree):
     with pytest.raises(DatasetError, match="holiday.mov: its name does not follow the Idiap "
                                            "Replay-Attack layout"):
         records("replay-attack", replay_tree)
+
+
+def oulu_tree(root, phones=(1, 2, 3), users=(1, 21, 36), files=(1, 2, 4), sessions=(1, 3),
+              write=touch):
+    """A stand-in OULU-NPU tree (users 1-20 train, 21-35 dev, 36-55 test) with the
+    Protocol_1 lists and the Protocol_3 lists of ``phones``' folds."""
+    folder = {u: "Train" if u <= 20 else "Dev" if u <= 35 else "Test" for u in users}
+    names = {u: [f"{p}_{s}_{u:02d}_{f}" for p in phones for s in sessions for f in files]
+             for u in users}
+    for u in users:
+        for n in names[u]:
+            write(root / f"{folder[u]}_files" / f"{n}.avi", n.encode())
+
+    def write_list(path, split, test_when):
+        """``split``'s videos for which ``test_when(name)`` is True in the Test list,
+        the others in the Train/Dev lists."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"{'+1' if n.endswith('_1') else '-1'},{n}\n"
+                                for u in users if folder[u] == split for n in names[u]
+                                if test_when(n) == (split == "Test")))
+
+    for split in ("Train", "Dev", "Test"):
+        write_list(root / "Protocols" / "Protocol_1" / f"{split}.txt", split,
+                   lambda n: n.split("_")[1] == "3")
+        for k in phones:
+            write_list(root / "Protocols" / "Protocol_3" / f"{split}_{k}.txt", split,
+                       lambda n, k=k: n[0] == str(k))
+    return root
+
+
+def test_oulu_protocol_1_reads_the_database_lists(tmp_path):
+    root = oulu_tree(tmp_path / "oulu")
+    recs = records("oulu-npu", root, "Protocol_1")
+    assert {r.split for r in recs} == {"train", "devel", "test"}
+    assert all((r.path.split("_")[-3] == "3") == (r.split == "test") for r in recs)
+    assert {r.attack_type for r in recs} == {"", "print", "replay"}
+    assert {r.subject for r in recs if r.split == "test"} == {"36"}
+    assert (tmp_path / "oulu" / "Test_files").is_dir()
+
+
+def test_oulu_protocol_3_has_one_fold_per_phone_and_each_fold_tests_its_phone(tmp_path):
+    root = oulu_tree(tmp_path / "oulu")
+    card = protocols.load_card("oulu-npu")
+    assert protocols.folds(card, "Protocol_3") == ["1", "2", "3", "4", "5", "6"]
+    for fold in ("1", "2", "3"):
+        recs = records("oulu-npu", root, "Protocol_3", fold)
+        phones = {r.split: set() for r in recs}
+        for r in recs:
+            phones[r.split].add(r.video_id.split("--")[1][0])
+        assert phones["test"] == {fold} and fold not in phones["train"] | phones["devel"]
+
+
+def test_oulu_errors_name_the_list_and_line(tmp_path):
+    root = oulu_tree(tmp_path / "oulu")
+    with pytest.raises(DatasetError, match="Protocol_3/Train_4.txt does not exist"):
+        records("oulu-npu", root, "Protocol_3", "4")
+    lst = root / "Protocols" / "Protocol_1" / "Dev.txt"
+    lst.write_text(lst.read_text() + "+1,6_1_22_1\n")
+    with pytest.raises(DatasetError, match=r"Dev.txt, line \d+: video '6_1_22_1' is not under"):
+        records("oulu-npu", root, "Protocol_1")
+
+
+def test_replay_mobile(tmp_path):
+    root = tmp_path / "rm"
+    for split, c in (("train", 1), ("devel", 5), ("test", 2)):
+        touch(root / split / "real" / f"client{c:03d}_session02_authenticate_mobile_adverse.mov")
+        touch(root / split / "attack" /
+              f"attack_client{c:03d}_session01_mattescreen_fixed_mobile_photo_lightoff.mov")
+        touch(root / split / "attack" /
+              f"attack_client{c:03d}_session01_print_hand_tablet_photo_lighton.mov")
+    touch(root / "enroll" / "train" / "client001_session01_enroll_mobile_lighton.mov")
+    assert len(records("replay-mobile", root)) == 9
+    recs = records("replay-mobile", root, "print")
+    assert {r.attack_type for r in recs} == {"", "print"} and len(recs) == 6
+
+
+def casia_tree(root):
+    for release, n in (("train", 4), ("test", 2)):
+        for folder in range(1, n + 1):
+            for code in ("1", "2", "HR_1", "3", "6", "HR_4"):
+                touch(root / f"{release}_release" / str(folder) / f"{code}.avi",
+                      f"{release}{folder}{code}".encode())
+    return root
+
+
+def test_casia_carves_a_subject_disjoint_devel_from_train(tmp_path):
+    root = casia_tree(tmp_path / "casia")
+    recs = records("casia-fasd", root, split_seed=3)
+    subjects = {s: {r.subject for r in recs if r.split == s} for s in ("train", "devel", "test")}
+    assert len(subjects["devel"]) == 1 and len(subjects["train"]) == 3
+    assert subjects["test"] == {"test1", "test2"}  # test folders restart at 1: kept apart
+    assert not subjects["devel"] & subjects["train"]
+    assert {r.attack_type for r in recs} == {"", "warped", "cut", "video"}
+    carved = {seed: {r.subject for r in records("casia-fasd", root, split_seed=seed)
+                     if r.split == "devel"} for seed in range(8)}
+    assert len({frozenset(s) for s in carved.values()}) > 1  # the seed picks the subject
+    assert carved[3] == subjects["devel"]  # reproducibly
+    low = records("casia-fasd", root, "low")
+    assert {r.path.rsplit("/", 1)[1] for r in low} == {"2.avi", "6.avi"}
+
+
+def test_msu_reads_the_subject_lists(tmp_path):
+    root = tmp_path / "msu"
+    for c, ext in ((2, "mp4"), (3, "mp4"), (5, "mov"), (1, "mp4"), (13, "mov")):
+        cam = "android" if ext == "mp4" else "laptop"
+        touch(root / "scene01" / "real" / f"real_client{c:03d}_{cam}_SD_scene01.{ext}")
+        touch(root / "scene01" / "attack" /
+              f"attack_client{c:03d}_{cam}_SD_printed_photo_scene01.{ext}")
+    (root / "train_sub_list.txt").write_text("02\n03\n05\n")
+    (root / "test_sub_list.txt").write_text("01\n13\n")
+    recs = records("msu-mfsd", root)
+    split = {r.subject: r.split for r in recs}
+    assert split["001"] == split["013"] == "test"
+    assert sorted(v for k, v in split.items() if k in ("002", "003", "005")).count("devel") == 1
+    (root / "test_sub_list.txt").write_text("01\n")
+    with pytest.raises(DatasetError, match="no split for this video"):
+        records("msu-mfsd", root)

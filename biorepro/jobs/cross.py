@@ -1,0 +1,44 @@
+"""The cross stage: a trained model's scores on another database (cross-dataset testing).
+
+The model of a train entry scores the devel and test splits of the target's tensor
+cache, in the files of :data:`biorepro.store.layouts.CROSS` (the train entry's score
+format). The metrics stage then picks the threshold by the declared rule. The job runs
+with the training's determinism settings (:func:`missing_environment`), so scores are
+bit-identical when rebuilt on the same machine and software.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from biorepro.joblog import Log
+from biorepro.store.layouts import CROSS, TRAIN
+from biorepro.train.determinism import environment_mismatch, job_environment
+
+
+def missing_environment(job: dict) -> dict[str, str]:
+    """The determinism variables to set before Python starts (empty when in effect)."""
+    p = job["ingredients"]["params"]
+    if not environment_mismatch(p["seed"], p["determinism"], p["threads"]):
+        return {}
+    return job_environment(p["seed"], p["determinism"], p["threads"])
+
+
+def build(job: dict, out: Path, log: Log) -> dict:
+    """Score the target's devel and test tensors with the train entry's model into ``out``."""
+    p, inputs = job["ingredients"]["params"], job["inputs"]
+    from biorepro.train.determinism import configure
+    from biorepro.train.fit import score_split
+    from biorepro.train.weights import load_model
+
+    configure(p["seed"], p["determinism"], p["threads"])
+    start = time.perf_counter()
+    trained = json.loads((Path(inputs["train"]) / TRAIN.result()).read_text())
+    model = load_model(inputs["train"])
+    for split in ("devel", "test"):
+        scores = score_split(model, inputs["tensors"], split, nan=trained["status"] == "diverged")
+        scores.to_csv(out / CROSS.scores(split=split), index=False)
+        log(f"cross: {p['target']} {split}: {len(scores)} frames scored")
+    return {"duration_s": round(time.perf_counter() - start, 2)}
