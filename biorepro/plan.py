@@ -258,7 +258,7 @@ def _plan_experiment(name: str, conf: dict, store: str, digests: dict[str, str],
     metrics = {
         (seed, level): make_entry(
             store, "metrics", {"seed": seed, "level": level, "criterion": ev["criterion"],
-                               "target": ev["target"],
+                               "target": ev["target"], "operating_points": ev["operating_points"],
                                "fusion": ev["fusion"] if level == "video" else None},
             {"train": t}, what=f"seed {seed}, {level} level")
         for seed, t in train.items() for level in ev["levels"]}

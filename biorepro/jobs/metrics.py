@@ -21,8 +21,9 @@ def build(job: dict, out: Path, log: Log) -> None:
     trained = json.loads((train_entry / TRAIN.result()).read_text())
     devel, test = (read_frame_scores(train_entry, s) for s in ("devel", "test"))
     level, fusion = params["level"], params["fusion"] or "mean"
+    # params.get: a key without operating points takes evaluate's defaults
     result = evaluate(devel, test, level=level, fusion=fusion, criterion=params["criterion"],
-                      target=params["target"])
+                      target=params["target"], operating_points=params.get("operating_points"))
     result = {"seed": params["seed"], **{k: trained.get(k) for k in TRAIN_FIELDS}, **result}
     log(f"metrics: seed {params['seed']} {level} level: devel EER "
         f"{_pct(result['devel_eer'])}, test HTER {_pct(result['test_hter'])} "
