@@ -30,6 +30,7 @@ devel set can resolve still gives a threshold (the one with devel APCER 0 or BPC
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -47,6 +48,7 @@ _RATE_WORDS = {"eer", "hter", "far", "frr", "apcer", "bpcer", "acer", "fta",
 OPERATING_POINTS = {"apcer": (0.01, 0.05, 0.1), "bpcer": (0.01, 0.05, 0.1),
                     "fpr": (0.01, 0.005, 0.001)}
 _OP_KEY = "evaluate.operating_points"
+_OP_NAME = re.compile(r"(devel|test)_(apcer|bpcer|tpr)_at_(apcer|bpcer|fpr)_([0-9.e+-]+)pct")
 
 
 def read_frame_scores(train_entry: str | Path, split: str) -> pd.DataFrame:
@@ -60,6 +62,16 @@ def is_rate(metric: str) -> bool:
     """True when ``metric`` (a name produced by :func:`evaluate`) is a rate in [0, 1]
     conventionally shown as a percentage (AUC and F1 are not)."""
     return any(word in _RATE_WORDS for word in metric.split("_")[1:3])
+
+
+def operating_point(metric: str) -> tuple | None:
+    """Sort key of an operating-point metric (target kind, target, devel before test, the
+    rate reached last); None for any other metric."""
+    m = _OP_NAME.fullmatch(metric)
+    if m is None:
+        return None
+    split, measured, kind, pct = m.groups()
+    return list(OPERATING_POINTS).index(kind), float(pct), split == "test", measured == kind
 
 
 def scores_at_level(frame_scores: pd.DataFrame, level: str, fusion: str, name: str) -> pd.DataFrame:
