@@ -12,6 +12,10 @@ When a split lacks scored samples of either class (e.g. a diverged run with all-
 scores), its threshold-based rates and AUC are NaN (and, for devel, the threshold and
 every test rate at it); no exception is raised.
 
+Two APCERs at the devel threshold: ``test_apcer_ap`` is ISO/IEC 30107-3's (max over attack
+types; ACER uses it), ``test_apcer_pooled`` counts all attacks as one class (what many
+deep-learning codebases report; equal to ``test_far``).
+
 Operating points (``evaluate.operating_points``), each threshold chosen on devel:
 
 - ``<split>_bpcer_at_apcer_<a>pct``: BPCER where devel's APCER (ISO/IEC 30107-3, max over
