@@ -53,6 +53,8 @@ def deep_merge(base: dict, override: dict) -> dict:
 
 
 def _fill_defaults(value, node: dict):
+    if isinstance(value, list) and isinstance(node.get("items"), dict):
+        return [_fill_defaults(v, node["items"]) for v in value]
     if isinstance(value, dict) and "properties" in node:
         for name, sub in node["properties"].items():
             if name not in value and "default" in sub:

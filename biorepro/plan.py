@@ -342,6 +342,7 @@ def _metrics(store: str, conf: dict, seed: int, level: str, deps: dict, threshol
     ev = conf["evaluate"]
     return make_entry(store, "metrics", {
         "seed": seed, "level": level, "criterion": ev["criterion"], "target": ev["target"],
+        "operating_points": ev["operating_points"],
         "fusion": ev["fusion"] if level == "video" else None, "threshold_from": threshold_from},
         deps, what=f"{what}, {level} level")
 

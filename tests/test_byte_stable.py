@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from biorepro import config as cfg
 from biorepro.aggregate import plots
 from biorepro.data.records import VideoRecord
 from biorepro.evaluate.seed import read_frame_scores, scores_at_level
@@ -146,7 +147,8 @@ def train_entries(root, tensors_entries):
 
 def metric_params(level: str, criterion: str) -> dict:
     return {"seed": 0, "level": level, "criterion": criterion, "target": None,
-            "fusion": "median" if level == "video" else None}
+            "operating_points": cfg.validate({})["evaluate"]["operating_points"],
+            "fusion": "median" if level == "video" else None, "threshold_from": "devel"}
 
 
 @pytest.fixture(scope="module")
@@ -162,9 +164,11 @@ def summary_entry(root: Path, s: str, split_entries, tensors_entries, train_entr
     """The summary of seed 0's metrics (criterion eer) in store ``s``, as the plan has it."""
     return make_entry(store(root, name or s), "summary",
                       {"experiment": "tiny", "stats": STATS, "fusion": fusion},
-                      {"split": split_entries[s][0], "tensors": tensors_entries[s][0],
-                       "train": {"0": train_entries[s]},
-                       "metrics": {f"0/{lv}": metric_entries[s][("eer", lv)] for lv in LEVELS}})
+                      {"split": {"all": split_entries[s][0]},
+                       "tensors": {"all": tensors_entries[s][0]},
+                       "train": {"all/0": train_entries[s]},
+                       "metrics": {f"all/0/{lv}": metric_entries[s][("eer", lv)]
+                                   for lv in LEVELS}})
 
 
 def test_frames(frames_entries):

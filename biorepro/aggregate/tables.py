@@ -4,6 +4,8 @@ The CSV keeps every value at full precision in its own unit (rates as fractions)
 Markdown and LaTeX show rates (see :func:`biorepro.evaluate.seed.is_rate`) as percentages
 with a ``%`` sign and other values with 4 significant digits; missing values print as
 ``n/a``. A note line under each table states how the numbers were computed (ddof, CI).
+A seed summary shows the operating points (:func:`biorepro.evaluate.seed.operating_point`)
+in a second table after the main one.
 The formatters are small and local, so the output does not depend on optional
 packages.
 """
@@ -17,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from biorepro.aggregate.stats import DDOF, FOLD_DDOF
-from biorepro.evaluate.seed import is_rate
+from biorepro.evaluate.seed import is_rate, operating_point
 
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                   "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
@@ -57,6 +59,15 @@ def format_summary(summary: pd.DataFrame, *, ci: float = 0.95, digits: int = 2) 
             f"{level} CI (t)": f"[{fmt('ci_t_low')}, {fmt('ci_t_high')}]",
         })
     return pd.DataFrame(rows)
+
+
+OPERATING_POINTS_NOTE = (
+    "Operating points, threshold chosen on devel where the devel APCER (max over attack "
+    "types) is at most the target (at_apcer rows) or where the devel BPCER is (at_bpcer "
+    "rows); test_apcer at an APCER target and test_bpcer at a BPCER target are the rates "
+    "reached on test. tpr_at_fpr: the largest test TPR (bona fide accepted) among thresholds "
+    "whose test FPR (attacks accepted, pooled) is at most the target, threshold-free. "
+    "Targets in names are in % (0.5pct = 0.005).")
 
 
 def comparison_note(ci: float = 0.95, n_boot: int = 10000) -> str:
@@ -126,13 +137,16 @@ def to_latex(table: pd.DataFrame, note: str = "", caption: str = "", label: str 
 
 
 def write_tables(raw: pd.DataFrame, display: pd.DataFrame, stem: str | os.PathLike, *,
-                 note: str = "", caption: str = "", label: str = "") -> dict[str, Path]:
-    """Write ``<stem>.csv`` (``raw``), ``<stem>.md`` and ``<stem>.tex`` (``display``)."""
+                 note: str = "", caption: str = "", label: str = "",
+                 more: tuple = ()) -> dict[str, Path]:
+    """Write ``<stem>.csv`` (``raw``), ``<stem>.md`` and ``<stem>.tex`` (``display``, then
+    each ``(table, note, caption, label)`` of ``more``)."""
     stem = Path(stem)
     paths = {ext: stem.with_name(f"{stem.name}.{ext}") for ext in ("csv", "md", "tex")}
     raw.to_csv(paths["csv"], index=False)
-    paths["md"].write_text(to_markdown(display, note, caption))
-    paths["tex"].write_text(to_latex(display, note, caption, label))
+    tables = [(display, note, caption, label), *more]
+    paths["md"].write_text("\n".join(to_markdown(t, n, c) for t, n, c, _ in tables))
+    paths["tex"].write_text("\n".join(to_latex(t, n, c, lb) for t, n, c, lb in tables))
     return paths
 
 
@@ -141,9 +155,16 @@ def write_summary(summary: pd.DataFrame, stem: str | os.PathLike, *, ci: float =
     """Write a seed summary (:func:`biorepro.aggregate.stats.summarize_seeds`) in the three formats.
 
     ``ci`` and ``n_boot`` must be those the summary was computed with (they are stated
-    in the note)."""
-    return write_tables(summary, format_summary(summary, ci=ci), stem,
-                        note=summary_note(ci, n_boot), caption=caption, label=label)
+    in the note). Operating points go to a second table, grouped by target."""
+    display = format_summary(summary, ci=ci)
+    keys = [operating_point(m) for m in summary["metric"]]
+    points = sorted((k, i) for i, k in enumerate(keys) if k is not None)
+    more = ((display.iloc[[i for _, i in points]],
+             OPERATING_POINTS_NOTE + " " + summary_note(ci, n_boot),
+             f"{caption}: operating points" if caption else "Operating points",
+             f"{label}-op" if label else ""),) if points else ()
+    return write_tables(summary, display[[k is None for k in keys]], stem,
+                        note=summary_note(ci, n_boot), caption=caption, label=label, more=more)
 
 
 def write_comparison(comparison: pd.DataFrame, stem: str | os.PathLike, *, ci: float = 0.95,

@@ -224,7 +224,7 @@ def threshold_for(criterion: str, negatives, positives, target: float | None = N
     if not by_type:
         raise ValueError("negatives: no attack types given")
     if criterion == "bpcer":
-        return max(far_threshold(s, positives, target) for s in by_type.values())
+        return apcer_threshold(by_type, positives, target)
     pooled = np.concatenate([np.asarray(s, dtype=np.float64).ravel() for s in by_type.values()])
     if criterion == "far":
         return far_threshold(pooled, positives, target)
@@ -234,19 +234,39 @@ def threshold_for(criterion: str, negatives, positives, target: float | None = N
 
 
 def apcer_bpcer(attack_scores_by_type: Mapping[str, object], bonafide, threshold: float) -> dict:
-    """ISO/IEC 30107-3 rates at ``threshold`` (as bob.pad.base ``apcer_bpcer``).
+    """ISO/IEC 30107-3 rates at ``threshold`` (as bob.pad.base ``apcer_bpcer``), plus the
+    pooled APCER.
 
     Returns ``{"apcer": {type: APCER}, "apcer_ap": max APCER over types,
-    "bpcer": BPCER, "acer": (APCER_AP + BPCER) / 2}``; APCER of a type is the FAR of its
-    scores, BPCER the FRR of ``bonafide``.
+    "apcer_pooled": APCER of all attacks as one class, "bpcer": BPCER,
+    "acer": (APCER_AP + BPCER) / 2}``; APCER of a type is the FAR of its scores, BPCER the
+    FRR of ``bonafide``. ``apcer_ap`` is the ISO/IEC 30107-3 APCER (what ACER uses);
+    ``apcer_pooled`` (= FAR on the pooled attacks) is what many deep-learning codebases
+    call APCER, and is at most ``apcer_ap``.
     """
     if not attack_scores_by_type:
         raise ValueError("attack_scores_by_type: no attack types given")
     apcer, bpcer = {}, float("nan")
     for name, scores in attack_scores_by_type.items():
         apcer[name], bpcer = farfrr(_scores(scores, f"attack type {name!r}"), bonafide, threshold)
+    pooled = np.concatenate([_scores(s, "attacks") for s in attack_scores_by_type.values()])
+    apcer_pooled = farfrr(pooled, bonafide, threshold)[0]
     apcer_ap = max(apcer.values()) if not np.isnan(threshold) else float("nan")
-    return {"apcer": apcer, "apcer_ap": apcer_ap, "bpcer": bpcer, "acer": (apcer_ap + bpcer) / 2}
+    return {"apcer": apcer, "apcer_ap": apcer_ap, "apcer_pooled": apcer_pooled, "bpcer": bpcer,
+            "acer": (apcer_ap + bpcer) / 2}
+
+
+def apcer_threshold(attack_scores_by_type: Mapping[str, object], bonafide, apcer: float) -> float:
+    """Threshold at which the APCER (ISO/IEC 30107-3: max over attack types) is at most
+    ``apcer``: the maximum over types of :func:`far_threshold`.
+
+    bob.pad.base's ``apcer_threshold`` (its "bpcerN" criterion, ``apcer = 1/N``) does the
+    same: each type's own attacks, not the pooled ones. A target below ``1 / n`` (``n``
+    attacks of a type) still gives a threshold: FAR 0 is always reachable.
+    """
+    if not attack_scores_by_type:
+        raise ValueError("attack_scores_by_type: no attack types given")
+    return max(far_threshold(s, bonafide, apcer) for s in attack_scores_by_type.values())
 
 
 def precision_recall(negatives, positives, threshold: float) -> tuple[float, float]:
@@ -282,6 +302,21 @@ def roc_auc(negatives, positives) -> float:
     below = np.searchsorted(neg, pos, "left").sum(dtype=np.int64)
     equal = np.searchsorted(neg, pos, "right").sum(dtype=np.int64) - below
     return float((2 * below + equal) / (2 * neg.size * pos.size))
+
+
+def tpr_at_fpr(negatives, positives, fpr: float) -> float:
+    """A point of the ROC curve: the largest TPR among thresholds whose FPR is at most ``fpr``.
+
+    TPR is the fraction of bona fide scores accepted (1 - FRR), FPR the fraction of attack
+    scores accepted (FAR, attacks pooled). Threshold-free like :func:`roc_auc`: the sweep
+    covers every candidate of :func:`candidate_thresholds` (together they reach every
+    (FAR, FRR) pair any threshold gives), including the all-rejected one (FPR = TPR = 0),
+    so a value always exists; nothing is interpolated.
+    """
+    fpr = _check_target(fpr, "fpr")
+    _, fa, fr = candidate_thresholds(negatives, positives)
+    n_pos = int(fr[-1])
+    return float((n_pos - fr[fa / fa[0] <= fpr].min()) / n_pos)
 
 
 def det_curve(negatives, positives) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

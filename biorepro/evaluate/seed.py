@@ -11,10 +11,31 @@ NaN scores are dropped from every rate and reported as failure-to-acquire
 When a split lacks scored samples of either class (e.g. a diverged run with all-NaN
 scores), its threshold-based rates and AUC are NaN (and, for devel, the threshold and
 every test rate at it); no exception is raised.
+
+Two APCERs at the devel threshold: ``test_apcer_ap`` is ISO/IEC 30107-3's (max over attack
+types; ACER uses it), ``test_apcer_pooled`` counts all attacks as one class (what many
+deep-learning codebases report; equal to ``test_far``).
+
+Operating points (``evaluate.operating_points``), each threshold chosen on devel:
+
+- ``<split>_bpcer_at_apcer_<a>pct``: BPCER where devel's APCER (ISO/IEC 30107-3, max over
+  attack types, as bob.pad.base's "bpcerN" criterion) is at most ``a`` %
+  (:func:`~biorepro.evaluate.metrics.apcer_threshold`); ``test_apcer_at_apcer_<a>pct`` is
+  the test APCER (max over types) reached at that threshold.
+- ``<split>_apcer_at_bpcer_<b>pct``: APCER (max over types) where devel's BPCER is at most
+  ``b`` % (:func:`~biorepro.evaluate.metrics.frr_threshold`, bob.pad.base's "apcerN");
+  ``test_bpcer_at_bpcer_<b>pct`` is the test BPCER reached there.
+- ``test_tpr_at_fpr_<f>pct``: threshold-free point of the test ROC curve
+  (:func:`~biorepro.evaluate.metrics.tpr_at_fpr`; attacks pooled).
+
+``<a>`` etc. are the targets in percent (``0.5pct`` = 0.005). A target below what a small
+devel set can resolve still gives a threshold (the one with devel APCER 0 or BPCER 0).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +47,12 @@ from biorepro.store.layouts import TRAIN
 
 LEVELS = ("video", "frame")
 _RATE_WORDS = {"eer", "hter", "far", "frr", "apcer", "bpcer", "acer", "fta",
-               "accuracy", "precision", "recall"}
+               "accuracy", "precision", "recall", "tpr"}
+# evaluate.operating_points: target rates of each kind (the config's defaults)
+OPERATING_POINTS = {"apcer": (0.01, 0.05, 0.1), "bpcer": (0.01, 0.05, 0.1),
+                    "fpr": (0.01, 0.005, 0.001)}
+_OP_KEY = "evaluate.operating_points"
+_OP_NAME = re.compile(r"(devel|test)_(apcer|bpcer|tpr)_at_(apcer|bpcer|fpr)_([0-9.e+-]+)pct")
 
 
 def read_frame_scores(train_entry: str | Path, split: str) -> pd.DataFrame:
@@ -40,6 +66,16 @@ def is_rate(metric: str) -> bool:
     """True when ``metric`` (a name produced by :func:`evaluate`) is a rate in [0, 1]
     conventionally shown as a percentage (AUC and F1 are not)."""
     return any(word in _RATE_WORDS for word in metric.split("_")[1:3])
+
+
+def operating_point(metric: str) -> tuple | None:
+    """Sort key of an operating-point metric (target kind, target, devel before test, the
+    rate reached last); None for any other metric."""
+    m = _OP_NAME.fullmatch(metric)
+    if m is None:
+        return None
+    split, measured, kind, pct = m.groups()
+    return list(OPERATING_POINTS).index(kind), float(pct), split == "test", measured == kind
 
 
 def scores_at_level(frame_scores: pd.DataFrame, level: str, fusion: str, name: str) -> pd.DataFrame:
@@ -92,13 +128,70 @@ def _split_metrics(prefix: str, samples: pd.DataFrame, threshold: float, *, full
             "f1": metrics.f_score(negatives, bonafide, threshold),
         }
     else:
-        pad = {"apcer": {}, "apcer_ap": nan, "bpcer": nan, "acer": nan}
+        pad = {"apcer": {}, "apcer_ap": nan, "apcer_pooled": nan, "bpcer": nan, "acer": nan}
         extra = dict.fromkeys(("accuracy", "precision", "recall", "f1"), nan)
     for kind in attacks:
         out[f"{prefix}_apcer_{kind}"] = pad["apcer"].get(kind, nan)
-    out.update({f"{prefix}_{key}": pad[key] for key in ("apcer_ap", "bpcer", "acer")})
+    out.update({f"{prefix}_{key}": pad[key]
+                for key in ("apcer_ap", "apcer_pooled", "bpcer", "acer")})
     out[f"{prefix}_auc"] = metrics.roc_auc(negatives, bonafide) if usable else nan
     out.update({f"{prefix}_{key}": value for key, value in extra.items()})
+    return out
+
+
+def pct_name(rate: float) -> str:
+    """A target rate as it appears in metric names: 0.01 -> ``1pct``, 0.005 -> ``0.5pct``."""
+    return f"{100 * rate:.6g}pct"
+
+
+def check_operating_points(points: Mapping | None) -> dict[str, tuple[float, ...]]:
+    """``evaluate.operating_points`` validated, kinds left out taking :data:`OPERATING_POINTS`."""
+    points = {**OPERATING_POINTS, **(points or {})}
+    unknown = sorted(set(points) - set(OPERATING_POINTS))
+    if unknown:
+        raise ValueError(f"{_OP_KEY}: unknown kinds {unknown}; allowed: "
+                         f"{', '.join(OPERATING_POINTS)}")
+    out = {}
+    for kind, rates in points.items():
+        rates = tuple(float(r) for r in rates)
+        if not all(0.0 < r < 1.0 for r in rates):
+            raise ValueError(f"{_OP_KEY}.{kind}: rates must lie in (0, 1), got {list(rates)}")
+        if len({pct_name(r) for r in rates}) < len(rates):
+            raise ValueError(f"{_OP_KEY}.{kind}: repeated rates in {list(rates)}")
+        out[kind] = rates
+    return out
+
+
+def _pad_rates(attacks: dict, bonafide: np.ndarray, threshold: float) -> tuple[float, float]:
+    """``(APCER max over types, BPCER)`` at ``threshold``; NaN when a class is missing."""
+    if not attacks or not bonafide.size or np.isnan(threshold):
+        return float("nan"), float("nan")
+    pad = metrics.apcer_bpcer(attacks, bonafide, threshold)
+    return pad["apcer_ap"], pad["bpcer"]
+
+
+def _operating_points(devel: pd.DataFrame, test: pd.DataFrame, points: dict) -> dict:
+    """The operating-point metrics (see the module docstring), in config order."""
+    d_att, d_bf, _ = split_classes(devel)
+    t_att, t_bf, _ = split_classes(test)
+    d_att, t_att = ({k: v for k, v in a.items() if v.size} for a in (d_att, t_att))
+    devel_ok = bool(d_att) and d_bf.size > 0
+    nan, out = float("nan"), {}
+    for rate in points["apcer"]:
+        t = metrics.apcer_threshold(d_att, d_bf, rate) if devel_ok else nan
+        (_, d_bpcer), (t_apcer, t_bpcer) = _pad_rates(d_att, d_bf, t), _pad_rates(t_att, t_bf, t)
+        at = f"at_apcer_{pct_name(rate)}"
+        out.update({f"devel_bpcer_{at}": d_bpcer, f"test_bpcer_{at}": t_bpcer,
+                    f"test_apcer_{at}": t_apcer})
+    for rate in points["bpcer"]:
+        t = metrics.frr_threshold(_pooled(d_att), d_bf, rate) if devel_ok else nan
+        (d_apcer, _), (t_apcer, t_bpcer) = _pad_rates(d_att, d_bf, t), _pad_rates(t_att, t_bf, t)
+        at = f"at_bpcer_{pct_name(rate)}"
+        out.update({f"devel_apcer_{at}": d_apcer, f"test_apcer_{at}": t_apcer,
+                    f"test_bpcer_{at}": t_bpcer})
+    for rate in points["fpr"]:
+        out[f"test_tpr_at_fpr_{pct_name(rate)}"] = (
+            metrics.tpr_at_fpr(_pooled(t_att), t_bf, rate) if t_att and t_bf.size else nan)
     return out
 
 
@@ -110,6 +203,7 @@ def evaluate(
     fusion: str = "mean",
     criterion: str = "eer",
     target: float | None = None,
+    operating_points: Mapping | None = None,
 ) -> dict:
     """Choose the threshold on devel with ``criterion`` and report test error rates.
 
@@ -120,11 +214,16 @@ def evaluate(
     counts, FTA and rates for test plus ``test_apcer_<attack type>`` (one per type in
     test), ``test_apcer_ap`` (max over types), ``test_bpcer``, ``test_acer``,
     ``test_auc`` (threshold-free), ``test_accuracy``, ``test_precision``,
-    ``test_recall``, ``test_f1`` (bona fide = positive class, at the threshold).
+    ``test_recall``, ``test_f1`` (bona fide = positive class, at the threshold);
+    ``test_apcer_pooled`` (all attacks as one class, beside ISO/IEC 30107-3's
+    ``test_apcer_ap``); then the operating points at the target rates of
+    ``operating_points`` (``evaluate.operating_points``; None: :data:`OPERATING_POINTS`),
+    named as in the module docstring.
     """
     devel = scores_at_level(devel_df, level, fusion, "devel scores")
     test = scores_at_level(test_df, level, fusion, "test scores")
     metrics.check_criterion(criterion, target)
+    points = check_operating_points(operating_points)
     attacks, bonafide, _ = split_classes(devel)
     attacks = {k: v for k, v in attacks.items() if v.size}
     nan = float("nan")
@@ -143,4 +242,5 @@ def evaluate(
     result["devel_eer"] = devel_eer
     result["threshold"] = threshold
     result.update(_split_metrics("test", test, threshold, full=True))
+    result.update(_operating_points(devel, test, points))
     return result

@@ -37,7 +37,7 @@ def build(job: dict, out: Path, log: Log) -> None:
     test = read_frame_scores(scored, "test")
     level, fusion = params["level"], params["fusion"] or "mean"
     result = evaluate(devel, test, level=level, fusion=fusion, criterion=params["criterion"],
-                      target=params["target"])
+                      target=params["target"], operating_points=params["operating_points"])
     result = {"seed": params["seed"], **{k: trained.get(k) for k in TRAIN_FIELDS},
               "threshold_from": threshold_from, **result}
     log(f"metrics: seed {params['seed']} {level} level: devel EER "

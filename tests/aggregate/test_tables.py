@@ -94,3 +94,28 @@ def test_comparison_files(tmp_path):
 @pytest.mark.parametrize("value", [None, float("nan")])
 def test_missing_values_print_as_na(value):
     assert format_value("test_far", value) == "n/a"
+
+
+def test_operating_points_get_their_own_table(tmp_path):
+    rng = np.random.default_rng(1)
+    names = ["test_tpr_at_fpr_0.5pct", "test_apcer_at_apcer_10pct", "test_bpcer_at_apcer_10pct",
+             "test_hter", "devel_bpcer_at_apcer_1pct", "test_bpcer_at_apcer_1pct",
+             "test_apcer_pooled", "test_tpr_at_fpr_1pct", "devel_bpcer_at_apcer_10pct"]
+    table = pd.DataFrame({"seed": range(4), "status": ["ok"] * 4,
+                          **{m: rng.uniform(0, 1, 4) for m in names}})
+    summary = summarize_seeds(table, metrics=names, n_boot=200)
+    paths = write_summary(summary, tmp_path / "s", n_boot=200, caption="x", label="tab:x")
+    assert list(pd.read_csv(paths["csv"]).metric) == names  # the CSV keeps every row
+    md = paths["md"].read_text()
+    main, points = md.split("x: operating points\n")
+    assert [r.split(" | ")[0] for r in main.splitlines() if r.startswith("| test")] == [
+        "| test_hter", "| test_apcer_pooled"]
+    # grouped by target kind, then target, devel before test, the rate reached last
+    assert [r.split(" | ")[0][2:] for r in points.splitlines() if r[:3] in ("| d", "| t")] == [
+        "devel_bpcer_at_apcer_1pct", "test_bpcer_at_apcer_1pct", "devel_bpcer_at_apcer_10pct",
+        "test_bpcer_at_apcer_10pct", "test_apcer_at_apcer_10pct", "test_tpr_at_fpr_0.5pct",
+        "test_tpr_at_fpr_1pct"]
+    assert "%" in points.splitlines()[4] and "devel APCER (max over attack " in points
+    assert md.count("ddof=1") == 2
+    tex = paths["tex"].read_text()
+    assert tex.count(r"\begin{table}") == 2 and r"\label{tab:x-op}" in tex

@@ -127,6 +127,27 @@ def test_det_curve_is_the_candidate_sweep(sets):
     assert list(frr) == [float(f) for _, _, f in expected]
 
 
+@settings(max_examples=300, deadline=None)
+@given(any_sets, st.floats(1e-9, 1 - 1e-9))
+def test_tpr_at_fpr_against_brute_force(sets, target):
+    neg, pos = sets
+    # every threshold that can matter: each score, and one above them all
+    thresholds = sorted(set(neg) | set(pos)) + [np.inf]
+    best = max(1 - naive_rates(neg, pos, t)[1] for t in thresholds
+               if float(naive_rates(neg, pos, t)[0]) <= target)
+    assert M.tpr_at_fpr(neg, pos, target) == float(best)
+
+
+def test_tpr_at_fpr_on_random_scores_with_ties():
+    rng = np.random.default_rng(7)
+    neg = np.round(rng.normal(0.0, 1.0, 400), 1)  # rounded: many ties within and across
+    pos = np.round(rng.normal(1.5, 1.0, 300), 1)
+    for target in (0.01, 0.005, 0.001, 0.1):
+        rates = [(np.mean(neg >= t), np.mean(pos >= t))
+                 for t in np.concatenate([np.unique(np.r_[neg, pos]), [np.inf]])]
+        assert M.tpr_at_fpr(neg, pos, target) == max(tpr for fpr, tpr in rates if fpr <= target)
+
+
 # ---------------------------------------------------------------- hand-computed cases
 
 
@@ -239,6 +260,39 @@ def test_apcer_bpcer_per_type():
     assert rates["apcer_ap"] == 0.5
     assert rates["bpcer"] == 0.25
     assert rates["acer"] == 0.375
+
+
+def test_pooled_apcer_differs_from_iso_apcer():
+    attacks = {"print": [0.1, 0.2, 0.3, 0.4, 0.6, 0.7], "replay": [0.1, 0.8]}
+    rates = M.apcer_bpcer(attacks, [0.9], 0.5)
+    assert rates["apcer"] == {"print": 2 / 6, "replay": 0.5}
+    assert rates["apcer_ap"] == 0.5  # ISO/IEC 30107-3: the worst attack type
+    assert rates["apcer_pooled"] == 3 / 8  # all 8 attacks as one class
+    assert rates["acer"] == (0.5 + 0.0) / 2  # ACER uses APCER_AP, never the pooled one
+    assert np.isnan(M.apcer_bpcer(attacks, [0.9], float("nan"))["apcer_pooled"])
+
+
+def test_apcer_threshold_per_type_and_unreachable_targets():
+    attacks = {"a": [0.0, 1.0, 2.0, 3.0], "b": [5.0, 6.0, 7.0, 8.0]}
+    pos = [4.0, 9.0]
+    # a: FAR(3) = 1/4, b: FAR(8) = 1/4 -> the max over types; pooled FAR(7) = 2/8 would be 7
+    assert M.apcer_threshold(attacks, pos, 0.25) == 8.0
+    # 1% of 4 attacks cannot be hit: each type falls back to FAR 0, just above its maximum
+    t = M.apcer_threshold(attacks, pos, 0.01)
+    assert t == np.nextafter(8.0, np.inf)
+    assert M.apcer_bpcer(attacks, pos, t)["apcer_ap"] == 0.0
+    with pytest.raises(ValueError, match="no attack types"):
+        M.apcer_threshold({}, pos, 0.1)
+
+
+def test_tpr_at_fpr_hand_computed():
+    neg, pos = [1.0, 2.0, 3.0, 4.0], [2.5, 3.5, 5.0]
+    assert M.tpr_at_fpr(neg, pos, 0.25) == 2 / 3  # t = 3.5: FPR 1/4, TPR 2/3
+    assert M.tpr_at_fpr(neg, pos, 0.2) == 1 / 3  # only FPR 0 fits: t in (4, 5]
+    assert M.tpr_at_fpr(neg, pos, 0.5) == 1.0  # t = 2.5: FPR 2/4
+    assert M.tpr_at_fpr([5.0], [1.0], 0.5) == 0.0  # only "reject all" has FPR <= 0.5
+    with pytest.raises(ValueError, match="fpr must be a fraction"):
+        M.tpr_at_fpr(neg, pos, 1.5)
 
 
 def test_precision_recall_f1_accuracy():

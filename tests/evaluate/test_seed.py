@@ -9,7 +9,7 @@ import pytest
 from biorepro.evaluate import metrics
 from biorepro.evaluate.bobcsv import write_scores
 from biorepro.evaluate.fusion import fuse
-from biorepro.evaluate.seed import evaluate, is_rate
+from biorepro.evaluate.seed import OPERATING_POINTS, evaluate, is_rate, pct_name
 
 NAN = float("nan")
 
@@ -119,6 +119,72 @@ def test_diverged_run_gives_nan_metrics():
     assert r["test_fta"] == 1.0
 
 
+def test_operating_points_hand_computed():
+    r = evaluate(DEVEL, TEST, operating_points={"apcer": [0.01, 0.5], "bpcer": [0.5],
+                                                "fpr": [0.5, 0.01]})
+    # APCER 1%: no type resolves it (1 and 2 attacks): per type FAR 0, threshold just above
+    # 7 (replay); devel bona fide 6.5 rejected; on test print 7 is rejected too
+    assert (r["devel_bpcer_at_apcer_1pct"], r["test_bpcer_at_apcer_1pct"],
+            r["test_apcer_at_apcer_1pct"]) == (0.5, 0.5, 0.0)
+    # APCER 50%: replay FAR(7) = 1/2 -> threshold 7 (print alone: just above 2); test
+    # print 7 now accepted: APCER_AP 1/2 (pooled would be 1/3)
+    assert (r["devel_bpcer_at_apcer_50pct"], r["test_bpcer_at_apcer_50pct"],
+            r["test_apcer_at_apcer_50pct"]) == (0.5, 0.5, 0.5)
+    # BPCER 50%: devel bona fide [6.5, 8.5] -> threshold 8.5: devel APCER 0; test bona fide
+    # 6.5 rejected, every attack too
+    assert (r["devel_apcer_at_bpcer_50pct"], r["test_apcer_at_bpcer_50pct"],
+            r["test_bpcer_at_bpcer_50pct"]) == (0.0, 0.0, 0.5)
+    # test attacks [1.5, 3.5, 7], bona fide [6.5, 9]: FPR 1/3 at t in (3.5, 6.5] accepts both
+    assert r["test_tpr_at_fpr_50pct"] == 1.0
+    assert r["test_tpr_at_fpr_1pct"] == 0.5  # FPR 0: t above 7, only 9 accepted
+    assert not any("_at_bpcer_1pct" in k for k in r)  # only the targets asked for
+
+
+def test_pooled_and_iso_apcer_are_both_reported():
+    r = evaluate(DEVEL, TEST)  # test at 6.75: print [7, 1.5] 1/2, replay [3.5] 0
+    assert r["test_apcer_ap"] == 0.5
+    assert r["test_apcer_pooled"] == pytest.approx(1 / 3) == r["test_far"]
+
+
+def test_default_operating_points_and_names():
+    assert pct_name(0.01) == "1pct" and pct_name(0.005) == "0.5pct" and pct_name(0.1) == "10pct"
+    r = evaluate(DEVEL, TEST, level="frame")
+    names = [k for k in r if "_at_" in k]
+    assert len(names) == 3 * 3 + 3 * 3 + 3
+    for rate in OPERATING_POINTS["apcer"]:
+        assert {f"devel_bpcer_at_apcer_{pct_name(rate)}", f"test_bpcer_at_apcer_{pct_name(rate)}",
+                f"test_apcer_at_apcer_{pct_name(rate)}"} <= set(names)
+    assert {"test_tpr_at_fpr_1pct", "test_tpr_at_fpr_0.5pct", "test_tpr_at_fpr_0.1pct"} <= set(
+        names)
+    assert all(is_rate(k) for k in names + ["test_apcer_pooled"])
+
+
+def test_unreachable_apcer_target_on_a_tiny_devel_set():
+    # 8 devel attacks: the smallest non-zero APCER is 12.5%; 1% falls back to APCER 0
+    devel = frames({**{f"a{i}": ("attack", "print", [float(i)]) for i in range(1, 9)},
+                    **{f"b{i}": ("bonafide", "", [s]) for i, s in enumerate([5.0, 9, 10, 11])}})
+    test = frames({"ta": ("attack", "print", [8.0]), "tb": ("bonafide", "", [8.5])})
+    r = evaluate(devel, test, operating_points={"apcer": [0.01, 0.125]})
+    # threshold just above 8: devel bona fide 5 rejected; test attack 8 rejected, 8.5 accepted
+    assert (r["devel_bpcer_at_apcer_1pct"], r["test_bpcer_at_apcer_1pct"],
+            r["test_apcer_at_apcer_1pct"]) == (0.25, 0.0, 0.0)
+    # 12.5% is reachable: threshold 8 (FAR 1/8); the test attack at 8 is accepted
+    assert r["devel_bpcer_at_apcer_12.5pct"] == 0.25 and r["test_apcer_at_apcer_12.5pct"] == 1.0
+
+
+def test_operating_points_are_nan_when_a_class_is_missing():
+    r = evaluate(DEVEL.assign(score=NAN), TEST)  # diverged: no devel scores
+    points = {k: v for k, v in r.items() if "_at_" in k}
+    assert all(math.isnan(v) for k, v in points.items() if "_at_fpr_" not in k)
+    assert r["test_tpr_at_fpr_1pct"] == 0.5  # threshold-free: test scores exist
+    no_test_attacks = TEST[TEST.label == "bonafide"]
+    r = evaluate(DEVEL, no_test_attacks)
+    assert r["devel_bpcer_at_apcer_1pct"] == 0.5 and r["devel_apcer_at_bpcer_1pct"] == 0.5
+    for key in ("test_bpcer_at_apcer_1pct", "test_apcer_at_bpcer_1pct", "test_tpr_at_fpr_1pct",
+                "test_apcer_pooled"):
+        assert math.isnan(r[key]), key
+
+
 def test_rate_names():
     r = evaluate(DEVEL, TEST)
     rates = {k for k in r if is_rate(k)}
@@ -133,6 +199,9 @@ def test_rate_names():
     ({"fusion": "mode"}, "unknown fusion 'mode'; allowed: mean, median, min, max"),
     ({"criterion": "auc"}, "unknown threshold criterion 'auc'"),
     ({"criterion": "far"}, "criterion 'far'"),
+    ({"operating_points": {"apcer": [0.0]}}, r"evaluate\.operating_points\.apcer: rates must"),
+    ({"operating_points": {"fpr": [0.01, 0.0100000001]}}, r"operating_points\.fpr: repeated"),
+    ({"operating_points": {"far": [0.1]}}, r"evaluate\.operating_points: unknown kinds"),
 ])
 def test_bad_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
