@@ -35,7 +35,8 @@ def tiny_records(work):
     cwd = os.getcwd()
     os.chdir(work)
     try:
-        return [dataclasses.replace(r, path=str(work / r.path)) for r in dataset_records(conf)]
+        return [dataclasses.replace(r, path=str(work / r.path))
+                for r in dataset_records(conf)["all"]]
     finally:
         os.chdir(cwd)
 
