@@ -125,12 +125,24 @@ def entry_roles(plan: Plan) -> dict[tuple[str, str], list[str]]:
     for name, exp in plan.experiments.items():
         for video_id, e in exp.frames.items():
             add(e, f"{name}: video {video_id}")
-        add(exp.split, f"{name}: split")
-        add(exp.tensors, f"{name}: tensors")
-        for seed, e in exp.train.items():
-            add(e, f"{name}: seed {seed}")
-        for (seed, level), e in exp.metrics.items():
-            add(e, f"{name}: seed {seed} {level}")
+        for fold in exp.folds:
+            add(exp.split[fold], f"{name}: split, fold {fold}")
+            add(exp.tensors[fold], f"{name}: tensors, fold {fold}")
+        for (fold, seed), e in exp.train.items():
+            add(e, f"{name}: fold {fold} seed {seed}")
+        for (fold, seed, level), e in exp.metrics.items():
+            add(e, f"{name}: fold {fold} seed {seed} {level}")
+        for (target, fold, seed), e in exp.cross.items():
+            add(e, f"{name}: {target}, fold {fold} seed {seed}")
+            tensors = e.deps["tensors"]
+            split = tensors.deps["split"]
+            if (tensors.stage, tensors.key) not in roles:
+                add(tensors, f"{name}: {target}, tensors")
+                add(split, f"{name}: {target}, split")
+                for video_id, f in split.deps["frames"].items():
+                    add(f, f"{name}: {target}, video {video_id}")
+        for (target, fold, seed, level), e in exp.cross_metrics.items():
+            add(e, f"{name}: {target}, fold {fold} seed {seed} {level}")
         add(exp.summary, f"{name}: summary")
     if plan.compare is not None:
         add(plan.compare, "comparison")

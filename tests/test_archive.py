@@ -62,16 +62,16 @@ def fake_plan(store, results, *, publish_seed1=True):
     """One experiment ``exp``: a video, the split and tensors, two seeds at video level."""
     e = {s: fake_entry(store, s, s) for s in ("split", "tensors", "summary")}
     frames = fake_entry(store, "frames", "video v1.mov", video="v1")
-    train = {s: fake_entry(store, "train", f"seed {s}", seed=s) for s in (0, 1)}
-    metrics = {(s, "video"): fake_entry(store, "metrics", f"seed {s}, video level", seed=s)
-               for s in (0, 1)}
+    train = {("all", s): fake_entry(store, "train", f"seed {s}", seed=s) for s in (0, 1)}
+    metrics = {("all", s, "video"): fake_entry(store, "metrics", f"seed {s}, video level",
+                                               seed=s) for s in (0, 1)}
     if not publish_seed1:
-        os.chmod(train[1].path, 0o755)
-        os.remove(os.path.join(train[1].path, "provenance.json"))
+        os.chmod(train["all", 1].path, 0o755)
+        os.remove(os.path.join(train["all", 1].path, "provenance.json"))
     conf = {"results": str(results),
             "dataset": {"kind": "synthetic", "root": "data/synthetic", "manifest": None}}
-    exp = ExperimentPlan("exp", conf, [], {"v1": frames}, e["split"], e["tensors"], train,
-                         metrics, e["summary"])
+    exp = ExperimentPlan("exp", conf, {}, {"v1": frames}, {"all": e["split"]},
+                         {"all": e["tensors"]}, train, metrics, e["summary"])
     return Plan(str(store), {"exp": exp})
 
 
@@ -106,7 +106,7 @@ def test_manifest_lists_every_entry_with_its_recorded_digests(published):
         record = json.loads(open(os.path.join(e.path, "provenance.json")).read())
         assert item["files"] == record["files"] and item["what"] == e.what
     metrics = [e for e in entries if e["stage"] == "metrics"]
-    assert {m["roles"][0] for m in metrics} == {"exp: seed 0 video", "exp: seed 1 video"}
+    assert {m["roles"][0] for m in metrics} == {f"exp: fold all seed {s} video" for s in (0, 1)}
     assert metrics[0]["metrics"]["target"] is None  # NaN: JSON has none
     assert entries[0]["roles"] == ["exp: video v1"]
 
@@ -120,7 +120,7 @@ def test_missing_entries_are_refused_saying_to_run_the_workflow(tmp_path, monkey
 
 
 def test_damaged_entries_are_refused(published):
-    e = published.experiments["exp"].split
+    e = published.experiments["exp"].split["all"]
     os.chmod(e.path, 0o755)
     os.chmod(os.path.join(e.path, "split.csv"), 0o644)
     with open(os.path.join(e.path, "split.csv"), "a") as f:
@@ -205,7 +205,7 @@ def test_identical_manifests_reproduce(published):
 def test_a_moved_metric_is_reported_with_its_delta(published):
     archived = manifest_of(published)
     reproduced = copy.deepcopy(archived)
-    m = next(e for e in reproduced["entries"] if e["roles"] == ["exp: seed 1 video"])
+    m = next(e for e in reproduced["entries"] if e["roles"] == ["exp: fold all seed 1 video"])
     m["metrics"]["test_hter"] = 0.1875
     m["files"]["metrics.json"]["sha256"] = "f" * 64
     report = compare(archived, reproduced)
@@ -227,7 +227,7 @@ def test_entries_under_other_keys_are_matched_by_role(published):
     reproduced["packages"]["numpy"] = "2.4.0"
     for e in reproduced["entries"]:
         e["key"] = e["key"][::-1]
-    train = next(e for e in reproduced["entries"] if e["roles"] == ["exp: seed 0"])
+    train = next(e for e in reproduced["entries"] if e["roles"] == ["exp: fold all seed 0"])
     train["files"]["model.safetensors"]["sha256"] = "0" * 64
     reproduced["entries"] = [e for e in reproduced["entries"] if e["stage"] != "summary"]
     report = compare(archived, reproduced)
@@ -235,7 +235,7 @@ def test_entries_under_other_keys_are_matched_by_role(published):
                                 "missing": 1}
     assert report["packages"] == {"numpy": {"archived": "2.3.0", "reproduced": "2.4.0"}}
     bad = next(r for r in report["entries"] if r["status"] == "different")
-    assert bad["role"] == "exp: seed 0" and bad["reproduced_key"] == bad["key"][::-1]
+    assert bad["role"] == "exp: fold all seed 0" and bad["reproduced_key"] == bad["key"][::-1]
     [diff] = bad["differences"]
     assert diff.startswith("model.safetensors: SHA-256 ")
     assert diff.endswith("… archived, 000000000000… reproduced")
