@@ -190,3 +190,11 @@ def test_msu_reads_the_subject_lists(tmp_path):
     (root / "test_sub_list.txt").write_text("01\n")
     with pytest.raises(DatasetError, match="no split for this video"):
         records("msu-mfsd", root)
+
+
+def test_every_card_is_documented_with_its_protocols():
+    doc = (protocols.CARDS.parents[2] / "docs" / "protocols.md").read_text()
+    for name in protocols.card_names():
+        assert f"`{name}`" in doc
+        for proto in protocols.load_card(name)["protocols"]:
+            assert f"`{proto}`" in doc, (name, proto)
