@@ -243,6 +243,73 @@ def experiments(config: dict) -> dict[str, dict]:
     return out
 
 
+def paper_results(experiments: dict[str, dict]) -> dict[str, list[tuple[int, dict]]]:
+    """The rows of ``paper.results`` (of the base config, the first of ``experiments``, as
+    :func:`experiments` returns them), as ``(index, row)`` by the experiment each concerns.
+
+    Each row is normalised: ``experiment`` filled in (default: the base experiment),
+    ``fold`` a string, ``value`` and ``std`` in the metric's own unit (``unit: percent``
+    divided by 100), ``unit`` dropped. Raises ConfigError naming
+    ``paper.results[i].<field>`` for an experiment, level or cross target the config does
+    not define, or a rate outside [0, 1]. Folds are checked by :func:`paper_params`, once
+    the dataset's are known; metric names only once runs are evaluated.
+    """
+    base_name, base = next(iter(experiments.items()))
+    if not base["paper"]["results"]:
+        return {}
+    from biorepro.evaluate.seed import is_rate  # here: a config without a paper needs none
+
+    out: dict[str, list[tuple[int, dict]]] = {}
+    for i, given in enumerate(base["paper"]["results"]):
+        key = f"config key 'paper.results[{i}]"
+        row = {k: v for k, v in given.items() if k != "unit"}
+        name = row["experiment"] = row["experiment"] or base_name
+        if name not in experiments:
+            raise ConfigError(f"{key}.experiment': {name!r} is no experiment of this config "
+                              f"(experiments: {', '.join(experiments)}); name one or use null")
+        ev = experiments[name]["evaluate"]
+        if row["level"] not in ev["levels"]:
+            raise ConfigError(f"{key}.level': experiment {name!r} evaluates the "
+                              f"{' and '.join(ev['levels'])} level only; add "
+                              f"{row['level']} to evaluate.levels or change the level")
+        targets = [t["name"] for t in ev["cross"]]
+        if row["target"] is not None and row["target"] not in targets:
+            raise ConfigError(f"{key}.target': {row['target']!r} is no cross target of "
+                              f"experiment {name!r} (evaluate.cross names: "
+                              f"{', '.join(targets) or 'none'}); name one or use null")
+        row["fold"] = None if row["fold"] is None else str(row["fold"])
+        for field in ("value", "std"):
+            if row[field] is not None and given["unit"] == "percent":
+                row[field] /= 100
+            if row[field] is not None and is_rate(row["metric"]) and not 0 <= row[field] <= 1:
+                raise ConfigError(f"{key}.{field}': {given[field]!r} is outside [0, 1] but "
+                                  f"{row['metric']} is a rate; write it as a fraction or add "
+                                  "unit: percent")
+        out.setdefault(name, []).append((i, row))
+    return out
+
+
+def paper_params(paper: dict, rows: list[tuple[int, dict]], folds: list[str]) -> dict | None:
+    """What an experiment's summary key takes of the ``paper`` section: its title, source
+    and the rows of :func:`paper_results` concerning the experiment; None without rows.
+    Raises ConfigError naming ``paper.results[i].fold`` for a fold the experiment does
+    not have (``folds``: its folds; a single one means a protocol without folds)."""
+    if not rows:
+        return None
+    from biorepro.aggregate.stats import ACROSS_FOLDS  # here: as is_rate in paper_results
+
+    for i, row in rows:
+        fold = row["fold"]
+        if fold == ACROSS_FOLDS and len(folds) < 2:
+            raise ConfigError(f"config key 'paper.results[{i}].fold': experiment "
+                              f"{row['experiment']!r} has no folds; use null")
+        if fold not in (None, ACROSS_FOLDS, *folds):
+            raise ConfigError(f"config key 'paper.results[{i}].fold': {fold!r} is no fold of "
+                              f"experiment {row['experiment']!r} (folds: {', '.join(folds)}); "
+                              f"name one, {ACROSS_FOLDS!r} or null")
+    return {"title": paper["title"], "source": paper["source"], "results": [r for _, r in rows]}
+
+
 def seed_list(config: dict) -> list[int]:
     """The seeds of a validated config: a count ``n`` means ``[0, ..., n-1]``, a list
     is returned as given (its order kept)."""

@@ -19,7 +19,8 @@ train       training parameters and the seed, the model (a built-in's name and
             parameters, or a user model file's code fingerprint), the weights file's
             digest; the tensors entry's key
 metrics     seed, evaluation level, fusion, threshold criterion; the train entry's key
-summary     experiment name, statistics settings, fusion; the keys of its entries
+summary     experiment name, statistics settings, fusion, the published numbers
+            (``paper``) concerning it; the keys of its entries
 compare     statistics settings, experiment order; the metrics entries' keys
 ==========  =====================================================================
 """
@@ -53,7 +54,7 @@ GPU_LOCKS = ".biorepro/gpu-locks"  # lock files of local GPUs, in the working di
 # Keys of ``train`` that change how a job runs but not what it computes.
 TRAIN_RUNTIME_KEYS = ("device", "gpu_wait_s", "mem_mb", "seeds_per_gpu")
 # Keys that apply to a whole run, not to one experiment: a variant cannot change them.
-RUN_KEYS = ("store", "stat_cache", "results", "extract.videos_per_job", "verify")
+RUN_KEYS = ("store", "stat_cache", "results", "extract.videos_per_job", "verify", "paper")
 
 
 def stage_code(stage: str) -> dict:
@@ -288,7 +289,7 @@ def _split_entry(store: str, conf: dict, records: list[VideoRecord], digests: di
 
 def _plan_experiment(name: str, conf: dict, store: str, digests: dict[str, str],
                      records: dict[str, list[VideoRecord]], digest,
-                     targets: dict[str, Entry]) -> ExperimentPlan:
+                     targets: dict[str, Entry], published: dict | None) -> ExperimentPlan:
     split, tensors = {}, {}
     for fold, fold_records in records.items():
         in_fold = "" if fold == protocols.SINGLE_FOLD else f", fold {fold}"
@@ -325,7 +326,7 @@ def _plan_experiment(name: str, conf: dict, store: str, digests: dict[str, str],
                     target["threshold_from"], f"{t.what} on {tname}")
     summary = make_entry(
         store, "summary", {"experiment": name, "stats": conf["stats"],
-                           "fusion": conf["evaluate"]["fusion"]},
+                           "fusion": conf["evaluate"]["fusion"], "paper": published},
         {"split": split, "tensors": tensors,
          "train": {run_role(f, s): t for (f, s), t in train.items()},
          "metrics": {run_role(f, s, lv): m for (f, s, lv), m in metrics.items()},
@@ -386,6 +387,7 @@ def build_plan(config: dict) -> Plan:
     """Validate ``config`` and compute every entry of every experiment."""
     experiments = cfg.experiments(config)
     check_run_keys(experiments)
+    published = cfg.paper_results(experiments)
     base = next(iter(experiments.values()))
     datasets: dict[str, tuple[dict[str, list[VideoRecord]], dict[str, str]]] = {}
     plans = {}
@@ -416,8 +418,9 @@ def build_plan(config: dict) -> Plan:
                         base["store"], conf, next(iter(records.values())), digests,
                         f"cross target {target['name']}")
                 records, digests = load(conf)
+                ours = cfg.paper_params(base["paper"], published.get(name, []), list(records))
                 plans[name] = _plan_experiment(name, conf, base["store"], digests, records,
-                                               cache.digest, targets)
+                                               cache.digest, targets, ours)
     finally:
         if collecting:
             gc.enable()

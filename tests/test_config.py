@@ -1,3 +1,5 @@
+import re
+
 import pytest
 import yaml
 
@@ -157,3 +159,60 @@ def test_a_valid_configuration_is_validated_once(tmp_path, monkeypatch):
     assert cfg.validate({"seeds": 2}) == first
     with pytest.raises(ImportError):  # another configuration is validated
         cfg.validate({"seeds": 3})
+
+
+def paper_experiments(*rows, **base):
+    config = {"paper": {"results": list(rows)}, "evaluate": {"levels": ["video"]}, **base}
+    return cfg.experiments(config)
+
+
+def published(**fields):
+    return {"metric": "test_hter", "value": 0.1, "source": "Table 2", **fields}
+
+
+def test_published_rows_are_normalised_and_grouped_by_experiment():
+    exps = paper_experiments(published(value=2.4, std=0.5, unit="percent", fold=1),
+                             published(experiment="v"), experiments={"v": {"seeds": 5}})
+    rows = cfg.paper_results(exps)
+    (i, first), = rows["demo"]
+    assert i == 0 and "unit" not in first and first["fold"] == "1"
+    assert (first["value"], first["std"]) == pytest.approx((0.024, 0.005))
+    assert [i for i, _ in rows["v"]] == [1]
+    params = cfg.paper_params(exps["demo"]["paper"], rows["demo"], ["1", "2"])
+    assert params == {"title": None, "source": None, "results": [first]}
+    assert cfg.paper_params(exps["demo"]["paper"], [], ["all"]) is None
+
+
+@pytest.mark.parametrize("bad,message", [
+    (published(experiment="nope"), r"'paper.results\[1\].experiment': 'nope' is no experiment"),
+    (published(level="frame"), r"'paper.results\[1\].level': experiment 'demo' evaluates "
+                               r"the video level only"),
+    (published(target="casia"), r"'paper.results\[1\].target': 'casia' is no cross target"),
+    (published(value=2.4), r"'paper.results\[1\].value': 2.4 is outside \[0, 1\] but "
+                           r"test_hter is a rate; .* unit: percent"),
+])
+def test_unknown_published_names_are_planning_errors_naming_the_key(bad, message):
+    with pytest.raises(cfg.ConfigError, match=message):
+        cfg.paper_results(paper_experiments(published(), bad))
+
+
+@pytest.mark.parametrize("fold,folds,message", [
+    ("C", ["A", "B"], r"'paper.results\[0\].fold': 'C' is no fold of experiment 'demo' "
+                      r"\(folds: A, B\)"),
+    ("across folds", ["all"], r"'paper.results\[0\].fold': experiment 'demo' has no folds"),
+])
+def test_unknown_published_folds_are_planning_errors_naming_the_key(fold, folds, message):
+    rows = cfg.paper_results(paper_experiments(published(fold=fold)))["demo"]
+    with pytest.raises(cfg.ConfigError, match=message):
+        cfg.paper_params({"title": None, "source": None}, rows, folds)
+
+
+@pytest.mark.parametrize("bad,key", [
+    ({"metric": "test_hter", "value": 0.1}, "paper.results[0]"),  # no source
+    (published(unit="permille"), "paper.results[0].unit"),
+    (published(value="high"), "paper.results[0].value"),
+    (published(std=-0.1), "paper.results[0].std"),
+])
+def test_the_structure_of_published_rows_is_validated(bad, key):
+    with pytest.raises(cfg.ConfigError, match=re.escape(f"config key '{key}'")):
+        cfg.validate({"paper": {"results": [bad]}})

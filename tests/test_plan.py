@@ -65,6 +65,7 @@ def test_run_settings_of_training_apply_per_experiment(tmp_path, folders, monkey
     ({"results": "elsewhere"}, "results"),
     ({"store": "other-store"}, "store"),
     ({"verify": {"seeds": [1]}}, "verify"),
+    ({"paper": {"title": "Another paper"}}, "paper"),
 ])
 def test_a_variant_cannot_change_a_setting_of_the_whole_run(tmp_path, folders, monkeypatch,
                                                            override, key):
@@ -84,3 +85,27 @@ def test_operating_points_enter_the_metrics_key_only(tmp_path, folders, monkeypa
     assert base.train[0].key == op.train[0].key
     for seed_level, entry in base.metrics.items():
         assert entry.key != op.metrics[seed_level].key
+
+
+PUBLISHED = {"metric": "test_hter", "value": 0.1, "source": "Table 1"}
+
+
+def test_published_numbers_enter_the_summary_key_of_their_experiment_only(tmp_path, folders,
+                                                                          monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    variants = {"v": {"train": {"epochs": 3}}}
+    plain = build_plan(config(tmp_path, folders, experiments=variants))
+    published = build_plan(config(tmp_path, folders, experiments=variants, paper={
+        "title": "A paper", "results": [{**PUBLISHED, "experiment": "v"}]}))
+    before, after = ({(e.stage, e.key) for e in p.entries()} for p in (plain, published))
+    assert before - after == {("summary", plain.experiments["v"].summary.key)}
+    assert after - before == {("summary", published.experiments["v"].summary.key)}
+    params = published.experiments["v"].summary.ingredients["params"]["paper"]
+    assert params["title"] == "A paper" and params["results"][0]["value"] == 0.1
+    assert published.experiments["demo"].summary.ingredients["params"]["paper"] is None
+
+
+def test_a_published_fold_the_dataset_lacks_is_a_planning_error(tmp_path, folders, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(cfg.ConfigError, match=r"'paper\.results\[0\]\.fold': '2' is no fold"):
+        build_plan(config(tmp_path, folders, paper={"results": [{**PUBLISHED, "fold": 2}]}))

@@ -22,6 +22,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy.stats import norm
 
+from biorepro.aggregate.paper import scope
 from biorepro.evaluate import metrics
 from biorepro.evaluate.seed import is_rate
 
@@ -179,6 +180,51 @@ def plot_score_histograms(devel: pd.DataFrame, test: pd.DataFrame, threshold: fl
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
     axes[0].set_ylabel("density")
+    if title:
+        fig.suptitle(title)
+    return _save(fig, stem)
+
+
+@_styled
+def plot_paper(paper: pd.DataFrame, values: list, stem: str | os.PathLike, *,
+               jitter_seed: int = 0, title: str = "") -> list[Path]:
+    """Reported vs reproduced, one panel row per published number: the values summarised
+    (seeds, or fold means) as jittered dots, the reproduced mean with its bootstrap CI as
+    a bar, and the published value as a diamond (with its ± std when published).
+
+    ``paper`` and ``values`` are what :func:`biorepro.aggregate.paper.compare` returns.
+    """
+    if paper.empty:
+        raise ValueError("no published numbers to plot")
+    rng = np.random.default_rng(jitter_seed)
+    fig = Figure(figsize=(7, 1.1 * len(paper) + 0.9), layout="constrained")
+    axes = fig.subplots(len(paper), 1, squeeze=False)[:, 0]
+    for ax, rec, x in zip(axes, paper.to_dict("records"), values):
+        name = rec["metric"]
+        scale = 100 if is_rate(name) else 1
+        x = _values(name, x)
+        ax.scatter(x, rng.uniform(-0.25, 0.25, x.size), s=14, alpha=0.7, color="C0",
+                   label="reproduced (each value)")
+        low, high = rec["ci_boot_low"], rec["ci_boot_high"]
+        if np.isfinite(low) and np.isfinite(high):
+            ax.plot([scale * low, scale * high], [0, 0], color="C0", lw=4, alpha=0.5,
+                    solid_capstyle="butt", label="bootstrap CI of the mean")
+        if np.isfinite(rec["mean"]):
+            ax.plot(scale * rec["mean"], 0, "|", color="C0", ms=16, mew=2, label="mean")
+        std = rec["published_std"]
+        ax.errorbar(scale * rec["published"], 0,
+                    xerr=scale * std if std is not None and np.isfinite(std) else None,
+                    fmt="D", color="C3", ms=7, capsize=4, zorder=4, label="published")
+        where = scope(rec)
+        status = "" if rec["status"] == "ok" else f" ({rec['status']})"
+        ax.set_title(f"{name}, {rec['level']} level{', ' + where if where else ''}: "
+                     f"{rec['source']}{status}", fontsize=8, loc="left")
+        ax.set_yticks([])
+        ax.set_ylim(-0.6, 0.6)
+        ax.set_xlabel("%" if is_rate(name) else "value", fontsize=8)
+        ax.grid(axis="x", alpha=0.3)
+    legend = {label: h for ax in axes for h, label in zip(*ax.get_legend_handles_labels())}
+    fig.legend(legend.values(), legend.keys(), loc="outside lower center", ncols=4, fontsize=7)
     if title:
         fig.suptitle(title)
     return _save(fig, stem)

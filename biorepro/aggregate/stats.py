@@ -170,6 +170,7 @@ def seed_means(per_run: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
 
 
 FOLD_DDOF = 0  # across folds: numpy's default, as bob's ``multi-metrics`` prints
+ACROSS_FOLDS = "across folds"  # the fold table's row of the fold means
 
 
 def summarize_folds(per_run: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
@@ -187,7 +188,7 @@ def summarize_folds(per_run: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
             rows.append({"metric": metric, "fold": fold, "n": x.size,
                          "mean": means[-1], "std": x.std(ddof=DDOF) if x.size > 1 else np.nan})
         m = np.asarray([v for v in means if not np.isnan(v)])
-        rows.append({"metric": metric, "fold": "across folds", "n": m.size,
+        rows.append({"metric": metric, "fold": ACROSS_FOLDS, "n": m.size,
                      "mean": m.mean() if m.size else np.nan,
                      "std": m.std(ddof=FOLD_DDOF) if m.size else np.nan})
         x = ok[metric].dropna().to_numpy(dtype=np.float64)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from biorepro.aggregate.paper import scope
 from biorepro.aggregate.stats import DDOF, FOLD_DDOF
 from biorepro.evaluate.seed import is_rate, operating_point
 
@@ -220,4 +221,58 @@ def write_cross(cross: pd.DataFrame, stem: str | os.PathLike, *, ci: float = 0.9
             f"mean]; 'target test' thresholds are chosen on the test set itself (as many "
             f"papers do; optimistic). Rates in %; {n_boot} bootstrap resamples in the CSV.")
     return write_tables(cross, pd.DataFrame(list(rows.values())), stem, note=note,
+                        caption=caption, label=label)
+
+
+def paper_note(ci: float = 0.95, n_boot: int = 10000) -> str:
+    """The note printed under a reported-vs-reproduced table."""
+    return (f"Reproduced: mean ± std over seeds (ddof={DDOF}; with folds, each seed's mean over "
+            f"the folds), n seeds used; a fold: its seeds; 'across folds': mean ± std of the "
+            f"fold means (ddof={FOLD_DDOF}), range over fold means, no CI. {ci:.0%} CIs of the "
+            f"mean by percentile bootstrap ({n_boot} resamples) and Student t. Range: min–max "
+            f"over the values summarised. In CI / in range: the published value lies inside "
+            f"(bounds included). Δ = reproduced − published. Overlap: published mean ± std and "
+            f"reproduced mean ± std intersect. Rates in %.")
+
+
+def _verdict(value) -> str:
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else (
+        "yes" if value else "no")
+
+
+def format_paper(paper: pd.DataFrame, *, ci: float = 0.95, digits: int = 2) -> pd.DataFrame:
+    """Display table of a :func:`biorepro.aggregate.paper.compare` result (strings)."""
+    level = f"{ci:.0%}"
+    rows = []
+    for rec in paper.to_dict("records"):
+        def fmt(key: str, rec: dict = rec) -> str:
+            return format_value(rec["metric"], rec[key], digits)
+
+        std, note = rec["published_std"], rec["note"]
+        ok = rec["status"] == "ok"
+        rows.append({
+            "Metric": rec["metric"], "Level": rec["level"],
+            "Fold / target": scope(rec) or "—",
+            "Source": rec["source"] + (f" ({note})" if isinstance(note, str) else ""),
+            "Published": fmt("published") + (f" ± {fmt('published_std')}"
+                                             if std is not None and not math.isnan(std) else ""),
+            "Reproduced": f"{fmt('mean')} ± {fmt('std')}" if ok else rec["status"],
+            "n": str(int(rec["n"])) if ok else "",
+            f"{level} CI (bootstrap)": f"[{fmt('ci_boot_low')}, {fmt('ci_boot_high')}]",
+            f"{level} CI (t)": f"[{fmt('ci_t_low')}, {fmt('ci_t_high')}]",
+            "Range": f"[{fmt('min')}, {fmt('max')}]",
+            "In CI (boot / t)": f"{_verdict(rec['inside_ci_boot'])} / "
+                                f"{_verdict(rec['inside_ci_t'])}",
+            "In range": _verdict(rec["inside_range"]),
+            "Δ": ("+" if ok and rec["delta"] > 0 else "") + fmt("delta"),
+            "Overlap (± std)": _verdict(rec["overlap"]),
+        })
+    return pd.DataFrame(rows)
+
+
+def write_paper(paper: pd.DataFrame, stem: str | os.PathLike, *, ci: float = 0.95,
+                n_boot: int = 10000, caption: str = "", label: str = "") -> dict[str, Path]:
+    """Write a reported-vs-reproduced table (:func:`biorepro.aggregate.paper.compare`) in
+    the three formats."""
+    return write_tables(paper, format_paper(paper, ci=ci), stem, note=paper_note(ci, n_boot),
                         caption=caption, label=label)

@@ -11,6 +11,8 @@ Markdown, LaTeX), the number of seeds a target CI half-width needs, figures (met
 across seeds, DET curves, score histograms; videos scored by the configured fusion,
 ``params["fusion"]``) and, once, the training curves of all seeds; plus the data report
 and a ``summary.md`` that ties them together. Seeds are drawn in increasing order.
+With published numbers (``params["paper"]``), a reported-vs-reproduced table and figure
+(:mod:`biorepro.aggregate.paper`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from biorepro.aggregate import plots, stats, tables
+from biorepro.aggregate import paper, plots, stats, tables
 from biorepro.aggregate.datareport import write_data_report
 from biorepro.evaluate.seed import is_rate, read_frame_scores, scores_at_level, split_classes
 from biorepro.joblog import Log
@@ -101,14 +103,21 @@ THRESHOLD_NAMES = {"devel": "source devel", "target-devel": "target devel",
                    "test": "target test (optimistic)"}
 
 
-def _cross_section(cross: dict[str, str], name: str, st: dict, out: Path) -> list[str]:
-    """The train × test table of every cross-dataset target and level (metrics entries
-    keyed ``"<target>/<fold>/<seed>/<level>"``): each metric across seeds (a seed's mean
-    over the folds, with folds)."""
+def _by_target(cross: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Cross-dataset metrics entries keyed ``"<target>/<fold>/<seed>/<level>"``, by target
+    (each keyed ``"<fold>/<seed>/<level>"``)."""
     by_target: dict[str, dict[str, str]] = {}
     for role, path in cross.items():
         target, run = role.split("/", 1)
         by_target.setdefault(target, {})[run] = path
+    return by_target
+
+
+def _cross_section(cross: dict[str, str], name: str, st: dict, out: Path) -> list[str]:
+    """The train × test table of every cross-dataset target and level (metrics entries
+    keyed ``"<target>/<fold>/<seed>/<level>"``): each metric across seeds (a seed's mean
+    over the folds, with folds)."""
+    by_target = _by_target(cross)
     md = ["## Cross-dataset testing", ""]
     for level in stats.levels({run: p for runs in by_target.values() for run, p in runs.items()}):
         rows = []
@@ -130,6 +139,29 @@ def _cross_section(cross: dict[str, str], name: str, st: dict, out: Path) -> lis
                                    label=f"tab:{name}-cross-{level}")
         md += [f"### {level.capitalize()} level", "", paths["md"].read_text(), ""]
     return md
+
+
+def _paper_section(published: dict, per_runs: dict, cross: dict[str, str], name: str,
+                   st: dict, out: Path, log: Log) -> list[str]:
+    """The reported-vs-reproduced table and figure of the published numbers (``per_runs``:
+    the experiment's per-run table of each level, keyed ``(level, None)``)."""
+    rows = published["results"]
+    per_runs = per_runs | {(level, target): stats.per_seed_table(_by_target(cross)[target], level)
+                           for level, target in {(r["level"], r["target"]) for r in rows}
+                           if target is not None}
+    table, values = paper.compare(rows, per_runs, n_boot=st["n_boot"], ci=st["ci"],
+                                  seed=st["bootstrap_seed"])
+    paths = tables.write_paper(table, out / SUMMARY.paper.stem(), ci=st["ci"],
+                               n_boot=st["n_boot"], caption=f"{name}: reported vs reproduced",
+                               label=f"tab:{name}-paper")
+    plots.plot_paper(table, values, _figure(out, "paper"),
+                     title=f"{name}: reported vs reproduced")
+    for rec in table[table["status"] != "ok"].to_dict("records"):
+        log(f"summary: published {rec['metric']} ({rec['source']}): {rec['status']}")
+    title = published["title"] and f"*{published['title']}*"
+    cited = ", ".join(v for v in (title, published["source"]) if v)
+    return (["## Reported vs reproduced", ""] + ([f"Published in {cited}.", ""] if cited else [])
+            + [paths["md"].read_text(), "", "Figure: `figures/paper.svg`.", ""])
 
 
 def _data_reports(inputs: dict, out: Path) -> None:
@@ -161,8 +193,9 @@ def build(job: dict, out: Path, log: Log) -> None:
     if multi:
         md += [f"Folds: {', '.join(folds)}. The tables across seeds take each seed's mean "
                "over the folds; the fold tables show each fold and the spread across folds.", ""]
+    per_runs = {}
     for level in stats.levels(inputs["metrics"]):
-        per_run = stats.per_seed_table(inputs["metrics"], level)
+        per_run = per_runs[level, None] = stats.per_seed_table(inputs["metrics"], level)
         per_run.to_csv(out / SUMMARY.per_seed(level=level), index=False)
         columns = metric_columns(per_run)
         per_seed = stats.seed_means(per_run, columns) if multi else per_run
@@ -186,6 +219,10 @@ def build(job: dict, out: Path, log: Log) -> None:
     if inputs.get("cross"):
         md += _cross_section(inputs["cross"], name, st, out)
         log(f"summary: cross-dataset table of {len(inputs['cross'])} entries written")
+    if params["paper"]:
+        md += _paper_section(params["paper"], per_runs, inputs.get("cross", {}), name, st, out,
+                             log)
+        log(f"summary: {len(params['paper']['results'])} published numbers compared")
     md += ["Figures are in `figures/`; data in `data_report.md`"
            + (" of each `folds/<fold>/`" if multi else "")
            + "; per-run values in `per_seed_<level>.csv`.", ""]
