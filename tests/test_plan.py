@@ -79,10 +79,10 @@ def test_operating_points_enter_the_metrics_key_only(tmp_path, folders, monkeypa
     plan = build_plan(config(tmp_path, folders, experiments={
         "op": {"evaluate": {"operating_points": {"fpr": [0.02]}}}}))
     base, op = plan.experiments["demo"], plan.experiments["op"]
-    assert base.metrics[(0, "video")].ingredients["params"]["operating_points"] == {
+    assert base.metrics["all", 0, "video"].ingredients["params"]["operating_points"] == {
         "apcer": [0.01, 0.05, 0.1], "bpcer": [0.01, 0.05, 0.1], "fpr": [0.01, 0.005, 0.001]}
-    assert op.metrics[(0, "video")].ingredients["params"]["operating_points"]["fpr"] == [0.02]
-    assert base.train[0].key == op.train[0].key
+    assert op.metrics["all", 0, "video"].ingredients["params"]["operating_points"]["fpr"] == [0.02]
+    assert base.train["all", 0].key == op.train["all", 0].key
     for seed_level, entry in base.metrics.items():
         assert entry.key != op.metrics[seed_level].key
 

@@ -22,7 +22,7 @@ def test_problems_name_undeclared_and_missing_files():
 
 
 def test_every_stage_has_a_layout_whose_roles_are_distinct():
-    assert list(LAYOUTS) == ["frames", "split", "tensors", "train", "metrics", "summary",
+    assert list(LAYOUTS) == ["frames", "split", "tensors", "train", "cross", "metrics", "summary",
                              "compare"]
     for layout in LAYOUTS.values():
         patterns = [f.pattern for f in layout.files.values()]
