@@ -106,7 +106,8 @@ def test_manifest_unknown_columns_are_named(tmp_path):
     with pytest.raises(ingest.DatasetError) as err:
         ingest.manifest(m)
     assert "unknown column(s) ['attack-type']" in str(err.value)
-    assert "path, label, subject (required) and split, attack_type (optional)" in str(err.value)
+    assert ("path, label, subject (required) and split, attack_type, annotations (optional)"
+            in str(err.value))
     m.write_text("path,label,subject\na.mov,attack,s1,print\n")
     with pytest.raises(ingest.DatasetError, match="row 2: not as many fields as the header's 3"):
         ingest.manifest(m)

@@ -6,18 +6,23 @@ import cv2
 import pytest
 
 from biorepro.data.frames import ExtractParams, extract_video
+from biorepro.data.records import VideoRecord
 from biorepro.jobs.run import run_jobs
-from biorepro.plan import Source, make_entry
+from biorepro.plan import frames_params, frames_sources, make_entry
 from biorepro.store.entries import check_entry, is_published
 from biorepro.store.hashing import file_digest
 from biorepro.store.layouts import FRAMES
 
-PARAMS = {"n_frames": 4, "fps": None, "crop": "center", "size": 8, "face_scale": 1.3}
+PARAMS = {"n_frames": 4, "fps": None, "crop": "center", "size": 8, "face_scale": 1.3,
+          "no_face": "fta", "min_face_confidence": 0.9}
 
 
-def frames_entry(store, video, **params):
-    return make_entry(str(store), "frames", {**PARAMS, **params},
-                      {"video": Source(str(video), file_digest(video))})
+def frames_entry(store, video, annotations="", digest=file_digest, **params):
+    """The frames entry of ``video`` as planning makes it (``digest`` gives files' SHA-256)."""
+    params = {**PARAMS, **params}
+    record = VideoRecord("v", str(video), "bonafide", "s", annotations=str(annotations))
+    return make_entry(str(store), "frames", frames_params(params, digest),
+                      frames_sources(record, digest(video), params["crop"], digest))
 
 
 def run(tmp_path, entries, log="log.txt"):
@@ -42,7 +47,7 @@ def test_batch_publishes_each_entry_and_marks_bad_ones(tmp_path, video_factory):
 
 @pytest.mark.parametrize("params", [
     {"size": 12}, {"n_frames": 3}, {"n_frames": None, "fps": 5.0}, {"crop": "face"},
-    {"crop": "face", "face_scale": 2.0},
+    {"crop": "face", "no_face": "center"}, {"crop": "face", "face_scale": 2.0, "no_face": "center"},
 ])
 def test_a_batch_mixing_parameters_builds_each_entry_with_its_own(tmp_path, video_factory,
                                                                    params):
@@ -58,7 +63,7 @@ def test_a_batch_mixing_parameters_builds_each_entry_with_its_own(tmp_path, vide
         want = sorted(alone.glob(FRAMES.image.glob))
         assert [p.name for p in got] == [p.name for p in want]
         assert all(p.read_bytes() == q.read_bytes() for p, q in zip(got, want))
-        assert cv2.imread(str(got[0])).shape[0] == own.size
+        assert all(cv2.imread(str(p)).shape[0] == own.size for p in got)
         meta = json.loads((tmp_path / "s" / "frames" / e.key / FRAMES.meta()).read_text())
         assert meta["frame_indices"] == json.loads((alone / FRAMES.meta()).read_text())[
             "frame_indices"]
