@@ -138,6 +138,26 @@ def test_manifest_paths_outside_its_folder(tmp_path):
         assert [r.video_id for r in recs] == ["a", Path(path).stem]
 
 
+def test_manifest_annotations_column(tmp_path):
+    touch(tmp_path / "d" / "v" / "a.mov")
+    touch(tmp_path / "d" / "v" / "b.mov")
+    touch(tmp_path / "d" / "faces" / "a.csv")
+    touch(tmp_path / "outside.csv")
+    m = tmp_path / "d" / "m.csv"
+    m.write_text("path,label,subject,annotations\nv/a.mov,bonafide,s1,faces/a.csv\n"
+                 "v/b.mov,attack,s1,\n")
+    a, b = ingest.manifest(m)
+    assert a.annotations == str(tmp_path / "d" / "faces" / "a.csv") and b.annotations == ""
+    m.write_text("path,label,subject,annotations\nv/a.mov,bonafide,s1,faces/zz.csv\n")
+    with pytest.raises(ingest.DatasetError, match=r"m.csv, row 2: annotation file .*zz.csv "
+                                                  "does not exist"):
+        ingest.manifest(m)
+    m.write_text("path,label,subject,annotations\nv/a.mov,bonafide,s1,../outside.csv\n")
+    with pytest.raises(ingest.DatasetError, match=r"row 2: annotation file .* resolves outside"):
+        ingest.manifest(m)
+    assert ingest.manifest(m, allow_outside_root=True)[0].annotations.endswith("outside.csv")
+
+
 def test_duplicate_ids_are_an_error():
     recs = [VideoRecord("x", "/a/x.mov", "bonafide", "s"),
             VideoRecord("x", "/b/x.mov", "bonafide", "t")]

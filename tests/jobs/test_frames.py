@@ -1,10 +1,13 @@
 """The frames stage through the job adapter: a batch of videos, one entry each."""
 
+import importlib.metadata
 import json
+from pathlib import Path
 
 import cv2
 import pytest
 
+from biorepro.data.faces import DetectorError, detector_identity
 from biorepro.data.frames import ExtractParams, extract_video
 from biorepro.data.records import VideoRecord
 from biorepro.jobs.run import run_jobs
@@ -75,4 +78,62 @@ def test_a_video_changed_since_planning_is_refused(tmp_path, video_factory):
     video.write_bytes(video.read_bytes() + b"\0")
     with pytest.raises(RuntimeError, match="changed since the workflow was planned"):
         run(tmp_path, [entry])
+    assert not is_published(entry.path)
+
+
+def face_file(path, lines):
+    path.write_text("".join(f"{k} 8 8 24 24\n" for k in lines))
+    return path
+
+
+def test_the_annotation_file_s_content_is_in_the_key_and_checked_by_the_job(tmp_path,
+                                                                            video_factory):
+    video = video_factory("v.mov", 12, size=(64, 48))
+    ann = face_file(tmp_path / "v.face", range(12))
+    entry = frames_entry(tmp_path / "s", video, ann, crop="annotations")
+    assert entry.ingredients["inputs"] == {"video": file_digest(video),
+                                           "annotations": file_digest(ann)}
+    (tmp_path / "elsewhere").mkdir()
+    copy = face_file(tmp_path / "elsewhere" / "v.face", range(12))  # same content elsewhere
+    assert frames_entry(tmp_path / "s", video, copy, crop="annotations").key == entry.key
+    changed = frames_entry(tmp_path / "s", video, face_file(tmp_path / "w.face", range(11)),
+                           crop="annotations")
+    assert changed.key != entry.key
+    face_file(ann, range(10))  # edited after planning
+    with pytest.raises(RuntimeError, match=r"v\.face changed since the workflow was planned"):
+        run(tmp_path, [entry])
+    assert not is_published(entry.path)
+    entry = frames_entry(tmp_path / "s", video, ann, crop="annotations")
+    run(tmp_path, [entry])
+    meta = json.loads((Path(entry.path) / FRAMES.meta()).read_text())
+    assert meta["fta_frames"] == [10] and meta["frame_indices"] == [1, 4, 7, 10]
+
+
+def test_planning_refuses_annotation_crops_for_a_video_without_annotations(tmp_path,
+                                                                           video_factory):
+    video = video_factory("v.mov", 12)
+    with pytest.raises(ValueError, match=r"extract\.crop: annotations.*v\.mov has no annotation"):
+        frames_entry(tmp_path / "s", video, crop="annotations")
+
+
+@pytest.mark.parametrize("crop", ["face", "mtcnn"])
+def test_the_detector_s_version_and_weights_are_in_the_key_and_checked(tmp_path, video_factory,
+                                                                       monkeypatch, crop):
+    video = video_factory("v.mov", 12)
+    entry = frames_entry(tmp_path / "s", video, crop=crop)
+    detector = entry.ingredients["params"]["detector"]
+    assert detector == detector_identity(crop, file_digest)
+    assert frames_entry(tmp_path / "s", video, crop=crop).key == entry.key
+    other_weights = frames_entry(tmp_path / "s", video, crop=crop,
+                                 digest=lambda p: file_digest(p) if p == video else "0" * 64)
+    assert other_weights.key != entry.key
+    if crop == "face":
+        monkeypatch.setattr(cv2, "__version__", "0.0.0")
+    else:
+        version = importlib.metadata.version
+        monkeypatch.setattr(importlib.metadata, "version",
+                            lambda name: "0.0.0" if name == "mtcnn" else version(name))
+    assert frames_entry(tmp_path / "s", video, crop=crop).key != entry.key
+    with pytest.raises(DetectorError, match=rf"extract\.crop: {crop}: the installed detector"):
+        run(tmp_path, [entry])  # planned with the real one, the installed one is now another
     assert not is_published(entry.path)
