@@ -14,10 +14,12 @@ Annotation files (``read_annotations``): a ``.csv`` file has a header with the c
 ``frame x y width height`` separated by blanks. Values are rounded to the nearest pixel.
 
 Detectors: ``face`` is OpenCV's frontal-face Haar cascade; ``mtcnn`` is the ``mtcnn``
-package's three-stage network (TensorFlow, on the CPU with op determinism), loaded from
-the weight files shipped inside the package. :func:`detector_identity` names a
-detector's version and weight files (their SHA-256) without importing TensorFlow, so
-that planning can put them into the frames key and a job can refuse another detector.
+package's three-stage network, loaded from the weight files shipped inside the package
+and run by TensorFlow on the CPU with op determinism (and oneDNN off, whose kernels differ
+across CPUs, when TensorFlow was not loaded yet: a frames job loads it only for this).
+:func:`detector_identity` names a detector's version and weight files (their SHA-256)
+without importing TensorFlow, so that planning can put them into the frames key and a
+job can refuse another detector.
 """
 
 from __future__ import annotations

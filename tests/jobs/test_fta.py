@@ -63,10 +63,10 @@ def test_fta_frames_are_left_out_of_training_and_scored_nan(tmp_path):
     model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(pooled))
     scores = {s: score_split(model, tmp_path / "t", s) for s in ("devel", "test")}
     got = scores["test"]
-    assert list(zip(got["video_id"], got["frame"])) == [
-        ("test-attack", 0), ("test-attack", 1), ("test-attack", 2),
-        ("test-bonafide", 0), ("test-bonafide", 1), ("test-bonafide", 2)]
-    assert list(np.isnan(got["score"])) == [True, True, True, True, False, False]
+    assert list(zip(got["video_id"], got["frame"])) == [  # images first, then FTA frames
+        ("test-bonafide", 1), ("test-bonafide", 2),
+        ("test-attack", 0), ("test-attack", 1), ("test-attack", 2), ("test-bonafide", 0)]
+    assert list(np.isnan(got["score"])) == [False, False, True, True, True, True]
     assert not scores["devel"]["score"].isna().any()
     frame = evaluate(scores["devel"], got, level="frame")
     assert frame["test_fta"] == 4 / 6 and frame["devel_fta"] == 0
