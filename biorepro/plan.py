@@ -11,7 +11,9 @@ Stages and what their keys cover (besides the code fingerprint of the stage's jo
 and the versions of the packages it imports):
 
 ==========  =====================================================================
-frames      extraction parameters; the video's content digest (not its path)
+frames      extraction parameters and the face detector (version, weight files'
+            digests); the video's content digest (not its path), and its annotation
+            file's with ``crop: annotations``
 split       the videos (id, label, subject, split, attack type), ``on_bad_video``;
             the frames entries' keys
 tensors     image size; the split entry's key
@@ -34,6 +36,7 @@ from pathlib import Path
 
 from biorepro import config as cfg
 from biorepro.data import ingest, protocols, splitting
+from biorepro.data.faces import detector_identity
 from biorepro.data.records import VideoRecord
 from biorepro.data.split_folders import check_leakage
 from biorepro.store.entries import (
@@ -272,12 +275,39 @@ def train_params(conf: dict, digest) -> tuple[dict, dict]:
     return {**params, **model}, runtime
 
 
+def frames_params(extract: dict, digest) -> dict:
+    """The ``extract`` settings that enter frames keys, with the face detector's identity
+    (``detector``, for ``crop: face``/``mtcnn``); ``digest(path)`` gives a file's SHA-256."""
+    params = {k: v for k, v in extract.items() if k != "videos_per_job"}
+    detector = detector_identity(extract["crop"], digest)
+    return params if detector is None else {**params, "detector": detector}
+
+
+def frames_sources(record: VideoRecord, video_digest: str, crop: str,
+                   digest) -> dict[str, Source]:
+    """What a video's frames entry reads: the video, and its annotation file when the
+    crop reads one (an error naming the video when it has none)."""
+    sources = {"video": Source(record.path, video_digest)}
+    if crop == "annotations":
+        if not record.annotations:
+            raise cfg.ConfigError(
+                f"extract.crop: annotations, but video {record.path} has no annotation file; "
+                "give each video one (a manifest's annotations column, or the dataset's "
+                "face locations) or choose another extract.crop")
+        if not Path(record.annotations).is_file():
+            raise cfg.ConfigError(f"extract.crop: annotations: the annotation file "
+                                  f"{record.annotations} of video {record.path} does not exist")
+        sources["annotations"] = Source(record.annotations, digest(record.annotations))
+    return sources
+
+
 def _split_entry(store: str, conf: dict, records: list[VideoRecord], digests: dict[str, str],
-                 what: str) -> Entry:
+                 what: str, digest) -> Entry:
     """The split entry of ``records`` (and the frames entries it is built from)."""
-    extract_params = {k: v for k, v in conf["extract"].items() if k != "videos_per_job"}
+    extract_params = frames_params(conf["extract"], digest)
     frames = {r.video_id: make_entry(store, "frames", extract_params,
-                                     {"video": Source(r.path, digests[r.path])},
+                                     frames_sources(r, digests[r.path],
+                                                    conf["extract"]["crop"], digest),
                                      what=f"video {r.path}")
               for r in records}
     videos = {r.video_id: {"label": r.label, "subject": r.subject, "split": r.split,
@@ -293,7 +323,7 @@ def _plan_experiment(name: str, conf: dict, store: str, digests: dict[str, str],
     split, tensors = {}, {}
     for fold, fold_records in records.items():
         in_fold = "" if fold == protocols.SINGLE_FOLD else f", fold {fold}"
-        split[fold] = _split_entry(store, conf, fold_records, digests, f"dataset{in_fold}")
+        split[fold] = _split_entry(store, conf, fold_records, digests, f"dataset{in_fold}", digest)
         tensors[fold] = make_entry(store, "tensors", dict(conf["tensors"]), {"split": split[fold]},
                                    what=f"tensors {conf['tensors']['image_size']}px{in_fold}")
     frames = {vid: e for s in split.values() for vid, e in s.deps["frames"].items()}
@@ -416,7 +446,7 @@ def build_plan(config: dict) -> Plan:
                             f"{target['name']} has folds {', '.join(records)}; name one")
                     targets[target["name"]] = _split_entry(
                         base["store"], conf, next(iter(records.values())), digests,
-                        f"cross target {target['name']}")
+                        f"cross target {target['name']}", cache.digest)
                 records, digests = load(conf)
                 ours = cfg.paper_params(base["paper"], published.get(name, []), list(records))
                 plans[name] = _plan_experiment(name, conf, base["store"], digests, records,

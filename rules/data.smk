@@ -9,7 +9,7 @@ for _batch_id, _keys in EXTRACT_BATCHES.items():
         name:
             f"frames_{_batch_id}"
         input:
-            [ancient(e.deps["video"].path) for e in _batch],
+            [ancient(s.path) for e in _batch for s in e.deps.values()],
         output:
             [receipt(e) for e in _batch],
         log:

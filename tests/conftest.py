@@ -62,6 +62,7 @@ def make_tensor_cache(root: Path, n=(48, 24, 24), size=16, seed=0) -> Path:
         n_videos = count // 4
         np.save(d / "video_index.npy", (np.arange(count) % n_videos).astype(np.int32))
         np.save(d / "frame_index.npy", (np.arange(count) // n_videos).astype(np.int32))
+        np.save(d / "fta.npy", np.zeros((0, 2), np.int32))
         pd.DataFrame([{"video_id": f"{split}-v{i}", "subject": f"{split}-s{i}",
                        "label": "attack", "attack_type": "print"} for i in range(n_videos)],
                      columns=VIDEO_COLUMNS).to_csv(d / "videos.csv", index=False)

@@ -48,6 +48,32 @@ def test_a_job_receives_exactly_what_its_key_declares(tmp_path, folders, monkeyp
     assert frames.job["entries"] == []  # a source file, not a store entry
 
 
+def test_annotation_crops_read_each_video_s_annotation_file(tmp_path, monkeypatch):
+    """A manifest's annotations column: the file is a source of the video's frames entry;
+    a video without one stops planning, naming it and the config key."""
+    monkeypatch.chdir(tmp_path)
+    rows = ["path,label,subject,split,attack_type,annotations"]
+    for split in ("train", "devel", "test"):
+        for label, kind in (("bonafide", ""), ("attack", "print")):
+            name = f"{split}-{label}"
+            touch(tmp_path / "d" / f"{name}.mov", name.encode())
+            touch(tmp_path / "d" / f"{name}.csv", f"frame,x,y,width,height\n0,1,2,3,{split}"
+                  .encode())
+            rows.append(f"{name}.mov,{label},{name},{split},{kind},{name}.csv")
+    (tmp_path / "d" / "m.csv").write_text("\n".join(rows) + "\n")
+    dataset = {"kind": "manifest", "manifest": str(tmp_path / "d" / "m.csv")}
+    conf = {**config(tmp_path, None), "dataset": dataset, "extract": {"crop": "annotations"}}
+    frames = build_plan(conf).experiments["demo"].frames["train-attack"]
+    assert frames.job["inputs"] == {"video": str(tmp_path / "d" / "train-attack.mov"),
+                                    "annotations": str(tmp_path / "d" / "train-attack.csv")}
+    (tmp_path / "d" / "m.csv").write_text("\n".join(r.rsplit(",", 1)[0] + ","
+                                                    if i == 2 else r for i, r in enumerate(rows))
+                                          + "\n")
+    with pytest.raises(cfg.ConfigError, match=r"extract\.crop: annotations, but video "
+                                              r".*train-attack\.mov has no annotation file"):
+        build_plan(conf)
+
+
 def test_run_settings_of_training_apply_per_experiment(tmp_path, folders, monkeypatch):
     monkeypatch.chdir(tmp_path)
     plan = build_plan(config(tmp_path, folders, experiments={

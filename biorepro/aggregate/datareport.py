@@ -16,12 +16,14 @@ from biorepro.store.layouts import SPLIT, SUMMARY
 
 
 def data_report(split_entry: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(counts per split/label/attack type, bad videos) of a split-folders entry."""
+    """(counts per split/label/attack type, bad videos) of a split-folders entry:
+    ``frames`` with an image, ``fta_frames`` without (no face: failures to acquire)."""
     split_entry = Path(split_entry)
     frames = pd.read_csv(split_entry / SPLIT.table(), keep_default_na=False)
+    frames["acquired"] = 1 - frames["fta"]
     counts = (frames.groupby(["split", "label", "attack_type"])
-              .agg(videos=("video_id", "nunique"), frames=("file", "size"),
-                   subjects=("subject", "nunique"))
+              .agg(videos=("video_id", "nunique"), frames=("acquired", "sum"),
+                   fta_frames=("fta", "sum"), subjects=("subject", "nunique"))
               .reset_index())
     bad = pd.read_csv(split_entry / SPLIT.bad_videos(), keep_default_na=False, dtype=str)
     return counts, bad
@@ -34,11 +36,12 @@ def write_data_report(split_entry: str | Path, out_dir: str | Path) -> list[Path
     counts, bad = data_report(split_entry)
     counts.to_csv(out_dir / SUMMARY.data_report(ext="csv"), index=False)
     shutil.copyfile(Path(split_entry) / SPLIT.bad_videos(), out_dir / SUMMARY.bad_videos())
-    lines = ["# Data report", "", "Videos, frames and subjects per split, label and attack type.",
-             "", "| split | label | attack type | videos | frames | subjects |",
-             "|---|---|---|---:|---:|---:|"]
+    lines = ["# Data report", "", "Videos, frames and subjects per split, label and attack type "
+             "(FTA frames: no face found, no image; scored NaN).",
+             "", "| split | label | attack type | videos | frames | FTA frames | subjects |",
+             "|---|---|---|---:|---:|---:|---:|"]
     lines += [f"| {r.split} | {r.label} | {r.attack_type or '-'} | {r.videos} | {r.frames} | "
-              f"{r.subjects} |" for r in counts.itertuples()]
+              f"{r.fta_frames} | {r.subjects} |" for r in counts.itertuples()]
     lines += ["", f"## Videos left out ({len(bad)})", ""]
     if len(bad):
         lines += ["| video | split | label | reason |", "|---|---|---|---|"]

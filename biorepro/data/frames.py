@@ -4,19 +4,23 @@ Frame choice (frame numbers and times as in ``biorepro.data.videoio``: the exact
 their presentation timestamps): ``n_frames`` evenly spaced over the ``N`` frames (frame
 ``floor((i + 0.5) * N / n)`` for ``i < n``), or ``fps``: for each target time
 ``t0 + k / fps`` (``t0`` the first frame's time, up to the last frame's), the first frame at
-or after it, each frame once (a stall longer than ``1/fps`` gives one frame). Crop:
-``center`` takes the largest centred square; ``face`` takes the largest OpenCV Haar
-cascade detection enlarged by ``face_scale`` (square, clamped to the image), falling
-back to the centre crop when no face is found (counted as ``faces_missed``).
+or after it, each frame once (a stall longer than ``1/fps`` gives one frame).
+
+Crop: ``center`` takes the largest centred square. ``face`` (OpenCV Haar cascade),
+``mtcnn`` (the MTCNN network) and ``annotations`` (the video's face-location file) find
+a face box (see :mod:`biorepro.data.faces`); the crop is the square of side
+``face_scale`` times the box's larger side around the box's centre, shifted and clamped
+into the image. A frame where no face is found is a failure to acquire (FTA): it gets no
+image and is listed in ``fta_frames``, unless ``no_face`` is ``center`` (then it is
+centre-cropped). Both are counted in ``faces_missed``.
 """
 
 from __future__ import annotations
 
 import bisect
-import functools
 import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -24,19 +28,29 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from biorepro.data.faces import Box, haar_face, is_face, mtcnn_face, read_annotations
 from biorepro.data.videoio import BadVideoError, read_frames
 from biorepro.store.layouts import FRAMES
+
+CROPS = ("center", "face", "annotations", "mtcnn")
 
 
 @dataclass(frozen=True)
 class ExtractParams:
     """Frame extraction settings (config ``extract``): exactly one of ``n_frames`` (per
-    video) and ``fps`` (frames per second); ``crop`` ``center``/``face``; ``size`` in pixels."""
+    video) and ``fps`` (frames per second); ``crop`` one of ``CROPS``; ``size`` in pixels;
+    ``no_face`` (``fta`` or ``center``) what a frame without a face gets;
+    ``min_face_confidence`` of an MTCNN detection; ``detector`` the identity of the
+    ``face``/``mtcnn`` detector the entry was planned with (see
+    :func:`biorepro.data.faces.detector_identity`; checked by the job, unused here)."""
     n_frames: int | None = 10
     fps: float | None = None
     crop: str = "center"
     size: int = 128
     face_scale: float = 1.3
+    no_face: str = "fta"
+    min_face_confidence: float = 0.9
+    detector: dict | None = None
 
     def __post_init__(self) -> None:
         if (self.n_frames is None) == (self.fps is None):
@@ -45,15 +59,18 @@ class ExtractParams:
             raise ValueError(f"extract.n_frames: must be >= 1, got {self.n_frames}")
         if self.fps is not None and self.fps <= 0:
             raise ValueError(f"extract.fps: must be > 0, got {self.fps}")
-        if self.crop not in ("center", "face"):
-            raise ValueError(f"extract.crop: {self.crop!r} is not one of center, face")
+        if self.crop not in CROPS:
+            raise ValueError(f"extract.crop: {self.crop!r} is not one of {', '.join(CROPS)}")
+        if self.no_face not in ("fta", "center"):
+            raise ValueError(f"extract.no_face: {self.no_face!r} is not one of fta, center")
         if self.size < 1:
             raise ValueError(f"extract.size: must be >= 1, got {self.size}")
 
     @classmethod
     def from_config(cls, conf: dict) -> ExtractParams:
         """From the ``extract`` config section (absent keys take the defaults, others ignored)."""
-        return cls(**{k: conf[k] for k in ("n_frames", "fps", "crop", "size", "face_scale")
+        return cls(**{k: conf[k] for k in ("n_frames", "fps", "crop", "size", "face_scale",
+                                           "no_face", "min_face_confidence", "detector")
                       if k in conf})
 
     def frame_indices(self, times: Sequence[Fraction]) -> list[int]:
@@ -69,58 +86,66 @@ class ExtractParams:
         return sorted({bisect.bisect_left(reached, t) for t in targets})
 
 
-@functools.lru_cache(maxsize=1)
-def face_cascade() -> cv2.CascadeClassifier:
-    """OpenCV's frontal-face Haar cascade, loaded once (RuntimeError when it cannot be)."""
-    path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
-    cascade = cv2.CascadeClassifier(path)
-    if cascade.empty():
-        raise RuntimeError(f"cannot load the OpenCV face cascade {path}")
-    return cascade
-
-
 def center_box(h: int, w: int) -> tuple[int, int, int]:
     """``(top, left, side)`` in pixels of the largest centred square of an ``h`` x ``w`` image."""
     side = min(h, w)
     return (h - side) // 2, (w - side) // 2, side
 
 
-def face_box(frame: np.ndarray, scale: float) -> tuple[int, int, int] | None:
-    """``(top, left, side)`` in pixels of a square around the largest face of a BGR frame,
-    ``scale`` times its larger side and shifted/clamped into the image; None when no face."""
-    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-    faces = face_cascade().detectMultiScale(gray, scaleFactor=1.1, minNeighbors=4,
-                                            minSize=(24, 24))
-    if len(faces) == 0:
-        return None
-    x, y, fw, fh = max(faces, key=lambda f: f[2] * f[3])
-    h, w = frame.shape[:2]
-    side = min(int(max(fw, fh) * scale), h, w)
-    cy, cx = y + fh // 2, x + fw // 2
+def square_box(box: Box, h: int, w: int, scale: float) -> tuple[int, int, int]:
+    """``(top, left, side)`` in pixels of the square around the face ``box`` (``(x, y,
+    width, height)``) of an ``h`` x ``w`` image: ``scale`` times its larger side, centred
+    on it, shifted and clamped into the image."""
+    x, y, bw, bh = box
+    side = max(min(int(max(bw, bh) * scale), h, w), 1)
+    cy, cx = y + bh // 2, x + bw // 2
     top = min(max(cy - side // 2, 0), h - side)
     left = min(max(cx - side // 2, 0), w - side)
     return top, left, side
 
 
-def crop_resize(frame: np.ndarray, params: ExtractParams) -> tuple[np.ndarray, bool]:
-    """(square crop resized to ``params.size``, whether a face was found)."""
-    box = face_box(frame, params.face_scale) if params.crop == "face" else None
-    found = box is not None
-    top, left, side = box or center_box(*frame.shape[:2])
+def crop_resize(frame: np.ndarray, params: ExtractParams, box: Box | None = None) -> np.ndarray:
+    """The square crop of ``frame`` around the face ``box`` (the centre crop when None),
+    resized to ``params.size``."""
+    h, w = frame.shape[:2]
+    top, left, side = center_box(h, w) if box is None else square_box(box, h, w,
+                                                                       params.face_scale)
     square = frame[top:top + side, left:left + side]
     interp = cv2.INTER_AREA if side > params.size else cv2.INTER_LINEAR
-    return cv2.resize(square, (params.size, params.size), interpolation=interp), found
+    return cv2.resize(square, (params.size, params.size), interpolation=interp)
 
 
-def extract_video(path: str | Path, out_dir: str | Path, params: ExtractParams) -> dict:
+def face_locator(params: ExtractParams, annotations: str | Path | None = None,
+                 video: str | Path = "") -> Callable[[np.ndarray, int], Box | None] | None:
+    """``locate(frame, frame number) -> face box or None`` for ``params.crop`` (None for
+    ``center``); ``annotations`` is the video's face-location file (``crop: annotations``)."""
+    if params.crop == "face":
+        return lambda frame, _number: haar_face(frame)
+    if params.crop == "mtcnn":
+        return lambda frame, _number: mtcnn_face(frame, params.min_face_confidence)
+    if params.crop == "annotations":
+        if not annotations:
+            raise ValueError(f"video {video}: extract.crop is annotations but it has no "
+                             "annotation file; give one, or choose another extract.crop")
+        boxes = read_annotations(annotations)
+        return lambda _frame, number: boxes.get(number)
+    return None
+
+
+def extract_video(path: str | Path, out_dir: str | Path, params: ExtractParams,
+                  annotations: str | Path | None = None) -> dict:
     """Write the frames of one video and their ``frames.json`` into ``out_dir`` (the
-    files of :data:`biorepro.store.layouts.FRAMES`).
+    files of :data:`biorepro.store.layouts.FRAMES`); ``annotations``: its face-location
+    file, for ``crop: annotations``.
 
+    Image ``k`` is the ``k``-th chosen frame (``frame_indices[k]``); an FTA frame has none.
     ``frames.json``: ``frame_indices`` and their ``frame_times`` (seconds), ``source_frames``
     (the exact frame count), ``fps`` (mean rate), ``width``/``height`` and ``rotation``
-    (degrees clockwise, applied before cropping), ``faces_missed``, ``bad``.
+    (degrees clockwise, applied before cropping), ``faces_missed`` (chosen frames without
+    a face), ``fta_frames`` (the frame numbers of those without an image), ``bad``.
     """
     out_dir = Path(out_dir)
+    locate = face_locator(params, annotations, path)
 
     def choose(times: list[Fraction]) -> list[int]:
         if params.n_frames is not None and params.n_frames > len(times):
@@ -130,16 +155,20 @@ def extract_video(path: str | Path, out_dir: str | Path, params: ExtractParams) 
 
     video = read_frames(path, choose)
     (out_dir / FRAMES.image(index=0)).parent.mkdir(parents=True, exist_ok=True)
-    missed = 0
-    for i, frame in enumerate(video.images):
-        image, found = crop_resize(frame, params)
-        missed += params.crop == "face" and not found
-        if not cv2.imwrite(str(out_dir / FRAMES.image(index=i)), image):
+    missed, fta = 0, []
+    for i, (number, frame) in enumerate(zip(video.indices, video.images)):
+        box = None if locate is None else locate(frame, number)
+        if locate is not None and not is_face(box, *frame.shape[:2]):
+            box, missed = None, missed + 1
+            if params.no_face == "fta":
+                fta.append(number)
+                continue
+        if not cv2.imwrite(str(out_dir / FRAMES.image(index=i)), crop_resize(frame, params, box)):
             raise OSError(f"cannot write a frame of {path} into {out_dir}")
     meta = {"frame_indices": video.indices,
             "frame_times": [round(float(video.times[i]), 6) for i in video.indices],
             "source_frames": video.frames, "fps": video.fps, "width": video.width,
             "height": video.height, "rotation": video.rotation, "faces_missed": missed,
-            "bad": False}
+            "fta_frames": fta, "bad": False}
     (out_dir / FRAMES.meta()).write_text(json.dumps(meta, indent=1) + "\n")
     return meta

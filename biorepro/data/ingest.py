@@ -7,8 +7,10 @@ synthetic one in the Replay-Attack layout, are read by :mod:`biorepro.data.proto
   ``{class}/**/video``; the class named ``dataset.bonafide_class`` is bona fide, every
   other class is an attack type.
 - ``manifest``: a CSV with columns ``path,label,subject`` and optional
-  ``split,attack_type``; relative paths are relative to the CSV's folder, and every
-  path must resolve inside that folder unless ``dataset.allow_outside_root``.
+  ``split,attack_type,annotations`` (the video's face-location file, see
+  :mod:`biorepro.data.faces`; empty for none); relative paths are relative to the CSV's
+  folder, and every path must resolve inside that folder unless
+  ``dataset.allow_outside_root``.
 
 ``video_id`` is the path relative to the dataset root, without suffix, with ``/``
 replaced by ``--`` (unique and safe as a file-name stem).
@@ -95,7 +97,7 @@ def folders(root: Path, bonafide_class: str, extensions: list[str],
 
 
 MANIFEST_REQUIRED = ("path", "label", "subject")
-MANIFEST_OPTIONAL = ("split", "attack_type")
+MANIFEST_OPTIONAL = ("split", "attack_type", "annotations")
 
 
 def manifest(csv_path: Path, allow_outside_root: bool = False) -> list[VideoRecord]:
@@ -143,16 +145,32 @@ def manifest(csv_path: Path, allow_outside_root: bool = False) -> list[VideoReco
                 raise DatasetError(f"{csv_path}: row {row_no} repeats row {row_of[resolved]} "
                                    f"(both are {resolved}); remove one of them")
             row_of[resolved] = row_no
+            annotations = row.get("annotations", "").strip()
+            if annotations:
+                annotations = _annotation_file(Path(annotations), base, root, where,
+                                               allow_outside_root)
             try:
                 records.append(VideoRecord(
                     video_id(resolved, root) if inside else path.stem, str(path), row["label"],
                     row["subject"], row.get("split", "").strip(),
-                    row.get("attack_type", "").strip()))
+                    row.get("attack_type", "").strip(), annotations))
             except ValueError as err:
                 raise DatasetError(f"{where}: {err}") from None
     if not records:
         raise DatasetError(f"{csv_path}: the manifest lists no videos")
     return records
+
+
+def _annotation_file(path: Path, base: Path, root: Path, where: str,
+                     allow_outside_root: bool) -> str:
+    """A manifest row's annotation file (relative to ``base``), checked as its video is."""
+    path = path if path.is_absolute() else base / path
+    if not path.is_file():
+        raise DatasetError(f"{where}: annotation file {path} does not exist")
+    if not path.resolve().is_relative_to(root) and not allow_outside_root:
+        raise DatasetError(f"{where}: annotation file {path} resolves outside the manifest's "
+                           f"folder {root}; move it there or set dataset.allow_outside_root: true")
+    return str(path)
 
 
 def check_unique_ids(records: list[VideoRecord]) -> None:

@@ -3,8 +3,11 @@
 Per split folder ``<entry>/<split>/``: ``images.npy`` uint8 ``N×H×W×3`` RGB (written
 through a memory map, so building it needs little memory), ``labels.npy`` uint8
 (1 = bona fide, 0 = attack), ``video_index.npy`` int32 (row of ``videos.csv``),
-``frame_index.npy`` int32, and ``videos.csv`` (video_id, subject, label, attack_type).
-Rows are ordered by (video_id, frame).
+``frame_index.npy`` int32, ``videos.csv`` (video_id, subject, label, attack_type) and
+``fta.npy`` int32 ``M×2``: (row of ``videos.csv``, frame) of each frame where no face was
+acquired (``fta`` in ``split.csv``); those have no image row, so training never sees
+them, and scoring gives them NaN. Rows are ordered by (video_id, frame); ``videos.csv``
+lists every video of the split, including one whose frames are all FTA.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ VIDEO_COLUMNS = ["video_id", "subject", "label", "attack_type"]
 
 def build_tensor_cache(split_dir: str | Path, out_dir: str | Path, image_size: int,
                        log=None) -> dict[str, int]:
-    """Write the cache of every split; returns the number of frames per split."""
+    """Write the cache of every split; returns the number of frames (with an image) per split."""
     split_dir, out_dir = Path(split_dir), Path(out_dir)
     table = pd.read_csv(split_dir / SPLIT.table(), keep_default_na=False,
                         dtype={"subject": str, "video_id": str, "attack_type": str})
@@ -33,7 +36,8 @@ def build_tensor_cache(split_dir: str | Path, out_dir: str | Path, image_size: i
         rows = table[table["split"] == split].sort_values(["video_id", "frame"])
         counts[split] = _write_split(split_dir, rows, out_dir, split, image_size)
         if log:
-            log(f"tensors: {split}: {counts[split]} frames")
+            log(f"tensors: {split}: {counts[split]} frames, "
+                f"{int(rows['fta'].sum())} without a face (FTA, scored NaN)")
     return counts
 
 
@@ -42,6 +46,11 @@ def _write_split(split_dir: Path, rows: pd.DataFrame, out: Path, split: str, siz
     videos = rows.drop_duplicates("video_id")[VIDEO_COLUMNS].reset_index(drop=True)
     videos.to_csv(out / TENSORS.videos(split=split), index=False)
     row_of = {v: i for i, v in enumerate(videos["video_id"])}
+    missed = rows[rows["fta"] == 1]
+    np.save(out / TENSORS.fta(split=split), np.stack(
+        [missed["video_id"].map(row_of).to_numpy(np.int32), missed["frame"].to_numpy(np.int32)],
+        axis=1).reshape(-1, 2))
+    rows = rows[rows["fta"] == 0]
     n = len(rows)
     images = np.lib.format.open_memmap(out / TENSORS.images(split=split), mode="w+", dtype=np.uint8,
                                        shape=(n, size, size, 3))
@@ -64,13 +73,15 @@ def _write_split(split_dir: Path, rows: pd.DataFrame, out: Path, split: str, siz
 @dataclass
 class SplitTensors:
     """One split of the cache, rows in (video_id, frame) order: arrays as in the module
-    docstring, ``video_index`` a row of ``videos``; ``len`` is the number of frames."""
+    docstring, ``video_index`` a row of ``videos``; ``len`` is the number of frames with
+    an image; ``fta`` the (video row, frame) pairs of those without."""
 
     images: np.ndarray
     labels: np.ndarray
     video_index: np.ndarray
     frame_index: np.ndarray
     videos: pd.DataFrame
+    fta: np.ndarray
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -84,4 +95,5 @@ def load_split(tensor_dir: str | Path, split: str, mmap: bool = True) -> SplitTe
         np.load(d / TENSORS.labels(split=split)), np.load(d / TENSORS.video_index(split=split)),
         np.load(d / TENSORS.frame_index(split=split)),
         pd.read_csv(d / TENSORS.videos(split=split), keep_default_na=False,
-                    dtype={"subject": str, "video_id": str, "attack_type": str}))
+                    dtype={"subject": str, "video_id": str, "attack_type": str}),
+        np.load(d / TENSORS.fta(split=split)))

@@ -53,6 +53,8 @@ def build(job: dict, out: Path, log: Log) -> dict:
                          f"(dataset.on_bad_video: skip): {err}") from None
     log(f"split: {len(good)} videos ({len(bad)} bad, skipped)")
     counts = build_split_folders(good, out)
+    log(f"split: {counts['frames']} frames; failures to acquire (no face, no image): "
+        + ", ".join(f"{split} {n}" for split, n in counts["fta"].items()))
     with open(out / SPLIT.bad_videos(), "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(BAD_COLUMNS)

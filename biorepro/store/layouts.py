@@ -71,14 +71,17 @@ class Layout:
 FRAMES = Layout(
     "frames",
     meta=File("frames.json", "JSON: frame_indices, frame_times (s), source_frames, fps, "
-                             "width, height, rotation, faces_missed, bad (and reason)"),
+                             "width, height, rotation, faces_missed, fta_frames, bad (and "
+                             "reason)"),
     image=File("frames/{index:05d}.png", "the chosen frames, cropped and resized (PNG, BGR "
-                                         "as OpenCV writes it); none for a bad video",
+                                         "as OpenCV writes it); none for a bad video or "
+                                         "for a frame without a face (FTA)",
                required=False),
 )
 SPLIT = Layout(
     "split",
-    table=File("split.csv", "CSV: split, label, attack_type, subject, video_id, frame, file"),
+    table=File("split.csv", "CSV: split, label, attack_type, subject, video_id, frame, file, "
+                            "fta (1: no face, no file)"),
     bad_videos=File("bad_videos.csv", "CSV: video_id, split, label, reason (videos left out)"),
     image=File("{split}/{label}/{video_id}__{frame:05d}.png",
                "a frame, in the folder of its split and label (PNG)", required=False),
@@ -99,6 +102,8 @@ TENSORS = Layout(
     video_index=_per_split("video_index.npy", "int32 N, row of videos.csv"),
     frame_index=_per_split("frame_index.npy", "int32 N, frame number in its video"),
     videos=_per_split("videos.csv", "CSV: video_id, subject, label, attack_type"),
+    fta=_per_split("fta.npy", "int32 M×2, (row of videos.csv, frame) of each frame without "
+                              "a face (no image row)"),
 )
 TRAIN = Layout(
     "train",
@@ -106,7 +111,8 @@ TRAIN = Layout(
     weights=File("model.safetensors", "weights, safetensors format, in model.weights order"),
     history=File("history.csv", "CSV: one row per epoch (loss, accuracy, val_loss, ...)"),
     scores=File("scores_{split}.csv", "CSV: video_id, subject, label, attack_type, frame, "
-                                      "score (probability of bona fide)", each=("split", SCORED)),
+                                      "score (probability of bona fide; NaN for a frame "
+                                      "without a face)", each=("split", SCORED)),
     result=File("result.json", "JSON: status, epochs_trained, best_epoch, train_accuracy, "
                                "weights_sha256"),
 )

@@ -142,12 +142,16 @@ def train_seed(tensor_dir: str | Path, seed: int, params: dict, runtime: dict,
 
 def score_split(model, tensor_dir: str | Path, split: str, batch_size: int = 64,
                 nan: bool = False) -> pd.DataFrame:
-    """Frame-level scores (probability of bona fide) of one split, in cache order."""
+    """Frame-level scores (probability of bona fide) of one split: the frames with an image
+    in cache order (NaN when ``nan``), then those without a face (failures to acquire, in
+    the cache's ``fta`` order), NaN, so that evaluation counts them as FTA."""
     data = load_split(tensor_dir, split)
-    videos = data.videos.iloc[data.video_index].reset_index(drop=True)
     if nan or not len(data):
         scores = np.full(len(data), np.nan)
     else:
         scores = model.predict(dataset(data, batch_size, with_labels=False), verbose=0)[:, 0]
-    table = videos.assign(frame=data.frame_index, score=scores.astype(np.float64))
+    video = np.concatenate([data.video_index, data.fta[:, 0]])
+    table = data.videos.iloc[video].reset_index(drop=True).assign(
+        frame=np.concatenate([data.frame_index, data.fta[:, 1]]),
+        score=np.concatenate([scores.astype(np.float64), np.full(len(data.fta), np.nan)]))
     return table[SCORE_COLUMNS]

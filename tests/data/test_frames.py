@@ -27,13 +27,11 @@ def test_fps_mode(video_factory, tmp_path):
     assert meta["frame_indices"] == [0, 5, 10, 15, 20, 25]
 
 
-def test_center_and_face_crop_fallback():
+def test_center_crop():
     frame = np.zeros((40, 80, 3), np.uint8)
     frame[:, 20:60] = 255  # the centred 40x40 square is white
-    img, found = crop_resize(frame, ExtractParams(size=10))
-    assert img.shape == (10, 10, 3) and img.min() == 255 and not found
-    img, found = crop_resize(frame, ExtractParams(crop="face", size=10))
-    assert not found and img.min() == 255  # no face: centre crop
+    img = crop_resize(frame, ExtractParams(size=10))
+    assert img.shape == (10, 10, 3) and img.min() == 255
 
 
 def written(path, data):

@@ -66,7 +66,8 @@ def test_manifest_unknown_columns_are_named(tmp_path):
     with pytest.raises(ingest.DatasetError) as err:
         ingest.manifest(m)
     assert "unknown column(s) ['attack-type']" in str(err.value)
-    assert "path, label, subject (required) and split, attack_type (optional)" in str(err.value)
+    assert ("path, label, subject (required) and split, attack_type, annotations (optional)"
+            in str(err.value))
     m.write_text("path,label,subject\na.mov,attack,s1,print\n")
     with pytest.raises(ingest.DatasetError, match="row 2: not as many fields as the header's 3"):
         ingest.manifest(m)
@@ -95,6 +96,26 @@ def test_manifest_paths_outside_its_folder(tmp_path):
             ingest.manifest(m)
         recs = ingest.manifest(m, allow_outside_root=True)
         assert [r.video_id for r in recs] == ["a", Path(path).stem]
+
+
+def test_manifest_annotations_column(tmp_path):
+    touch(tmp_path / "d" / "v" / "a.mov")
+    touch(tmp_path / "d" / "v" / "b.mov")
+    touch(tmp_path / "d" / "faces" / "a.csv")
+    touch(tmp_path / "outside.csv")
+    m = tmp_path / "d" / "m.csv"
+    m.write_text("path,label,subject,annotations\nv/a.mov,bonafide,s1,faces/a.csv\n"
+                 "v/b.mov,attack,s1,\n")
+    a, b = ingest.manifest(m)
+    assert a.annotations == str(tmp_path / "d" / "faces" / "a.csv") and b.annotations == ""
+    m.write_text("path,label,subject,annotations\nv/a.mov,bonafide,s1,faces/zz.csv\n")
+    with pytest.raises(ingest.DatasetError, match=r"m.csv, row 2: annotation file .*zz.csv "
+                                                  "does not exist"):
+        ingest.manifest(m)
+    m.write_text("path,label,subject,annotations\nv/a.mov,bonafide,s1,../outside.csv\n")
+    with pytest.raises(ingest.DatasetError, match=r"row 2: annotation file .* resolves outside"):
+        ingest.manifest(m)
+    assert ingest.manifest(m, allow_outside_root=True)[0].annotations.endswith("outside.csv")
 
 
 def test_duplicate_ids_are_an_error():

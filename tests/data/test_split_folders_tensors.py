@@ -31,14 +31,14 @@ def split_entry(tmp_path, video_factory):
 
 def test_layout_hard_links_and_csv(split_entry):
     out, items, counts = split_entry
-    assert counts == {"frames": 18}
+    assert counts == {"frames": 18, "fta": {"train": 0, "devel": 0, "test": 0}}
     png = out / "train" / "bonafide" / "train-bonafide__00000.png"
     source = items[0][1] / "frames" / "00000.png"
     assert png.read_bytes() == source.read_bytes()
     assert os.stat(png).st_ino != os.stat(source).st_ino  # a copy: no file shared
     table = pd.read_csv(out / "split.csv", keep_default_na=False)
     assert list(table.columns) == ["split", "label", "attack_type", "subject", "video_id",
-                                   "frame", "file"]
+                                   "frame", "file", "fta"]
     assert len(table) == 18 and set(table["split"]) == {"train", "devel", "test"}
 
 
