@@ -111,8 +111,7 @@ TRAIN = Layout(
     weights=File("model.safetensors", "weights, safetensors format, in model.weights order"),
     history=File("history.csv", "CSV: one row per epoch (loss, accuracy, val_loss, ...)"),
     scores=File("scores_{split}.csv", "CSV: video_id, subject, label, attack_type, frame, "
-                                      "score (probability of bona fide; NaN for a frame "
-                                      "without a face)", each=("split", SCORED)),
+                                      "score (probability of bona fide)", each=("split", SCORED)),
     result=File("result.json", "JSON: status, epochs_trained, best_epoch, train_accuracy, "
                                "weights_sha256"),
 )
