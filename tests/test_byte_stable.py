@@ -163,7 +163,7 @@ def summary_entry(root: Path, s: str, split_entries, tensors_entries, train_entr
                   metric_entries, fusion: str, name: str = ""):
     """The summary of seed 0's metrics (criterion eer) in store ``s``, as the plan has it."""
     return make_entry(store(root, name or s), "summary",
-                      {"experiment": "tiny", "stats": STATS, "fusion": fusion},
+                      {"experiment": "tiny", "stats": STATS, "fusion": fusion, "paper": None},
                       {"split": {"all": split_entries[s][0]},
                        "tensors": {"all": tensors_entries[s][0]},
                        "train": {"all/0": train_entries[s]},
@@ -235,6 +235,6 @@ def test_summary_figures_fuse_videos_as_configured(root, monkeypatch, split_entr
 def test_compare(root, metric_entries):
     made = twice(lambda s: [make_entry(
         store(root, s), "compare", {"stats": STATS, "order": list(CRITERIA)},
-        {"metrics": {c: {f"0/{lv}": metric_entries[s][(c, lv)] for lv in LEVELS}
+        {"metrics": {c: {f"all/0/{lv}": metric_entries[s][(c, lv)] for lv in LEVELS}
                      for c in CRITERIA}})])
     assert_same_bytes(made["a"][0], made["b"][0])

@@ -11,7 +11,9 @@ numbers are those of ``biorepro.data.videoio``: the index of the frame in decodi
 Annotation files (``read_annotations``): a ``.csv`` file has a header with the columns
 ``frame,x,y,width,height`` (others are an error); any other file is in Replay-Attack's
 ``face-locations`` format (Idiap's ``bob.db.replay``): one line per frame,
-``frame x y width height`` separated by blanks. Values are rounded to the nearest pixel.
+``frame x y width height`` separated by blanks, or in Replay-Mobile's (``faceloc/rect``,
+``bob.db.replaymobile``): ``x y width height``, the line number (from 0) being the frame
+number; a file uses one of the two throughout. Values are rounded to the nearest pixel.
 
 Detectors: ``face`` is OpenCV's frontal-face Haar cascade; ``mtcnn`` is the ``mtcnn``
 package's three-stage network, loaded from the weight files shipped inside the package
@@ -58,6 +60,7 @@ def read_annotations(path: str | os.PathLike) -> dict[int, Box]:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as err:
         raise AnnotationError(f"annotation file {path}: cannot be read ({err})") from None
+    numbered = False  # Replay-Mobile's files: the line number is the frame number
     if path.suffix.lower() == ".csv":
         reader = csv.reader(text.splitlines())
         header = next(reader, [])
@@ -66,19 +69,24 @@ def read_annotations(path: str | os.PathLike) -> dict[int, Box]:
                                   f"{','.join(CSV_COLUMNS)}, not {','.join(header)}")
         rows = ((reader.line_num, row) for row in reader)
     else:
-        rows = ((n, line.split()) for n, line in enumerate(text.splitlines(), 1))
+        lines = text.splitlines()
+        numbered = len(next((ln.split() for ln in lines if ln.strip()), [])) == 4
+        rows = ((n, [str(n - 1), *line.split()] if numbered else line.split())
+                for n, line in enumerate(lines, 1))
     boxes: dict[int, Box] = {}
     for line, fields in rows:
-        if not any(f.strip() for f in fields):
+        if not any(f.strip() for f in fields[1 if numbered else 0:]):
             continue
         try:
             if len(fields) != 5:
-                raise ValueError(f"{len(fields)} fields instead of 5")
+                raise ValueError(f"{len(fields) - numbered} fields instead of "
+                                 f"{4 if numbered else 5}")
             frame = int(fields[0])
             box = tuple(round(float(v)) for v in fields[1:])
         except ValueError as err:
+            layout = "x y width height" if numbered else "frame x y width height"
             raise AnnotationError(f"annotation file {path}, line {line}: expected "
-                                  f"'frame x y width height' ({err})") from None
+                                  f"'{layout}' ({err})") from None
         if frame < 0 or frame in boxes:
             raise AnnotationError(f"annotation file {path}, line {line}: frame {frame} is "
                                   + ("negative" if frame < 0 else "listed twice"))

@@ -206,7 +206,7 @@ def build(job: dict, out: Path, log: Log) -> None:
             n_boot=st["n_boot"], caption=f"{name}: metrics across seeds{over}, {level} level",
             label=f"tab:{name}-{level}")
         _figures(job, level, per_run, out, log)
-        diverged = stats.diverged_seeds(per_run, seed_col="run")
+        diverged = stats.diverged_seeds(per_run, seed_col="seed" if not multi else "run")
         md += [f"## {level.capitalize()} level", "", paths["md"].read_text(), ""]
         if multi:
             fold_paths = tables.write_folds(
@@ -214,7 +214,8 @@ def build(job: dict, out: Path, log: Log) -> None:
                 [m for m in FOLD_METRICS if m in columns], out / SUMMARY.folds.stem(level=level),
                 caption=f"{name}: per fold, {level} level", label=f"tab:{name}-folds-{level}")
             md += [fold_paths["md"].read_text(), ""]
-        md += [f"Diverged runs: {', '.join(map(str, diverged)) if diverged else 'none'}.", ""]
+        md += [f"Diverged {'runs' if multi else 'seeds'}: "
+               f"{', '.join(map(str, diverged)) if diverged else 'none'}.", ""]
         log(f"summary: {level} level over {len(per_run)} runs written")
     if inputs.get("cross"):
         md += _cross_section(inputs["cross"], name, st, out)

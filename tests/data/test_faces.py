@@ -95,7 +95,8 @@ def test_crop_annotations_without_a_file_names_the_video(tmp_path):
 @pytest.mark.parametrize("name,text,error", [
     ("a.csv", "frame,x,y,w,h\n0,1,2,3,4\n", "the header must be frame,x,y,width,height"),
     ("a.face", "0 1 2 3 4\n0 1 2 3 4\n", "line 2: frame 0 is listed twice"),
-    ("a.face", "0 1 2 3\n", "line 1: expected 'frame x y width height'"),
+    ("a.face", "0 1 2\n", "line 1: expected 'frame x y width height'"),
+    ("a.face", "1 2 3 4\n1 2 3\n", "line 2: expected 'x y width height'"),
     ("a.csv", "frame,x,y,width,height\n3,a,2,3,4\n", "line 2: expected"),
 ])
 def test_unreadable_annotations_name_the_file_and_line(tmp_path, name, text, error):
@@ -110,6 +111,9 @@ def test_annotation_formats_and_what_counts_as_a_face(tmp_path):
     (tmp_path / "a.csv").write_text("frame,x,y,width,height\n0,10.4,19.6,30,40\n1,0,0,0,0\n")
     assert faces.read_annotations(tmp_path / "a.face") == {0: (10, 20, 30, 40), 1: (0, 0, 0, 0)}
     assert faces.read_annotations(tmp_path / "a.csv") == faces.read_annotations(
+        tmp_path / "a.face")
+    (tmp_path / "m.face").write_text("10 20 30 40\n0 0 0 0\n")  # Replay-Mobile's
+    assert faces.read_annotations(tmp_path / "m.face") == faces.read_annotations(
         tmp_path / "a.face")
     assert faces.is_face((10, 20, 30, 40), 64, 96)
     assert not faces.is_face((0, 0, 0, 0), 64, 96)

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from biorepro.data.ingest import ATTACK_RE, REAL_RE
+from biorepro.data.protocols import card_records
 from biorepro.synth.generate import generate_dataset
 
 CLIENTS = {"train": 1, "devel": 1, "test": 1}
@@ -16,12 +16,13 @@ def test_layout_naming_and_video_properties(tmp_path):
     for p in paths:
         rel = p.relative_to(tmp_path).as_posix()
         assert re.match(r"^(train|devel|test)/(real|attack/(fixed|hand))/", rel), rel
-        assert (REAL_RE if "/real/" in rel else ATTACK_RE).match(p.stem), p.stem
         cap = cv2.VideoCapture(str(p))
         assert (cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (320, 240)
         assert cap.get(cv2.CAP_PROP_FPS) == 25 and cap.get(cv2.CAP_PROP_FRAME_COUNT) == 10
     clients = {re.search(r"client\d+", p.name).group(0) for p in paths}
     assert len(clients) == 3
+    records = card_records("replay-attack", tmp_path, "grandtest")  # its names, its card
+    assert sorted(r.path for r in records) == sorted(map(str, paths))
 
 
 def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):

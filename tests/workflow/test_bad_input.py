@@ -128,7 +128,8 @@ def test_unknown_manifest_column_is_refused(tmp_path):
     work = make_workdir(tmp_path / "w")
     text = refused(work, configfiles=dataset_config(work, {"kind": "manifest",
                                                            "manifest": str(tmp_path / "m.csv")}))
-    assert "unknown column(s) ['attack-type']" in text and "split, attack_type (optional)" in text
+    assert "unknown column(s) ['attack-type']" in text
+    assert "split, attack_type, annotations (optional)" in text
 
 
 def test_duplicate_seed_is_refused(tmp_path):

@@ -63,7 +63,7 @@ def test_variants_differing_in_each_extraction_parameter_get_their_own_frames(tm
     snakemake(work, "--until", "split", configfiles=conf)
     plan = plan_of(work, conf)
     frames = {e.key: e for e in plan.entries("frames")}
-    assert len(frames) == 6 * len(plan.experiments["tiny"].records)
+    assert len(frames) == 6 * len(plan.experiments["tiny"].records["all"])
     for e in frames.values():
         entry = Path(work / e.path)
         assert check_entry(entry).ok
