@@ -51,7 +51,8 @@ def writable(path):
 VARIANTS = {"size": {"extract": {"size": 40}}, "n_frames": {"extract": {"n_frames": 3}},
             "fps": {"extract": {"n_frames": None, "fps": 2.0}},
             "face": {"extract": {"crop": "face"}},
-            "face_scale": {"extract": {"crop": "face", "face_scale": 2.0}}}
+            "face_scale": {"extract": {"crop": "face", "face_scale": 2.0}},
+            "no_face": {"extract": {"crop": "face", "no_face": "center"}}}
 
 
 def test_variants_differing_in_each_extraction_parameter_get_their_own_frames(tmp_path):
@@ -63,7 +64,7 @@ def test_variants_differing_in_each_extraction_parameter_get_their_own_frames(tm
     snakemake(work, "--until", "split", configfiles=conf)
     plan = plan_of(work, conf)
     frames = {e.key: e for e in plan.entries("frames")}
-    assert len(frames) == 6 * len(plan.experiments["tiny"].records["all"])
+    assert len(frames) == 7 * len(plan.experiments["tiny"].records["all"])
     for e in frames.values():
         entry = Path(work / e.path)
         assert check_entry(entry).ok
@@ -72,9 +73,10 @@ def test_variants_differing_in_each_extraction_parameter_get_their_own_frames(tm
         meta = extract_video(work / e.deps["video"].path, expected, params)
         got = json.loads((entry / "frames.json").read_text())
         assert got["frame_indices"] == meta["frame_indices"], e.what
+        assert got["fta_frames"] == meta["fta_frames"], e.what
         pngs = sorted((entry / "frames").glob("*.png"))
-        assert len(pngs) == len(meta["frame_indices"])
-        assert cv2.imread(str(pngs[0])).shape == (params.size, params.size, 3)
+        assert len(pngs) == len(meta["frame_indices"]) - len(meta["fta_frames"])
+        assert all(cv2.imread(str(p)).shape == (params.size, params.size, 3) for p in pngs)
         for png in pngs:
             assert png.read_bytes() == (expected / "frames" / png.name).read_bytes(), png
 
@@ -132,7 +134,7 @@ def test_same_size_damage_stops_the_job_that_reads_it(run):
     that reads it do, and nothing is trained on it."""
     work, conf = run
     plan = plan_of(work, conf)
-    tensors = Path(work / plan.experiments["tiny"].tensors.path)
+    tensors = Path(work / plan.experiments["tiny"].tensors["all"].path)
     images = tensors / "train" / "images.npy"
     writable(tensors)
     original = images.read_bytes()
