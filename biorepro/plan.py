@@ -348,7 +348,8 @@ def _plan_experiment(name: str, conf: dict, store: str, digests: dict[str, str],
                 store, "cross", {"target": tname, "seed": seed,
                                  **{k: params[k] for k in ("determinism", "threads")}},
                 {"train": t, "tensors": t_tensors}, what=f"{t.what} scored on {tname}",
-                runtime={"threads": runtime["threads"]})
+                runtime={"threads": runtime["threads"], "model_file": runtime["model_file"],
+                         "weights_file": None})
             for level in conf["evaluate"]["levels"]:
                 cross_metrics[tname, fold, seed, level] = _metrics(
                     store, conf, seed, level,

@@ -128,8 +128,16 @@ def pretrained(name: str, input_shape, weights_file: str | None = None, dropout=
 
 
 def load_function(path: str | Path, function: str):
-    """``function`` of the user's file ``path``, imported with the file's folder first on
-    ``sys.path`` (so its own modules are found as they were fingerprinted)."""
+    """``function`` of the user's file ``path`` (imported by :func:`import_file`)."""
+    fn = getattr(import_file(path), function, None)
+    if not callable(fn):
+        raise ModelError(f"train.model: {path} has no function {function!r}")
+    return fn
+
+
+def import_file(path: str | Path):
+    """The user's module ``path``, imported with the file's folder first on ``sys.path``
+    (so its own modules are found as they were fingerprinted)."""
     path = Path(path)
     folder = str(path.parent)
     if folder not in sys.path:
@@ -142,10 +150,7 @@ def load_function(path: str | Path, function: str):
     except Exception as err:
         raise ModelError(f"train.model: importing {path} failed: {type(err).__name__}: "
                          f"{err}") from err
-    fn = getattr(module, function, None)
-    if not callable(fn):
-        raise ModelError(f"train.model: {path} has no function {function!r}")
-    return fn
+    return module
 
 
 def network(params: dict, runtime: dict, input_shape) -> keras.Model:

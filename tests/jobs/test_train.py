@@ -130,6 +130,30 @@ def test_user_model_file_is_named_in_provenance_and_checked(cache, tmp_path, use
     assert not Path(later.path).exists()
 
 
+def test_cross_scores_with_a_user_layer_equal_the_models_own_and_need_the_same_file(
+        cache, tmp_path, user_models):
+    """Scoring the training's own tensors as a cross target gives the train entry's test
+    scores, bit for bit; the user's file must be the one trained with."""
+    store = tmp_path / "store"
+    trained = train_entry(cache, store, 0, model="models/tiny_net.py:own_layer",
+                          model_params={})
+    job(trained)
+    runtime = {"threads": 1, "model_file": trained.runtime["model_file"], "weights_file": None}
+    cross = make_entry(str(store), "cross", {"target": "self", "seed": 0, "determinism": "strict",
+                                             "threads": 1},
+                       {"train": trained, "tensors": cache}, runtime=runtime)
+    job(cross)
+    for split in ("devel", "test"):
+        assert (Path(cross.path) / f"scores_{split}.csv").read_bytes() == (
+            Path(trained.path) / f"scores_{split}.csv").read_bytes()
+    blocks = user_models / "blocks.py"
+    blocks.write_text(blocks.read_text().replace("axis=(1, 2, 3)", "axis=(1, 2)"))
+    again = make_entry(str(tmp_path / "store2"), "cross", cross.ingredients["params"],
+                       {"train": trained, "tensors": cache}, runtime=runtime)
+    proc = job(again, check=False)
+    assert proc.returncode != 0 and "changed since the workflow was planned" in proc.stderr
+
+
 @pytest.fixture(scope="module")
 def strict_entry(cache, tmp_path_factory):
     """Seed 0 trained in strict mode: ``(entry folder, result.json, provenance)``."""

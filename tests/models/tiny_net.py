@@ -1,7 +1,7 @@
 """A user model file as a researcher writes one: ``build(input_shape, **model_params)``."""
 
 import keras
-from blocks import conv_block
+from blocks import Brightness, conv_block
 from keras import layers
 
 
@@ -28,3 +28,10 @@ def three_outputs(input_shape):
     inputs = keras.Input(shape=input_shape)
     x = layers.GlobalAveragePooling2D()(inputs)
     return keras.Model(inputs, layers.Dense(3, activation="softmax")(x))
+
+
+def own_layer(input_shape):
+    """A model with a layer of the user's own (``blocks.Brightness``)."""
+    inputs = keras.Input(shape=input_shape)
+    x = layers.Rescaling(1 / 255)(inputs)
+    return keras.Model(inputs, layers.Dense(1, activation="sigmoid")(Brightness()(x)))
