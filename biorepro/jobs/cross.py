@@ -5,7 +5,7 @@ cache, in the files of :data:`biorepro.store.layouts.CROSS` (the train entry's s
 format). A user's model file is imported first (its layers may be its own), after
 checking that it is the one the model was trained with. The metrics stage then picks
 the threshold by the declared rule. The job runs with the training's determinism
-settings (:func:`missing_environment`), so scores are bit-identical when rebuilt on the
+settings (``missing_environment``, as training's), so scores are bit-identical when rebuilt on the
 same machine and software.
 """
 
@@ -16,18 +16,9 @@ import time
 from pathlib import Path
 
 from biorepro.joblog import Log
-from biorepro.jobs.train import check_sources
+from biorepro.jobs.train import check_sources, missing_environment  # noqa: F401 (as train)
 from biorepro.store.entries import PROVENANCE
 from biorepro.store.layouts import CROSS, TRAIN
-from biorepro.train.determinism import environment_mismatch, job_environment
-
-
-def missing_environment(job: dict) -> dict[str, str]:
-    """The determinism variables to set before Python starts (empty when in effect)."""
-    p = job["ingredients"]["params"]
-    if not environment_mismatch(p["seed"], p["determinism"], p["threads"]):
-        return {}
-    return job_environment(p["seed"], p["determinism"], p["threads"])
 
 
 def build(job: dict, out: Path, log: Log) -> dict:
