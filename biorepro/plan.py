@@ -302,14 +302,18 @@ def frames_sources(record: VideoRecord, video_digest: str, crop: str,
 
 
 def _split_entry(store: str, conf: dict, records: list[VideoRecord], digests: dict[str, str],
-                 what: str, digest) -> Entry:
-    """The split entry of ``records`` (and the frames entries it is built from)."""
-    extract_params = frames_params(conf["extract"], digest)
-    frames = {r.video_id: make_entry(store, "frames", extract_params,
-                                     frames_sources(r, digests[r.path],
-                                                    conf["extract"]["crop"], digest),
-                                     what=f"video {r.path}")
-              for r in records}
+                 what: str, digest, made: dict[str, Entry]) -> Entry:
+    """The split entry of ``records`` (and the frames entries it is built from; ``made``:
+    the experiment's frames entries by video path, shared by its folds and cross targets,
+    each made once)."""
+    params = frames_params(conf["extract"], digest)
+    for r in records:
+        if r.path not in made:
+            made[r.path] = make_entry(
+                store, "frames", params,
+                frames_sources(r, digests[r.path], conf["extract"]["crop"], digest),
+                what=f"video {r.path}")
+    frames = {r.video_id: made[r.path] for r in records}
     videos = {r.video_id: {"label": r.label, "subject": r.subject, "split": r.split,
                            "attack_type": r.attack_type} for r in records}
     return make_entry(store, "split", {"on_bad_video": conf["dataset"]["on_bad_video"],
@@ -319,11 +323,13 @@ def _split_entry(store: str, conf: dict, records: list[VideoRecord], digests: di
 
 def _plan_experiment(name: str, conf: dict, store: str, digests: dict[str, str],
                      records: dict[str, list[VideoRecord]], digest,
-                     targets: dict[str, Entry], published: dict | None) -> ExperimentPlan:
+                     targets: dict[str, Entry], published: dict | None,
+                     made: dict[str, Entry]) -> ExperimentPlan:
     split, tensors = {}, {}
     for fold, fold_records in records.items():
         in_fold = "" if fold == protocols.SINGLE_FOLD else f", fold {fold}"
-        split[fold] = _split_entry(store, conf, fold_records, digests, f"dataset{in_fold}", digest)
+        split[fold] = _split_entry(store, conf, fold_records, digests, f"dataset{in_fold}",
+                                   digest, made)
         tensors[fold] = make_entry(store, "tensors", dict(conf["tensors"]), {"split": split[fold]},
                                    what=f"tensors {conf['tensors']['image_size']}px{in_fold}")
     frames = {vid: e for s in split.values() for vid, e in s.deps["frames"].items()}
@@ -438,7 +444,7 @@ def build_plan(config: dict) -> Plan:
                 return datasets[ds_key]
 
             for name, conf in experiments.items():
-                targets = {}
+                targets, made = {}, {}
                 for i, target in enumerate(conf["evaluate"]["cross"]):
                     records, digests = load(cross_config(target, i))
                     if len(records) > 1:
@@ -447,11 +453,11 @@ def build_plan(config: dict) -> Plan:
                             f"{target['name']} has folds {', '.join(records)}; name one")
                     targets[target["name"]] = _split_entry(
                         base["store"], conf, next(iter(records.values())), digests,
-                        f"cross target {target['name']}", cache.digest)
+                        f"cross target {target['name']}", cache.digest, made)
                 records, digests = load(conf)
                 ours = cfg.paper_params(base["paper"], published.get(name, []), list(records))
                 plans[name] = _plan_experiment(name, conf, base["store"], digests, records,
-                                               cache.digest, targets, ours)
+                                               cache.digest, targets, ours, made)
     finally:
         if collecting:
             gc.enable()
