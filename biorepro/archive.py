@@ -128,6 +128,10 @@ def entry_roles(plan: Plan) -> dict[tuple[str, str], list[str]]:
         for fold in exp.folds:
             add(exp.split[fold], f"{name}: split, fold {fold}")
             add(exp.tensors[fold], f"{name}: tensors, fold {fold}")
+        for split_seed, (splits, tensors) in exp.split_seeds.items():
+            for fold in exp.folds:
+                add(splits[fold], f"{name}: split, fold {fold}, split seed {split_seed}")
+                add(tensors[fold], f"{name}: tensors, fold {fold}, split seed {split_seed}")
         for (fold, seed), e in exp.train.items():
             add(e, f"{name}: fold {fold} seed {seed}")
         for (fold, seed, level), e in exp.metrics.items():

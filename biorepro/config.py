@@ -310,13 +310,6 @@ def paper_params(paper: dict, rows: list[tuple[int, dict]], folds: list[str]) ->
     return {"title": paper["title"], "source": paper["source"], "results": [r for _, r in rows]}
 
 
-def seed_list(config: dict) -> list[int]:
-    """The seeds of a validated config: a count ``n`` means ``[0, ..., n-1]``, a list
-    is returned as given (its order kept)."""
-    seeds = config["seeds"]
-    return list(range(seeds)) if isinstance(seeds, int) else list(seeds)
-
-
 def load(paths: list[str | os.PathLike]) -> dict:
     """Merge YAML files in order (later ones override), as ``--configfile`` does."""
     config: dict = {}

@@ -17,10 +17,12 @@ frames      extraction parameters and the face detector (version, weight files'
 split       the videos (id, label, subject, split, attack type), ``on_bad_video``;
             the frames entries' keys
 tensors     image size; the split entry's key
-train       training parameters and the seed, the model (a built-in's name and
-            parameters, or a user model file's code fingerprint), the weights file's
-            digest; the tensors entry's key
-metrics     seed, evaluation level, fusion, threshold criterion; the train entry's key
+train       training parameters and the run's seeds (init, order, noise, replicate),
+            the model (a built-in's name and parameters, or a user model file's code
+            fingerprint), the weights file's digest; the tensors entry's key (of the
+            run's split seed)
+metrics     the run's label and seeds, evaluation level, fusion, threshold criterion;
+            the train entry's key
 summary     experiment name, statistics settings, fusion, the published numbers
             (``paper``) concerning it; the keys of its entries
 compare     statistics settings, experiment order; the metrics entries' keys
@@ -32,6 +34,7 @@ from __future__ import annotations
 import gc
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from biorepro import config as cfg
@@ -50,12 +53,13 @@ from biorepro.store.fingerprint import code_fingerprint
 from biorepro.store.hashing import StatCache
 from biorepro.store.keys import derive_key, ingredients
 from biorepro.synth import dataset as synthetic
-from biorepro.train import catalog
+from biorepro.train import catalog, randomness
 from biorepro.train.check import check_model
 
 GPU_LOCKS = ".biorepro/gpu-locks"  # lock files of local GPUs, in the working directory
 # Keys of ``train`` that change how a job runs but not what it computes.
-TRAIN_RUNTIME_KEYS = ("device", "gpu_wait_s", "mem_mb", "seeds_per_gpu")
+TRAIN_RUNTIME_KEYS = ("device", "gpu_wait_s", "mem_mb", "seeds_per_gpu",
+                      "seeds_per_process")
 # Keys that apply to a whole run, not to one experiment: a variant cannot change them.
 RUN_KEYS = ("store", "stat_cache", "results", "extract.videos_per_job", "verify", "paper")
 
@@ -153,8 +157,8 @@ def make_entry(store: str, stage: str, params: dict, deps: dict, *, what: str = 
 @dataclass
 class ExperimentPlan:
     """The entries of one experiment, by role. ``folds`` are the protocol's folds in
-    use (``["all"]`` for a protocol without folds); every (fold, seed) pair is trained
-    as its own entry."""
+    use (``["all"]`` for a protocol without folds); every (fold, run) pair is trained
+    as its own entry (a run's label: see :mod:`biorepro.train.randomness`)."""
 
     name: str
     config: dict
@@ -162,11 +166,14 @@ class ExperimentPlan:
     frames: dict[str, Entry]               # video_id -> entry (shared by the folds)
     split: dict[str, Entry]                # fold -> entry
     tensors: dict[str, Entry]              # fold -> entry
-    train: dict[tuple[str, int], Entry]    # (fold, seed) -> entry
-    metrics: dict[tuple[str, int, str], Entry]  # (fold, seed, level) -> entry
+    train: dict[tuple[str, int | str], Entry]    # (fold, run label) -> entry
+    metrics: dict[tuple[str, int | str, str], Entry]  # (fold, run label, level) -> entry
     summary: Entry
     cross: dict[tuple[str, str, int], Entry] = field(default_factory=dict)  # (target, fold, seed)
     cross_metrics: dict[tuple[str, str, int, str], Entry] = field(default_factory=dict)
+    # randomness.split seed -> (split, tensors) entries by fold
+    split_seeds: dict[int, tuple[dict[str, Entry], dict[str, Entry]]] = field(
+        default_factory=dict)
 
     @property
     def folds(self) -> list[str]:
@@ -177,8 +184,11 @@ class ExperimentPlan:
         """Every entry of the experiment, in data-flow order."""
         cross_inputs = [e for c in self.cross.values() for e in _upstream_closure(c)
                         if e.stage in ("frames", "split", "tensors")]
+        seeded = [e for split, tensors in self.split_seeds.values()
+                  for e in (*split.values(), *tensors.values())]
         return list({e.path: e for e in (
-            *self.frames.values(), *self.split.values(), *self.tensors.values(), *cross_inputs,
+            *self.frames.values(), *self.split.values(), *self.tensors.values(), *seeded,
+            *cross_inputs,
             *self.train.values(), *self.cross.values(), *self.metrics.values(),
             *self.cross_metrics.values(), self.summary)}.values())
 
@@ -220,6 +230,31 @@ class Plan:
     def missing(self, stage: str | None = None) -> list[Entry]:
         """The planned entries not in the store (of ``stage`` only, when given)."""
         return [e for e in self.entries(stage) if not e.published]
+
+    @cached_property
+    def train_batches(self) -> dict[str, list[Entry]]:
+        """The training jobs: each experiment's train entries in plan order,
+        ``train.seeds_per_process`` of them per job (an entry shared by experiments in the
+        first one's only). A job of one entry is named by its key, a larger one by a key of
+        its entries' keys. A function of the plan alone, not of what the store holds, so
+        that cluster jobs, which plan again, see the same jobs; a job skips its entries
+        already published."""
+        batches, seen = {}, set()
+        for exp in self.experiments.values():
+            todo = [e for e in exp.train.values() if e.key not in seen]
+            seen.update(e.key for e in todo)
+            k = exp.config["train"]["seeds_per_process"]
+            for start in range(0, len(todo), k):
+                chunk = todo[start:start + k]
+                name = (chunk[0].key if len(chunk) == 1 else
+                        derive_key({"train batch": [e.key for e in chunk]}))
+                batches[name] = chunk
+        return batches
+
+    @cached_property
+    def train_batch_of(self) -> dict[str, str]:
+        """The training job (:attr:`train_batches`) of each train entry's key."""
+        return {e.key: name for name, batch in self.train_batches.items() for e in batch}
 
     def extract_batches(self, videos_per_job: int) -> dict[str, list[str]]:
         """Keys of the missing frames entries, grouped into batches (one job each).
@@ -321,28 +356,46 @@ def _split_entry(store: str, conf: dict, records: list[VideoRecord], digests: di
                       {"frames": frames}, what=f"{what} of {len(records)} videos")
 
 
-def _plan_experiment(name: str, conf: dict, store: str, digests: dict[str, str],
-                     records: dict[str, list[VideoRecord]], digest,
-                     targets: dict[str, Entry], published: dict | None,
-                     made: dict[str, Entry]) -> ExperimentPlan:
+def _data_entries(store: str, conf: dict, records: dict[str, list[VideoRecord]],
+                  digests: dict[str, str], digest, made: dict[str, Entry],
+                  split_seed: int | None) -> tuple[dict[str, Entry], dict[str, Entry]]:
+    """The split and tensors entries of each fold (of one ``split`` seed of
+    ``randomness``; None: the dataset's own ``split_seed``)."""
     split, tensors = {}, {}
     for fold, fold_records in records.items():
         in_fold = "" if fold == protocols.SINGLE_FOLD else f", fold {fold}"
+        if split_seed is not None:
+            in_fold += f", split seed {split_seed}"
         split[fold] = _split_entry(store, conf, fold_records, digests, f"dataset{in_fold}",
                                    digest, made)
         tensors[fold] = make_entry(store, "tensors", dict(conf["tensors"]), {"split": split[fold]},
                                    what=f"tensors {conf['tensors']['image_size']}px{in_fold}")
-    frames = {vid: e for s in split.values() for vid, e in s.deps["frames"].items()}
+    return split, tensors
+
+
+def _plan_experiment(name: str, conf: dict, store: str, digests: dict[str, str],
+                     records: dict[int | None, dict[str, list[VideoRecord]]], digest,
+                     targets: dict[str, Entry], published: dict | None,
+                     made: dict[str, Entry]) -> ExperimentPlan:
+    data = {s: _data_entries(store, conf, by_fold, digests, digest, made, s)
+            for s, by_fold in records.items()}
+    split, tensors = data[None]
+    frames = {vid: e for s, _ in data.values() for f in s.values()
+              for vid, e in f.deps["frames"].items()}
     params, runtime = train_params(conf, digest)
-    train = {(fold, seed): make_entry(
-        store, "train", {**params, "seed": seed}, {"tensors": tensors[fold]},
-        what=f"seed {seed}" + ("" if fold == protocols.SINGLE_FOLD else f", fold {fold}"),
-        runtime=runtime)
-        for fold in records for seed in cfg.seed_list(conf)}
+    train = {}
+    for fold in split:
+        for run in randomness.runs(conf):
+            what = f"seed {run.label}" + ("" if fold == protocols.SINGLE_FOLD else f", fold {fold}")
+            train[fold, run.label] = make_entry(
+                store, "train", {**params, "seeds": run.seeds},
+                {"tensors": data[run.split][1][fold]}, what=what, runtime=runtime)
     if not all(t.published for t in train.values()):
         check_model(params, runtime, conf["tensors"]["image_size"])
-    metrics = {(fold, seed, level): _metrics(store, conf, seed, level, {"train": t},
-                                             conf["evaluate"]["threshold_from"], t.what)
+    sources = {run.label: run.sources for run in randomness.runs(conf)}
+    metrics = {(fold, seed, level): _metrics(store, conf, seed, sources[seed], level,
+                                             {"train": t}, conf["evaluate"]["threshold_from"],
+                                             t.what)
                for (fold, seed), t in train.items() for level in conf["evaluate"]["levels"]}
     cross, cross_metrics = {}, {}
     for target in conf["evaluate"]["cross"]:
@@ -351,14 +404,14 @@ def _plan_experiment(name: str, conf: dict, store: str, digests: dict[str, str],
                                {"split": targets[tname]}, what=f"tensors of cross target {tname}")
         for (fold, seed), t in train.items():
             cross[tname, fold, seed] = make_entry(
-                store, "cross", {"target": tname, "seed": seed,
+                store, "cross", {"target": tname,
                                  **{k: params[k] for k in ("determinism", "threads")}},
                 {"train": t, "tensors": t_tensors}, what=f"{t.what} scored on {tname}",
                 runtime={"threads": runtime["threads"], "model_file": runtime["model_file"],
                          "weights_file": None})
             for level in conf["evaluate"]["levels"]:
                 cross_metrics[tname, fold, seed, level] = _metrics(
-                    store, conf, seed, level,
+                    store, conf, seed, sources[seed], level,
                     {"train": t, "scores": cross[tname, fold, seed]},
                     target["threshold_from"], f"{t.what} on {tname}")
     summary = make_entry(
@@ -370,16 +423,19 @@ def _plan_experiment(name: str, conf: dict, store: str, digests: dict[str, str],
          "cross": {f"{tn}/{run_role(f, s, lv)}": m
                    for (tn, f, s, lv), m in cross_metrics.items()}},
         what=f"summary of experiment {name}")
-    return ExperimentPlan(name, conf, records, frames, split, tensors, train, metrics, summary,
-                          cross, cross_metrics)
+    return ExperimentPlan(name, conf, records[None], frames, split, tensors, train, metrics,
+                          summary, cross, cross_metrics,
+                          {s: d for s, d in data.items() if s is not None})
 
 
-def _metrics(store: str, conf: dict, seed: int, level: str, deps: dict, threshold_from: str,
-             what: str) -> Entry:
-    """The metrics entry of one run at ``level``."""
+def _metrics(store: str, conf: dict, seed: int | str, sources: dict, level: str, deps: dict,
+             threshold_from: str, what: str) -> Entry:
+    """The metrics entry of one run (``seed``: its label; ``sources``: its seeds) at
+    ``level``."""
     ev = conf["evaluate"]
     return make_entry(store, "metrics", {
-        "seed": seed, "level": level, "criterion": ev["criterion"], "target": ev["target"],
+        "seed": seed, "sources": sources, "level": level, "criterion": ev["criterion"],
+        "target": ev["target"],
         "operating_points": ev["operating_points"],
         "fusion": ev["fusion"] if level == "video" else None, "threshold_from": threshold_from},
         deps, what=f"{what}, {level} level")
@@ -399,6 +455,22 @@ def cross_config(target: dict, index: int) -> dict:
     except cfg.ConfigError as err:
         where = f"config key 'evaluate.cross[{index}].dataset"
         raise cfg.ConfigError(str(err).replace("config key 'dataset", where)) from None
+
+
+def check_split_seeds(conf: dict, records: dict[str, list[VideoRecord]]) -> None:
+    """Refuse ``randomness.split`` (a config error) when the dataset's splits are fixed:
+    another ``dataset.split_seed`` leaves every video in its split."""
+    moved = dataset_records({**conf, "dataset": {**conf["dataset"],
+                                                 "split_seed": conf["dataset"]["split_seed"] + 1}})
+
+    def assignment(by_fold):
+        return {f: sorted((r.video_id, r.split) for r in rs) for f, rs in by_fold.items()}
+
+    if assignment(moved) == assignment(records):
+        raise cfg.ConfigError(
+            "config key 'randomness.split': the dataset's train/devel/test splits are fixed "
+            f"(dataset.kind {conf['dataset']['kind']!r}, protocol "
+            f"{conf['dataset']['protocol']!r}), so split seeds change nothing; remove it")
 
 
 def check_run_keys(experiments: dict[str, dict]) -> None:
@@ -455,8 +527,16 @@ def build_plan(config: dict) -> Plan:
                         base["store"], conf, next(iter(records.values())), digests,
                         f"cross target {target['name']}", cache.digest, made)
                 records, digests = load(conf)
+                by_split = {None: records}
+                split_seeds = (conf["randomness"] or {}).get("split") or []
+                if split_seeds:
+                    check_split_seeds(conf, records)
+                for seed in split_seeds:
+                    by_split[seed], more = load(
+                        {**conf, "dataset": {**conf["dataset"], "split_seed": seed}})
+                    digests = {**digests, **more}
                 ours = cfg.paper_params(base["paper"], published.get(name, []), list(records))
-                plans[name] = _plan_experiment(name, conf, base["store"], digests, records,
+                plans[name] = _plan_experiment(name, conf, base["store"], digests, by_split,
                                                cache.digest, targets, ours, made)
     finally:
         if collecting:

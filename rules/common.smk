@@ -12,7 +12,7 @@ sys.path.insert(0, workflow.basedir)
 from snakemake.exceptions import WorkflowError
 
 from biorepro.config import ConfigError
-from biorepro.config import seed_list as cfg_seed_list
+from biorepro.train.randomness import runs as cfg_runs
 from biorepro.data.ingest import DatasetError
 from biorepro.data.split_folders import LeakageError
 from biorepro.data.splitting import SplitError
@@ -45,7 +45,7 @@ VERIFY = BASE["verify"]["scratch"]
 VERIFY_FOLD = EXPERIMENTS[BASE["experiment"]].folds[0]
 VERIFY_ENTRIES = [
     EXPERIMENTS[BASE["experiment"]].train[(VERIFY_FOLD, s)]
-    for s in (BASE["verify"]["seeds"] or cfg_seed_list(BASE)[:1])
+    for s in (BASE["verify"]["seeds"] or [cfg_runs(BASE)[0].label])
     if (VERIFY_FOLD, s) in EXPERIMENTS[BASE["experiment"]].train
 ]
 
@@ -59,7 +59,9 @@ def entry(stage, wildcards):
 
 
 def receipt(e):
-    return f"{RUN_DIR}/{e.stage}/{e.key}"
+    """The receipt of entry ``e``'s job (a training job may build several entries)."""
+    key = PLAN.train_batch_of[e.key] if e.stage == "train" else e.key
+    return f"{RUN_DIR}/{e.stage}/{key}"
 
 
 def view_receipt(name):

@@ -1,22 +1,27 @@
-# One training job per seed (its own process: its determinism variables are set before
-# Python starts), and the determinism check.
+# Training jobs of train.seeds_per_process runs each (their own process: determinism
+# variables are set before Python starts; {key} names the job, see Plan.train_batches),
+# and the determinism check.
+
+
+def train_batch(wildcards):
+    return PLAN.train_batches[wildcards.key]
 
 
 rule train:
     input:
-        upstream("train"),
+        lambda wildcards: [target(u) for e in train_batch(wildcards) for u in e.upstream],
     output:
         store_output("train"),
     log:
         log_file("train"),
     conda:
         "../envs/biorepro.yaml"
-    threads: runtime("train", "threads")
+    threads: lambda wildcards: train_batch(wildcards)[0].runtime["threads"]
     resources:
-        mem_mb=runtime("train", "mem_mb"),
-        gpu=lambda wildcards: int(entry("train", wildcards).runtime["device"] == "gpu"),
+        mem_mb=lambda wildcards: train_batch(wildcards)[0].runtime["mem_mb"],
+        gpu=lambda wildcards: int(train_batch(wildcards)[0].runtime["device"] == "gpu"),
     params:
-        job=job_json("train"),
+        job=lambda wildcards: json.dumps([e.job for e in train_batch(wildcards)]),
         python=sys.executable,
     shell:
         "{params.python} -m biorepro.jobs --job {params.job:q} --receipt {output:q} "

@@ -9,8 +9,7 @@ from biorepro import config as cfg
 def test_defaults_fill_and_validate():
     c = cfg.validate({})
     assert c["extract"]["n_frames"] == 10 and c["dataset"]["kind"] == "synthetic"
-    assert cfg.seed_list(c) == [0, 1, 2]
-    assert cfg.seed_list(cfg.validate({"seeds": 4})) == [0, 1, 2, 3]
+    assert c["seeds"] == [0, 1, 2] and c["randomness"] is None
 
 
 @pytest.mark.parametrize("bad,message", [

@@ -25,5 +25,5 @@ def write_report(verify_files: list[str], out: str | Path, log: Log) -> dict:
     }
     Path(out).write_text(json.dumps(report, indent=2) + "\n")
     for s in seeds:
-        log(f"seed {s['seed']}: {s['summary']}")
+        log(f"seeds {s['seeds']}: {s['summary']}")
     return report

@@ -1,7 +1,8 @@
 """``python -m biorepro.jobs``: run one job in its own process.
 
     python -m biorepro.jobs --job JSON|@FILE [--receipt FILE] [--log FILE]
-        build and publish the job's entry (what the train rule runs)
+        build and publish the job's entry (what the train rule runs); a JSON list of
+        jobs builds each in turn in this one process, then writes the receipt
     python -m biorepro.jobs --job JSON|@FILE --into DIR [--report FILE] [--log FILE]
         rebuild the entry into DIR, outside the store (``biorepro recheck``); with
         ``--report``, also compare it with the stored entry (the ``verify`` rule)
@@ -37,13 +38,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--log", help="log file (lines also go to stderr)")
     args = ap.parse_args(argv)
     job = read_job(args.job)
-    reexec_if_needed(job)
+    jobs = job if isinstance(job, list) else [job]
+    reexec_if_needed(jobs)
     with job_logger(args.log) as log:
         if args.into is None:
-            produce(job, log)
+            for n, one in enumerate(jobs, start=1):
+                if len(jobs) > 1:
+                    log(f"{one['stage']} {n}/{len(jobs)}: {one['out']}")
+                produce(one, log)
             if args.receipt:
-                write_receipt(args.receipt, job["out"])
+                write_receipt(args.receipt, *(one["out"] for one in jobs))
             return 0
+        if len(jobs) > 1:
+            ap.error("--into rebuilds one job, not a list")
         if args.report:  # the stored entry compared with must be intact, file by file
             verify_entry(job["out"])
         rebuilt = rebuild(job, args.into, log)

@@ -38,7 +38,8 @@ def build(job: dict, out: Path, log: Log) -> None:
     level, fusion = params["level"], params["fusion"] or "mean"
     result = evaluate(devel, test, level=level, fusion=fusion, criterion=params["criterion"],
                       target=params["target"], operating_points=params["operating_points"])
-    result = {"seed": params["seed"], **{k: trained.get(k) for k in TRAIN_FIELDS},
+    result = {"seed": params["seed"], **params["sources"],
+              **{k: trained.get(k) for k in TRAIN_FIELDS},
               "threshold_from": threshold_from, **result}
     log(f"metrics: seed {params['seed']} {level} level: devel EER "
         f"{_pct(result['devel_eer'])}, test HTER {_pct(result['test_hter'])} "

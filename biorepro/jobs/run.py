@@ -84,14 +84,16 @@ def rebuild(job: dict, into: str | os.PathLike, log: Log) -> Path:
     return into
 
 
-def write_receipt(receipt: str | os.PathLike, entry: str | os.PathLike) -> None:
+def write_receipt(receipt: str | os.PathLike, *entries: str | os.PathLike) -> None:
     """Write a job's receipt (its output for Snakemake, in the working directory) once
-    ``entry`` is published: Snakemake may delete a receipt, never a store entry."""
-    if not is_published(entry):
-        raise RuntimeError(f"the job ended without publishing {entry}")
+    its ``entries`` are published, one path per line: Snakemake may delete a receipt,
+    never a store entry."""
+    for entry in entries:
+        if not is_published(entry):
+            raise RuntimeError(f"the job ended without publishing {entry}")
     receipt = Path(receipt)
     receipt.parent.mkdir(parents=True, exist_ok=True)
-    receipt.write_text(f"{Path(entry).resolve()}\n")
+    receipt.write_text("".join(f"{Path(e).resolve()}\n" for e in entries))
 
 
 def run_jobs(jobs: list[dict], receipts: list[str], log_path: str | None) -> None:
@@ -108,10 +110,14 @@ def run_jobs(jobs: list[dict], receipts: list[str], log_path: str | None) -> Non
             write_receipt(receipt, job["out"])
 
 
-def reexec_if_needed(job: dict) -> None:
-    """Re-execute this process with the variables the stage needs before Python starts
-    (e.g. ``PYTHONHASHSEED`` for a strict training job) when they are not set."""
-    missing = _missing_environment(job)
+def reexec_if_needed(jobs: list[dict]) -> None:
+    """Re-execute this process with the variables the stages of ``jobs`` need before
+    Python starts (e.g. ``PYTHONHASHSEED`` for a strict training job) when they are not
+    set; the jobs must need the same ones."""
+    needs = [_missing_environment(job) for job in jobs]
+    if any(n != needs[0] for n in needs):
+        raise RuntimeError("jobs run in one process must need the same environment variables")
+    missing = needs[0]
     if missing and os.environ.get(REEXEC_MARK) != "1":
         env = {**os.environ, **missing, REEXEC_MARK: "1"}
         os.execve(sys.executable, [sys.executable, "-m", "biorepro.jobs", *sys.argv[1:]], env)

@@ -1,8 +1,11 @@
-"""The train stage: one seed's model, trained in its own process.
+"""The train stage: one run's model, trained in a process of its own or after other runs
+of the same experiment in one process (``train.seeds_per_process``).
 
-The job picks the device (``runtime``: ``device``, ``gpu_wait_s``, ``lock_dir``), sets
-the determinism mode (its variables must be in the environment before Python starts:
-:func:`missing_environment`), imports TensorFlow, trains, and writes the files of
+The process's first run picks the device (``runtime``: ``device``, ``gpu_wait_s``,
+``lock_dir``) and sets the determinism mode (its variables must be in the environment
+before Python starts: :func:`missing_environment`; TensorFlow's threads can be set only
+once per process); each run then clears Keras' state, seeds its sources, trains, and
+writes the files of
 :data:`biorepro.store.layouts.TRAIN`. Every file is a function of the key
 (byte-identical when retrained in strict mode on the same machine and software); what
 was observed (device, determinism settings read back, duration) goes into the
@@ -26,40 +29,37 @@ from biorepro.train.determinism import environment_mismatch, job_environment
 from biorepro.train.device import assign_device
 
 SPLITS_SCORED = ("devel", "test")
-# The device assignment (its GPU lock) is held until the process exits: TensorFlow gives
-# the GPU's memory back only then, after the entry is published.
-_HELD = []
+# What a process sets up once for every run it trains: the device assignment (its GPU
+# lock is held until the process exits: TensorFlow gives the GPU's memory back only
+# then, after the entries are published) and TensorFlow's determinism settings.
+_PROCESS: dict = {}
 
 
 def missing_environment(job: dict) -> dict[str, str]:
     """The determinism variables to set before Python starts (empty when in effect)."""
     p = job["ingredients"]["params"]
-    if not environment_mismatch(p["seed"], p["determinism"], p["threads"]):
+    if not environment_mismatch(p["determinism"], p["threads"]):
         return {}
-    return job_environment(p["seed"], p["determinism"], p["threads"])
+    return job_environment(p["determinism"], p["threads"])
 
 
 def build(job: dict, out: Path, log: Log) -> dict:
     """Train the seed on the job's tensor cache and write the entry's files into ``out``."""
     runtime = job["runtime"]
     p, tensors = job["ingredients"]["params"], job["inputs"]["tensors"]
-    sources = check_sources(p, runtime)
-    assignment = assign_device(runtime["device"], runtime["lock_dir"], runtime["gpu_wait_s"],
-                               slots=runtime["seeds_per_gpu"])
-    _HELD.append(assignment)
-    log(f"device: {assignment.device} ({assignment.how})")
-    from biorepro.train.determinism import configure, set_precision
-    from biorepro.train.device import limit_gpu_memory
+    files = check_sources(p, runtime)
+    assignment, record, gpu_memory = _process_setup(p, runtime, log)
+    from biorepro.train.determinism import set_precision
     from biorepro.train.fit import score_split, train_seed
+    from biorepro.train.sources import reset
     from biorepro.train.weights import save_model
 
-    record = configure(p["seed"], p["determinism"], p["threads"])
-    gpu_memory = limit_gpu_memory(assignment.memory_mb)
+    reset()
     precision = set_precision(p["precision"], record)
-    log(f"train: seed {p['seed']}, determinism {p['determinism']}, threads {p['threads']}, "
+    log(f"train: seeds {p['seeds']}, determinism {p['determinism']}, threads {p['threads']}, "
         f"precision {p['precision']}, devices {record['devices']}")
     start = time.perf_counter()
-    model, history, result = train_seed(tensors, p["seed"], p, runtime, log)
+    model, history, result = train_seed(tensors, p["seeds"], p, runtime, log)
     save_model(model, out)
     history.to_csv(out / TRAIN.history(), index=False)
     for split in SPLITS_SCORED:
@@ -71,7 +71,27 @@ def build(job: dict, out: Path, log: Log) -> dict:
         f"{result['weights_sha256'][:16]}, {duration} s")
     return {"device": assignment.device, "device_choice": assignment.how,
             "gpu_memory": gpu_memory, "determinism": record, "precision": precision,
-            **sources, "duration_s": duration}
+            **files, "duration_s": duration}
+
+
+def _process_setup(params: dict, runtime: dict, log: Log) -> tuple:
+    """``(device assignment, determinism record, GPU memory setting)`` of this process,
+    made by its first run; a later run must share its determinism mode and threads."""
+    if not _PROCESS:
+        assignment = assign_device(runtime["device"], runtime["lock_dir"],
+                                   runtime["gpu_wait_s"], slots=runtime["seeds_per_gpu"])
+        log(f"device: {assignment.device} ({assignment.how})")
+        from biorepro.train.determinism import configure
+        from biorepro.train.device import limit_gpu_memory
+
+        record = configure(params["determinism"], params["threads"])
+        _PROCESS.update(setup=(assignment, record, limit_gpu_memory(assignment.memory_mb)))
+    setup = _PROCESS["setup"]
+    if (setup[1]["mode"], setup[1]["threads"]) != (params["determinism"], params["threads"]):
+        raise RuntimeError("one process trains runs of one train.determinism and train.threads "
+                           f"only: this one was set up for {setup[1]['mode']}, "
+                           f"{setup[1]['threads']} threads")
+    return setup
 
 
 def check_sources(params: dict, runtime: dict) -> dict:
@@ -109,9 +129,9 @@ def compare(stored: Path, retrained: Path) -> dict:
     fa, fb = fingerprint(a), fingerprint(b)
     ma, mb = file_manifest(stored), file_manifest(retrained)
     differing = sorted(f for f in ma.keys() | mb.keys() if ma.get(f) != mb.get(f))
-    seed = json.loads((stored / TRAIN.result()).read_text())["seed"]
+    seeds = json.loads((stored / TRAIN.result()).read_text())["seeds"]
     devices = [observed(d).get("device") for d in (stored, retrained)]
-    report = {"seed": seed, "entry": str(stored), "device_store": devices[0],
+    report = {"seeds": seeds, "entry": str(stored), "device_store": devices[0],
               "device_retrained": devices[1], "same_device": devices[0] == devices[1],
               "weights_sha256_store": fa,
               "weights_sha256_retrained": fb, "weights_identical": fa == fb,

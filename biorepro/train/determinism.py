@@ -1,12 +1,15 @@
 """Determinism modes of a training job (see the TF/Keras facts they rely on).
 
-- ``strict``: ``PYTHONHASHSEED``, ``TF_ENABLE_ONEDNN_OPTS=0`` (same kernels on every
-  CPU) and ``TF_DETERMINISTIC_OPS=1`` in the environment *before* Python starts;
-  ``keras.utils.set_random_seed`` (Python, NumPy, TF and Keras' own seed generator);
-  ``enable_op_determinism()`` before ``compile``; XLA off; intra/inter-op threads pinned
-  to the configured number (not the machine's core count).
-- ``seeded``: ``PYTHONHASHSEED`` and ``set_random_seed`` only.
-- ``off``: nothing (for comparison).
+- ``strict``: ``PYTHONHASHSEED`` (fixed: :data:`HASH_SEED`), ``TF_ENABLE_ONEDNN_OPTS=0``
+  (same kernels on every CPU) and ``TF_DETERMINISTIC_OPS=1`` in the environment *before*
+  Python starts; ``enable_op_determinism()`` before ``compile``; XLA off; intra/inter-op
+  threads pinned to the configured number (not the machine's core count); each source of
+  randomness seeded (:mod:`biorepro.train.sources`).
+- ``seeded``: ``PYTHONHASHSEED`` and the sources seeded only.
+- ``off``: nothing seeded but the data order (for comparison).
+
+The environment is the same for every run, so one process can train several runs in
+turn (``train.seeds_per_process``).
 
 ``configure`` returns what it set *and* what it read back, for the entry's provenance.
 """
@@ -19,13 +22,16 @@ import platform
 MODES = ("strict", "seeded", "off")
 
 
-def job_environment(seed: int, mode: str, threads: int) -> dict[str, str]:
+HASH_SEED = "0"  # Python's string hashing: fixed, not a source of randomness varied by runs
+
+
+def job_environment(mode: str, threads: int) -> dict[str, str]:
     """Variables that must be in the job's environment when Python starts."""
     if mode not in MODES:
         raise ValueError(f"train.determinism: {mode!r} is not one of {', '.join(MODES)}")
     env = {"TF_CPP_MIN_LOG_LEVEL": "2"}
     if mode in ("strict", "seeded"):
-        env["PYTHONHASHSEED"] = str(seed)
+        env["PYTHONHASHSEED"] = HASH_SEED
     if mode == "strict":
         env.update(TF_ENABLE_ONEDNN_OPTS="0", TF_DETERMINISTIC_OPS="1",
                    OMP_NUM_THREADS=str(threads), TF_NUM_INTRAOP_THREADS=str(threads),
@@ -33,11 +39,11 @@ def job_environment(seed: int, mode: str, threads: int) -> dict[str, str]:
     return env
 
 
-def environment_mismatch(seed: int, mode: str, threads: int,
+def environment_mismatch(mode: str, threads: int,
                          environ: dict[str, str] | None = None) -> dict[str, str]:
     """The required variables that the current environment lacks or has wrong."""
     environ = os.environ if environ is None else environ
-    return {k: v for k, v in job_environment(seed, mode, threads).items()
+    return {k: v for k, v in job_environment(mode, threads).items()
             if k != "TF_CPP_MIN_LOG_LEVEL" and environ.get(k) != v}
 
 
@@ -54,14 +60,13 @@ def cpu_flags() -> list[str]:
     return []
 
 
-def configure(seed: int, mode: str, threads: int) -> dict:
-    """Apply ``mode`` in this process (TensorFlow is imported here); return the record."""
+def configure(mode: str, threads: int) -> dict:
+    """Apply ``mode`` in this process (TensorFlow is imported here; the sources of
+    randomness are seeded by the training itself); return the record."""
     import keras
     import numpy as np
     import tensorflow as tf
 
-    if mode in ("strict", "seeded"):
-        keras.utils.set_random_seed(seed)
     if mode == "strict":
         tf.config.experimental.enable_op_determinism()
         tf.config.optimizer.set_jit(False)
@@ -69,7 +74,6 @@ def configure(seed: int, mode: str, threads: int) -> dict:
         tf.config.threading.set_inter_op_parallelism_threads(threads)
     return {
         "mode": mode,
-        "seed": seed,
         "threads": threads,
         "read_back": {
             "op_determinism": _op_determinism_enabled(tf),

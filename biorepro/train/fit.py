@@ -29,7 +29,7 @@ import pandas as pd
 
 from biorepro.data.tensors import load_split
 from biorepro.joblog import Log
-from biorepro.train import optim
+from biorepro.train import optim, sources
 from biorepro.train.catalog import ModelError
 from biorepro.train.input import balanced_weights, dataset
 from biorepro.train.model import BACKBONE, build_model
@@ -97,19 +97,43 @@ def _fit_phase(model, phase: str, data, params: dict, rate: float, epochs: int,
     return history
 
 
-def train_seed(tensor_dir: str | Path, seed: int, params: dict, runtime: dict,
+def seeded_model(params: dict, runtime: dict, input_shape, seeds: dict) -> keras.Model:
+    """The model, its initial weights drawn from ``seeds["init"]`` and its dropout and
+    augmentation generators from ``seeds["noise"]`` (:mod:`biorepro.train.sources`)."""
+    mode = params["determinism"]
+    sources.set_global(seeds["init"], mode)
+    model = build_model(params, runtime, input_shape, noise_seed=seeds["noise"])
+    if mode in sources.SEEDED_MODES:
+        sources.reseed_noise(model, seeds["noise"])
+    return model
+
+
+def train_pipeline(train, batch: int, seeds: dict, mode: str):
+    """The training batches, shuffled from ``seeds["order"]`` alone."""
+    sources.set_global(seeds["order"], mode)
+    return dataset(train, batch, shuffle_seed=seeds["order"],
+                   weights=balanced_weights(train.labels))
+
+
+def train_seed(tensor_dir: str | Path, seeds: dict, params: dict, runtime: dict,
                log: Log = print):
-    """Fit a model; returns ``(model, history DataFrame, result dict)``. ``runtime``
-    gives the files the model is read from (``model_file``, ``weights_file``)."""
+    """Fit a model from the run's ``seeds`` (``init``, ``order``, ``noise``; see
+    :mod:`biorepro.train.sources`); returns ``(model, history DataFrame, result dict)``.
+    ``runtime`` gives the files the model is read from (``model_file``, ``weights_file``).
+    Every source is seeded again here; Keras' global state must have been cleared
+    before (:func:`biorepro.train.sources.reset`, before the precision policy is set) for
+    a run trained after another in the same process to be the run trained alone."""
     train, devel = load_split(tensor_dir, "train"), load_split(tensor_dir, "devel")
     if not len(train) or not len(devel):
         raise ValueError(f"tensor cache {tensor_dir}: train ({len(train)}) and devel "
                          f"({len(devel)}) must both have frames")
-    model = build_model(params, runtime, train.images.shape[1:], noise_seed=seed)
+    mode = params["determinism"]
+    model = seeded_model(params, runtime, train.images.shape[1:], seeds)
     log(f"model: {model.count_params():,} parameters")
     batch = params["batch_size"]
-    data = (dataset(train, batch, shuffle_seed=seed, weights=balanced_weights(train.labels)),
-            dataset(devel, batch), math.ceil(len(train) / batch))
+    data = (train_pipeline(train, batch, seeds, mode), dataset(devel, batch),
+            math.ceil(len(train) / batch))
+    sources.set_global(seeds["noise"], mode)
     tune = params["finetune"]
     if tune is None:
         history = _fit_phase(model, "train", data, params, params["learning_rate"],
@@ -134,7 +158,7 @@ def train_seed(tensor_dir: str | Path, seed: int, params: dict, runtime: dict,
         train_acc = float(model.evaluate(dataset(train, batch), verbose=0)[1])
         last = history[history["phase"] == history["phase"].iloc[-1]]
         best = int(last.loc[last["val_loss"].idxmin(), "epoch"])
-    result = {"status": "diverged" if diverged else "ok", "seed": seed,
+    result = {"status": "diverged" if diverged else "ok", "seeds": seeds,
               "epochs_trained": len(history), "best_epoch": best,
               "train_accuracy": train_acc, "weights_sha256": weights_fingerprint(model)}
     return model, history, result

@@ -30,11 +30,18 @@ def cache(tmp_path_factory):
     return e
 
 
-def train_entry(cache, store: Path, seed: int, **overrides):
-    """The train entry of ``seed`` in ``store`` (settings ``TRAIN`` and ``overrides``)."""
+def run_seeds(seed: int, **sources) -> dict:
+    """A run's seeds: every source ``seed``, but those given in ``sources``."""
+    return {"init": seed, "order": seed, "noise": seed, "replicate": 0, **sources}
+
+
+def train_entry(cache, store: Path, seed: int | dict, **overrides):
+    """The train entry of ``seed`` (every source's, or a run's seeds) in ``store``
+    (settings ``TRAIN`` and ``overrides``)."""
     params, runtime = train_setup(cache.ingredients["params"]["image_size"],
                                   **{**TRAIN, **overrides})
-    return make_entry(str(store), "train", {**params, "seed": seed},
+    seeds = seed if isinstance(seed, dict) else run_seeds(seed)
+    return make_entry(str(store), "train", {**params, "seeds": seeds},
                       {"tensors": cache}, runtime={**runtime, "lock_dir": str(store / "locks")})
 
 
@@ -72,6 +79,28 @@ def test_same_seed_same_bits_other_seed_other_bits(cache, tmp_path):
                                      "result.json", "scores_devel.csv", "scores_test.csv"]
     assert prov["observed"]["device"] == "cpu" and prov["observed"]["duration_s"] > 0
     assert "duration_s" not in a and "determinism" not in a  # observed, not computed
+
+
+def test_runs_trained_in_one_process_are_the_runs_trained_alone(cache, strict_entry, tmp_path):
+    """``train.seeds_per_process``: a job of several runs resets everything between them,
+    so each entry is bit for bit the one trained in its own process (seed 0 alone:
+    ``strict_entry``); a run that only changes the data order has other weights."""
+    store = tmp_path / "store"
+    first, second = (train_entry(cache, store, s) for s in (run_seeds(0, order=7), 0))
+    receipt = tmp_path / "receipt"
+    proc = subprocess.run([sys.executable, "-m", "biorepro.jobs", "--job",
+                           json.dumps([first.job, second.job]), "--receipt", str(receipt)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "train 2/2" in proc.stderr and receipt.read_text().count("\n") == 2
+    alone_dir, alone, _ = strict_entry
+    batched = json.loads((Path(second.path) / "result.json").read_text())
+    assert batched["weights_sha256"] == alone["weights_sha256"]
+    for name in ("scores_devel.csv", "scores_test.csv", "history.csv", "model.safetensors"):
+        assert (Path(second.path) / name).read_bytes() == (alone_dir / name).read_bytes()
+    other = json.loads((Path(first.path) / "result.json").read_text())
+    alone_first = run_job(cache, tmp_path / "alone", run_seeds(0, order=7))[0]
+    assert other["weights_sha256"] == alone_first["weights_sha256"] != alone["weights_sha256"]
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +168,7 @@ def test_cross_scores_with_a_user_layer_equal_the_models_own_and_need_the_same_f
                           model_params={})
     job(trained)
     runtime = {"threads": 1, "model_file": trained.runtime["model_file"], "weights_file": None}
-    cross = make_entry(str(store), "cross", {"target": "self", "seed": 0, "determinism": "strict",
+    cross = make_entry(str(store), "cross", {"target": "self", "determinism": "strict",
                                              "threads": 1},
                        {"train": trained, "tensors": cache}, runtime=runtime)
     job(cross)
@@ -211,16 +240,16 @@ def test_divergence_is_recorded_not_raised(cache, tmp_path):
 
 
 def test_job_environment_and_mismatch():
-    env = job_environment(7, "strict", 3)
-    assert env["PYTHONHASHSEED"] == "7" and env["TF_ENABLE_ONEDNN_OPTS"] == "0"
+    env = job_environment("strict", 3)
+    assert env["PYTHONHASHSEED"] == "0" and env["TF_ENABLE_ONEDNN_OPTS"] == "0"
     assert env["TF_NUM_INTRAOP_THREADS"] == "3"
-    assert "TF_ENABLE_ONEDNN_OPTS" not in job_environment(7, "seeded", 3)
-    assert "PYTHONHASHSEED" not in job_environment(7, "off", 3)
-    assert environment_mismatch(7, "strict", 3, env) == {}
-    assert environment_mismatch(7, "strict", 3, {**env, "PYTHONHASHSEED": "1"}) == {
-        "PYTHONHASHSEED": "7"}
+    assert "TF_ENABLE_ONEDNN_OPTS" not in job_environment("seeded", 3)
+    assert "PYTHONHASHSEED" not in job_environment("off", 3)
+    assert environment_mismatch("strict", 3, env) == {}
+    assert environment_mismatch("strict", 3, {**env, "PYTHONHASHSEED": "1"}) == {
+        "PYTHONHASHSEED": "0"}
     with pytest.raises(ValueError, match="train.determinism"):
-        job_environment(0, "exact", 1)
+        job_environment("exact", 1)
 
 
 def test_failed_job_publishes_nothing(tmp_path):
