@@ -36,9 +36,10 @@ Intervals are percentile bootstraps from ``numpy.random.default_rng(seed)``, res
 per metric so that every metric sees the same resamples. ``one-at-a-time`` resamples the
 runs of each group with replacement, groups independently. ``crossed`` resamples the
 levels of each varied source independently with replacement (and the replicates within
-each resampled cell): an approximate scheme for crossed random effects, conservative
-rather than exact (McCullagh 2000, "Resampling and exchangeable arrays", Bernoulli
-6(2)).
+each resampled cell): an approximate scheme for crossed random effects (McCullagh 2000,
+"Resampling and exchangeable arrays", Bernoulli 6(2)). A level drawn twice repeats its
+runs exactly, which moves resampled variance from the interactions and residual to the
+main effects: read these intervals as rough, possibly lopsided around the estimate.
 
 Such shares were measured for neural networks by Bouthillier et al. 2021, "Accounting
 for variance in machine learning benchmarks" (MLSys) and Summers & Dinneen 2021,
@@ -100,10 +101,11 @@ def _listing(items: list[str]) -> str:
 
 
 def _var(x: np.ndarray) -> np.ndarray:
-    """Sample variance (ddof 1) along the last axis; NaN for fewer than two values."""
+    """Sample variance (ddof 1) along the last axis, of the values less the first (exactly
+    0 for equal values); NaN for fewer than two values."""
     if x.shape[-1] < 2:
         return np.full(x.shape[:-1], np.nan)
-    return x.var(axis=-1, ddof=1)
+    return (x - x[..., :1]).var(axis=-1, ddof=1)
 
 
 class _OneAtATime:
@@ -189,7 +191,8 @@ class _Crossed:
         truncated at 0: ``(batch, terms [+ within-cell])``."""
         batch, k, n = data.shape[0], len(self.levels), self.n
         n_cells = int(np.prod(self.levels))
-        cell = data.mean(axis=-1, keepdims=True)
+        data = data - data.reshape(batch, -1)[:, :1].reshape((batch,) + (1,) * (k + 1))
+        cell = data.mean(axis=-1, keepdims=True)  # less a value: exactly 0 for equal values
         # mean over the sources not in s, for every set s of sources
         means = {s: cell.mean(axis=tuple(1 + f for f in range(k) if f not in s), keepdims=True)
                  for j in range(k + 1) for s in itertools.combinations(range(k), j)}
