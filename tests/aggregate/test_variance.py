@@ -243,3 +243,20 @@ def test_variance_figure(tmp_path):
     assert [p.read_bytes() for p in paths] == first
     with pytest.raises(ValueError, match="missing metrics"):
         plots.plot_variance(table, ["absent"], tmp_path / "none")
+
+
+def test_one_and_four_varied_sources():
+    runs = as_runs(np.array([0.1, 0.4, 0.2, 0.35]).reshape(4, 1, 1))
+    table = decompose(runs, "m", "crossed")  # one source, no repeats: its sample variance
+    assert list(table["component"]) == ["init"]
+    assert table["variance"].iloc[0] == pytest.approx(np.var([0.1, 0.4, 0.2, 0.35], ddof=1))
+    rng = np.random.default_rng(5)
+    levels = {"init": 4, "order": 4, "noise": 4, "split": 4}
+    variances = {("init",): 1.0, ("split",): 0.5, ("init", "order", "noise"): 0.4}
+    tables = [decompose(simulate(levels, variances, rng, replicates=2, within=0.2), "m",
+                        "crossed").set_index("component")["variance"] for _ in range(30)]
+    mean = pd.concat(tables, axis=1).mean(axis=1)
+    assert len(mean) == 15 + 1 and mean.index[-1] == "replicate"
+    truth = {"init": 1.0, "split": 0.5, "init×order×noise": 0.4, "replicate": 0.2}
+    for name, value in mean.items():
+        assert value == pytest.approx(truth.get(name, 0.0), abs=0.35 * truth.get(name, 0.1)), name
