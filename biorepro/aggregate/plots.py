@@ -228,3 +228,47 @@ def plot_paper(paper: pd.DataFrame, values: list, stem: str | os.PathLike, *,
     if title:
         fig.suptitle(title)
     return _save(fig, stem)
+
+
+@_styled
+def plot_variance(table: pd.DataFrame, metrics_to_plot: list[str], stem: str | os.PathLike, *,
+                  title: str = "") -> list[Path]:
+    """Shares of variance per source: one horizontal stacked bar per metric, a segment
+    per component (same colour for a component in every bar), labelled with its share
+    and, below, its bootstrap CI, in percent, when wide enough to hold the text.
+
+    ``table`` is what :func:`biorepro.aggregate.variance.decompose_with_ci` returns. A
+    metric whose shares are NaN (no variance at all) is an empty bar.
+    """
+    missing = [m for m in metrics_to_plot if m not in set(table["metric"])]
+    if missing or not metrics_to_plot:
+        raise ValueError(f"variance table: missing metrics {missing or '(none given)'}")
+    rows = table[table["metric"].isin(metrics_to_plot)]
+    components = list(dict.fromkeys(rows["component"]))
+    colours = {c: f"C{i % 10}" for i, c in enumerate(components)}
+    fig = Figure(figsize=(8, 0.55 * len(metrics_to_plot) + 1.4), layout="constrained")
+    ax = fig.subplots()
+    for y, name in enumerate(metrics_to_plot):
+        left = 0.0
+        for rec in rows[rows["metric"] == name].to_dict("records"):
+            share = 100 * rec["share"]
+            if not np.isfinite(share):
+                continue
+            ax.barh(y, share, left=left, color=colours[rec["component"]], edgecolor="white",
+                    label=rec["component"])
+            if share >= 9:
+                ax.text(left + share / 2, y, f"{share:.0f}\n[{100 * rec['share_ci_low']:.0f}, "
+                        f"{100 * rec['share_ci_high']:.0f}]", ha="center", va="center",
+                        fontsize=6)
+            left += share
+    ax.set_yticks(range(len(metrics_to_plot)), metrics_to_plot, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("share of variance (%), segment: share [bootstrap CI]")
+    legend = {label: h for h, label in zip(*ax.get_legend_handles_labels())}
+    if legend:
+        fig.legend(legend.values(), legend.keys(), loc="outside lower center",
+                   ncols=min(len(legend), 5), fontsize=7)
+    if title:
+        ax.set_title(title)
+    return _save(fig, stem)
