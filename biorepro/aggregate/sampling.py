@@ -106,10 +106,9 @@ def _metrics(weights: np.ndarray, videos: pd.DataFrame, scored: np.ndarray,
     """
     weights = weights.astype(np.float64)
 
-    def rate(mask: np.ndarray) -> np.ndarray:
-        den = weights[:, mask] @ scored[mask]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(den > 0, (weights[:, mask] @ errors[mask]) / den, np.nan)
+    def rate(mask: np.ndarray) -> np.ndarray:  # 0 / 0 (nothing scored drawn) is NaN
+        with np.errstate(invalid="ignore"):
+            return (weights[:, mask] @ errors[mask]) / (weights[:, mask] @ scored[mask])
 
     label, kind = videos["label"].to_numpy(), videos["attack_type"].to_numpy()
     far, frr = rate(label == "attack"), rate(label == "bonafide")
