@@ -52,6 +52,9 @@ def test_summary_files(tmp_path):
     assert rows[1].startswith("|:---|---:|")
     assert "| test_hter | 5/6 |" in md and "%" in rows[2] and "%" not in rows[3]
     assert md.startswith("HTER 50_x\n") and "ddof=1" in md and "500 resamples" in md
+    # 5 seeds: every interval marked approximate, the note says what that means
+    assert rows[2].count("] (approx.)") == 2 and "clipped to the metric's range" in md
+    assert "(approx.): fewer than 10 seeds" in md
     # LaTeX: booktabs rules in order, escaped specials, one row per metric
     tex = paths["tex"].read_text()
     top, mid, bottom = (tex.index(rule) for rule in (r"\toprule", r"\midrule", r"\bottomrule"))
