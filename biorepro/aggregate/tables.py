@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from biorepro.aggregate.compare import MAX_PAIRS, TARGET_POWER, min_pairs
 from biorepro.aggregate.paper import scope
 from biorepro.aggregate.stats import DDOF, FOLD_DDOF, MIN_RELIABLE_N
 from biorepro.evaluate.seed import is_rate, operating_point
@@ -93,8 +94,18 @@ def comparison_note(ci: float = 0.95, n_boot: int = 10000) -> str:
     """The note printed under a comparison table."""
     return (f"P(A better) over paired seeds (ties count 1/2) with a {ci:.0%} percentile "
             f"bootstrap CI ({n_boot} resamples); verdict after Bouthillier et al. 2021 "
-            f"(A better if CI low > 0.5 and CI high > 0.75); Wilcoxon signed-rank p, "
-            f"two-sided. Rates in %.")
+            f"(A better if CI low > 0.5 and CI high > 0.75), given from {min_pairs(ci)} "
+            f"pairs on (with fewer, not even every pair favouring one side is significant "
+            f"by a sign test); Wilcoxon signed-rank p, two-sided. Power: of a two-sided "
+            f"paired t-test at level {1 - ci:.2g} to detect the observed mean difference "
+            f"(d = mean / sd of the differences) with these pairs; pairs for "
+            f"{TARGET_POWER:.0%} power: the fewest that reach it (∞: more than {MAX_PAIRS} "
+            f"or no difference observed). Rates in %.")
+
+
+def _count(value: float) -> str:
+    """A whole number for display; ``∞`` for inf, ``n/a`` for NaN."""
+    return "n/a" if math.isnan(value) else "∞" if math.isinf(value) else str(int(value))
 
 
 def format_comparison(comparison: pd.DataFrame, *, digits: int = 2) -> pd.DataFrame:
@@ -110,6 +121,8 @@ def format_comparison(comparison: pd.DataFrame, *, digits: int = 2) -> pd.DataFr
             "CI": f"[{format_value('', rec['ci_low'])}, {format_value('', rec['ci_high'])}]",
             "Verdict": rec["verdict"],
             "Wilcoxon p": format_value("", rec["wilcoxon_p"]),
+            "Power": format_value("", rec["power"]),
+            f"Pairs for {TARGET_POWER:.0%} power": _count(rec["pairs_for_80pct_power"]),
         })
     return pd.DataFrame(rows)
 

@@ -89,7 +89,9 @@ def test_comparison_files(tmp_path):
     paths = write_comparison(comparison, tmp_path / "cmp", n_boot=300)
     md = paths["md"].read_text()
     assert len([line for line in md.splitlines() if line.startswith("|")]) == 2 + 2
-    assert "new better" in md and "Bouthillier" in md
+    # 5 ok seeds in common: no verdict yet; power and pairs for 80% power are shown
+    assert "not enough seeds: 5 pairs, need ≥ 6" in md and "Bouthillier" in md
+    assert "| Power | Pairs for 80% power |" in md and "from 6 pairs on" in md
     assert pd.read_csv(paths["csv"]).shape[0] == 2
     assert r"\bottomrule" in paths["tex"].read_text()
 
