@@ -11,10 +11,12 @@ and checked against the config by :func:`biorepro.config.paper_results`.
 Conventions. Values are in the metric's own unit (rates as fractions; ``unit: percent``
 is divided by 100 when the config is read). The reproduced ``n``, ``mean``, ``std``
 (ddof 1), ``min``/``max`` (the seed range) and both confidence intervals of the mean
-(percentile bootstrap, Student t) come from :func:`biorepro.aggregate.stats.summarize_seeds`
-with the summary's settings: runs that are not ``ok`` are left out (``n_diverged``), NaN
+(expanded percentile bootstrap, Student t; clipped to the metric's range, ``clipped``,
+``approximate``) come from :func:`biorepro.aggregate.stats.summarize_seeds` with the
+summary's settings: runs that are not ``ok`` are left out (``n_diverged``), NaN
 values too. For ``"across folds"``: n folds, mean and std of the fold means with
-:data:`~biorepro.aggregate.stats.FOLD_DDOF` (0), min/max of the fold means, no CI.
+:data:`~biorepro.aggregate.stats.FOLD_DDOF` (0), min/max of the fold means, no CI
+(``clipped`` and ``approximate`` None).
 ``delta`` = reproduced mean − published value. ``inside_ci_boot``, ``inside_ci_t``,
 ``inside_range``: the published value lies in the interval, bounds included. ``overlap``
 (with a published std): published mean ± std and reproduced mean ± std intersect, i.e.
@@ -36,8 +38,8 @@ from biorepro.aggregate import stats
 
 COLUMNS = ("experiment", "metric", "level", "fold", "target", "source", "note", "published",
            "published_std", "status", "n", "n_diverged", "mean", "std", "min", "max",
-           "ci_boot_low", "ci_boot_high", "ci_t_low", "ci_t_high", "delta", "inside_ci_boot",
-           "inside_ci_t", "inside_range", "overlap")
+           "ci_boot_low", "ci_boot_high", "ci_t_low", "ci_t_high", "clipped", "approximate",
+           "delta", "inside_ci_boot", "inside_ci_t", "inside_range", "overlap")
 
 
 def scope(rec: Mapping) -> str:
@@ -61,8 +63,9 @@ def reproduce(per_run: pd.DataFrame, row: dict, *, n_boot: int = 10000, ci: floa
     record = {k: float("nan") for k in COLUMNS} | {
         "experiment": row["experiment"], "metric": metric, "level": row["level"], "fold": fold,
         "target": row["target"], "source": row["source"], "note": row["note"],
-        "published": published, "published_std": pub_std, "inside_ci_boot": None,
-        "inside_ci_t": None, "inside_range": None, "overlap": None}
+        "published": published, "published_std": pub_std, "clipped": None,
+        "approximate": None, "inside_ci_boot": None, "inside_ci_t": None, "inside_range": None,
+        "overlap": None}
     if metric not in per_run.columns:
         return record | {"status": "metric not produced"}, np.empty(0)
     if fold == stats.ACROSS_FOLDS:
@@ -81,7 +84,7 @@ def reproduce(per_run: pd.DataFrame, row: dict, *, n_boot: int = 10000, ci: floa
                                         seed=seed).iloc[0]
         record |= {k: summary[k] for k in ("n", "n_diverged", "mean", "std", "min", "max",
                                            "ci_boot_low", "ci_boot_high", "ci_t_low",
-                                           "ci_t_high")}
+                                           "ci_t_high", "clipped", "approximate")}
         values = runs.loc[runs["status"] == "ok", metric].dropna().to_numpy(dtype=np.float64)
     if not values.size:
         return record | {"status": "no value"}, values

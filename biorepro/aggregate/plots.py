@@ -270,5 +270,29 @@ def plot_variance(table: pd.DataFrame, metrics_to_plot: list[str], stem: str | o
         fig.legend(legend.values(), legend.keys(), loc="outside lower center",
                    ncols=min(len(legend), 5), fontsize=7)
     if title:
+        fig.suptitle(title)
+    return _save(fig, stem)
+
+
+@_styled
+def plot_expected_best(table: pd.DataFrame, stem: str | os.PathLike, *, metric: str = "",
+                       title: str = "") -> list[Path]:
+    """Expected best of k runs against k (Dodge et al. 2019): the best devel value and the
+    test value of the run chosen on devel, from a
+    :func:`biorepro.aggregate.budget.expected_test_of_best` table; ``metric`` (its name)
+    puts rates in percent."""
+    missing = {"k", "expected_best_devel", "expected_test_at_best_devel"} - set(table.columns)
+    if missing:
+        raise ValueError(f"expected-best table: missing columns {sorted(missing)}")
+    fig = Figure(figsize=(5, 3.6), layout="constrained")
+    ax = fig.subplots()
+    for column, label in (("expected_best_devel", "best on devel"),
+                          ("expected_test_at_best_devel", "test at best devel")):
+        ax.plot(table["k"], _values(metric, table[column]), marker="o", ms=3, label=label)
+    ax.set_xlabel("runs tried (k)")
+    ax.set_ylabel(f"expected {metric or 'value'}" + (" (%)" if is_rate(metric) else ""))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    if title:
         ax.set_title(title)
     return _save(fig, stem)

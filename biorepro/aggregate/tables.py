@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from biorepro.aggregate.compare import MAX_PAIRS, TARGET_POWER, min_pairs
 from biorepro.aggregate.paper import scope
-from biorepro.aggregate.stats import DDOF, FOLD_DDOF
+from biorepro.aggregate.stats import DDOF, FOLD_DDOF, MIN_RELIABLE_N
 from biorepro.evaluate.seed import is_rate, operating_point
 
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
@@ -36,11 +37,27 @@ def format_value(metric: str, value, digits: int = 2) -> str:
     return f"{value:.4g}"
 
 
+APPROX = " (approx.)"  # marks the intervals of a summary flagged ``approximate``
+
+
+def interval_note() -> str:
+    """How intervals are clipped and what marks an approximate one."""
+    return (f"Intervals are clipped to the metric's range (rates, accuracy, AUC in [0, 1]); "
+            f"{APPROX.strip()}: fewer than {MIN_RELIABLE_N} seeds, coverage not assured.")
+
+
+def interval(metric: str, low, high, approximate: bool, digits: int = 2) -> str:
+    """An interval for display, ``[low, high]``, marked when ``approximate``."""
+    return (f"[{format_value(metric, low, digits)}, {format_value(metric, high, digits)}]"
+            + (APPROX if approximate else ""))
+
+
 def summary_note(ci: float = 0.95, n_boot: int = 10000) -> str:
     """The note printed under a seed summary table."""
     return (f"Over random seeds: n = seeds used / seeds run (diverged runs and NaN values "
-            f"excluded); std with ddof={DDOF}; {ci:.0%} CIs of the mean by percentile "
-            f"bootstrap ({n_boot} resamples) and Student t. Rates in %.")
+            f"excluded); std with ddof={DDOF}; {ci:.0%} CIs of the mean by expanded "
+            f"percentile bootstrap ({n_boot} resamples) and Student t. {interval_note()} "
+            f"Rates in %.")
 
 
 def format_summary(summary: pd.DataFrame, *, ci: float = 0.95, digits: int = 2) -> pd.DataFrame:
@@ -56,8 +73,10 @@ def format_summary(summary: pd.DataFrame, *, ci: float = 0.95, digits: int = 2) 
             "n": f"{rec['n']}/{rec['n_seeds']}",
             "Mean": fmt("mean"), "Std": fmt("std"), "Median": fmt("median"),
             "Min": fmt("min"), "Max": fmt("max"),
-            f"{level} CI (bootstrap)": f"[{fmt('ci_boot_low')}, {fmt('ci_boot_high')}]",
-            f"{level} CI (t)": f"[{fmt('ci_t_low')}, {fmt('ci_t_high')}]",
+            f"{level} CI (bootstrap)": interval(rec["metric"], rec["ci_boot_low"],
+                                                rec["ci_boot_high"], rec["approximate"], digits),
+            f"{level} CI (t)": interval(rec["metric"], rec["ci_t_low"], rec["ci_t_high"],
+                                        rec["approximate"], digits),
         })
     return pd.DataFrame(rows)
 
@@ -75,8 +94,18 @@ def comparison_note(ci: float = 0.95, n_boot: int = 10000) -> str:
     """The note printed under a comparison table."""
     return (f"P(A better) over paired seeds (ties count 1/2) with a {ci:.0%} percentile "
             f"bootstrap CI ({n_boot} resamples); verdict after Bouthillier et al. 2021 "
-            f"(A better if CI low > 0.5 and CI high > 0.75); Wilcoxon signed-rank p, "
-            f"two-sided. Rates in %.")
+            f"(A better if CI low > 0.5 and CI high > 0.75), given from {min_pairs(ci)} "
+            f"pairs on (with fewer, not even every pair favouring one side is significant "
+            f"by a sign test); Wilcoxon signed-rank p, two-sided. Power: of a two-sided "
+            f"paired t-test at level {1 - ci:.2g} to detect the observed mean difference "
+            f"(d = mean / sd of the differences) with these pairs; pairs for "
+            f"{TARGET_POWER:.0%} power: the fewest that reach it (∞: more than {MAX_PAIRS} "
+            f"or no difference observed). Rates in %.")
+
+
+def _count(value: float) -> str:
+    """A whole number for display; ``∞`` for inf, ``n/a`` for NaN."""
+    return "n/a" if math.isnan(value) else "∞" if math.isinf(value) else str(int(value))
 
 
 def format_comparison(comparison: pd.DataFrame, *, digits: int = 2) -> pd.DataFrame:
@@ -92,6 +121,8 @@ def format_comparison(comparison: pd.DataFrame, *, digits: int = 2) -> pd.DataFr
             "CI": f"[{format_value('', rec['ci_low'])}, {format_value('', rec['ci_high'])}]",
             "Verdict": rec["verdict"],
             "Wilcoxon p": format_value("", rec["wilcoxon_p"]),
+            "Power": format_value("", rec["power"]),
+            f"Pairs for {TARGET_POWER:.0%} power": _count(rec["pairs_for_80pct_power"]),
         })
     return pd.DataFrame(rows)
 
@@ -216,10 +247,11 @@ def write_cross(cross: pd.DataFrame, stem: str | os.PathLike, *, ci: float = 0.9
                                     "n": f"{rec['n']}/{rec['n_seeds']}"})
         m = rec["metric"]
         row[m] = (f"{format_value(m, rec['mean'])} ± {format_value(m, rec['std'])} "
-                  f"[{format_value(m, rec['ci_t_low'])}, {format_value(m, rec['ci_t_high'])}]")
+                  + interval(m, rec["ci_t_low"], rec["ci_t_high"], rec["approximate"]))
     note = (f"Each cell: mean ± std over seeds (ddof={DDOF}) [{level} Student t CI of the "
             f"mean]; 'target test' thresholds are chosen on the test set itself (as many "
-            f"papers do; optimistic). Rates in %; {n_boot} bootstrap resamples in the CSV.")
+            f"papers do; optimistic). {interval_note()} Rates in %; {n_boot} bootstrap "
+            f"resamples in the CSV.")
     return write_tables(cross, pd.DataFrame(list(rows.values())), stem, note=note,
                         caption=caption, label=label)
 
@@ -229,7 +261,8 @@ def paper_note(ci: float = 0.95, n_boot: int = 10000) -> str:
     return (f"Reproduced: mean ± std over seeds (ddof={DDOF}; with folds, each seed's mean over "
             f"the folds), n seeds used; a fold: its seeds; 'across folds': mean ± std of the "
             f"fold means (ddof={FOLD_DDOF}), range over fold means, no CI. {ci:.0%} CIs of the "
-            f"mean by percentile bootstrap ({n_boot} resamples) and Student t. Range: min–max "
+            f"mean by expanded percentile bootstrap ({n_boot} resamples) and Student t. "
+            f"{interval_note()} Range: min–max "
             f"over the values summarised. In CI / in range: the published value lies inside "
             f"(bounds included). Δ = reproduced − published. Overlap: published mean ± std and "
             f"reproduced mean ± std intersect. Rates in %.")
@@ -258,8 +291,10 @@ def format_paper(paper: pd.DataFrame, *, ci: float = 0.95, digits: int = 2) -> p
                                              if std is not None and not math.isnan(std) else ""),
             "Reproduced": f"{fmt('mean')} ± {fmt('std')}" if ok else rec["status"],
             "n": str(int(rec["n"])) if ok else "",
-            f"{level} CI (bootstrap)": f"[{fmt('ci_boot_low')}, {fmt('ci_boot_high')}]",
-            f"{level} CI (t)": f"[{fmt('ci_t_low')}, {fmt('ci_t_high')}]",
+            f"{level} CI (bootstrap)": interval(rec["metric"], rec["ci_boot_low"],
+                                                rec["ci_boot_high"], rec["approximate"], digits),
+            f"{level} CI (t)": interval(rec["metric"], rec["ci_t_low"], rec["ci_t_high"],
+                                        rec["approximate"], digits),
             "Range": f"[{fmt('min')}, {fmt('max')}]",
             "In CI (boot / t)": f"{_verdict(rec['inside_ci_boot'])} / "
                                 f"{_verdict(rec['inside_ci_t'])}",

@@ -2,7 +2,8 @@
 
 For every pair of experiments (in configuration order) and level, each headline metric
 is compared over the shared (fold, seed) runs: P(A better than B) with a percentile-bootstrap CI,
-the verdict rule of Bouthillier et al. (2021) and a Wilcoxon signed-rank p-value.
+the verdict rule of Bouthillier et al. (2021) (from a minimum number of pairs), a Wilcoxon
+signed-rank p-value, and the power of a paired t-test with the pairs it needs.
 """
 
 from __future__ import annotations

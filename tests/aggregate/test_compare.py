@@ -5,8 +5,18 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import norm
 
-from biorepro.aggregate.compare import NO_DIFFERENCE, compare, compare_table, paired, verdict
+from biorepro.aggregate.compare import (
+    NO_DIFFERENCE,
+    compare,
+    compare_table,
+    min_pairs,
+    paired,
+    pairs_for_power,
+    power,
+    verdict,
+)
 
 SEEDS = range(30)
 
@@ -53,11 +63,58 @@ def test_identical_and_balanced_runs_are_not_different():
 
 
 def test_mostly_better_with_few_seeds_is_not_enough():
-    # A wins 4 of 5 seeds: P = 0.8, but the bootstrap CI reaches below 0.5
-    a, b = series([1, 1, 1, 1, 3], range(5)), series([2, 2, 2, 2, 2], range(5))
+    # A wins 5 of 6 seeds: P = 0.83, but the bootstrap CI reaches below 0.5
+    a, b = series([1, 1, 1, 1, 1, 3], range(6)), series([2] * 6, range(6))
     r = compare(a, b, lower_is_better=True)
-    assert r["p_a_better"] == 0.8 and r["ci_low"] <= 0.5
+    assert r["p_a_better"] == pytest.approx(5 / 6) and r["ci_low"] <= 0.5
     assert r["verdict"] == NO_DIFFERENCE
+
+
+def test_min_pairs_is_where_a_sign_test_can_be_significant():
+    for ci in (0.8, 0.9, 0.95, 0.99):
+        m = min_pairs(ci)
+        assert 0.5 ** m < (1 - ci) / 2 <= 0.5 ** (m - 1)
+    assert min_pairs(0.95) == 6
+
+
+@pytest.mark.parametrize("n, words", [(0, "0 pairs"), (1, "1 pair"), (5, "5 pairs")])
+def test_no_verdict_below_min_pairs(n, words):
+    # A always better: the bootstrap CI collapses to [1, 1], yet no verdict
+    r = compare(series([0.1] * n, range(n)), series([0.2] * n, range(n)), lower_is_better=True)
+    assert r["verdict"] == f"not enough seeds: {words}, need ≥ 6" and r["min_pairs"] == 6
+    if n:
+        assert r["ci_low"] == r["ci_high"] == 1.0
+    r = compare(series([0.1] * 6, range(6)), series([0.2] * 6, range(6)), lower_is_better=True)
+    assert r["verdict"] == "A better"
+
+
+def test_power_of_a_large_effect_and_pairs_needed():
+    rng = np.random.default_rng(5)
+    b = rng.uniform(0.1, 0.2, 10)
+    a = b - 0.05 + rng.normal(0, 0.01, 10)
+    r = compare(series(a, range(10)), series(b, range(10)), lower_is_better=True)
+    assert r["verdict"] == "A better" and r["effect_size"] < -3
+    assert r["power"] > 0.999 and r["pairs_for_80pct_power"] <= 4
+    no_effect = compare(series(b, range(10)), series(b + 0.0, range(10)), lower_is_better=True)
+    assert no_effect["power"] == pytest.approx(0.05)
+    assert no_effect["pairs_for_80pct_power"] == np.inf
+    one = compare(series([0.1], [0]), series([0.2], [0]), lower_is_better=True)
+    assert math.isnan(one["power"]) and math.isnan(one["pairs_for_80pct_power"])
+
+
+def test_power_grows_with_pairs():
+    powers = [power(0.5, n) for n in (2, 5, 10, 20, 50, 100)]
+    assert powers == sorted(powers) and powers[0] > 0.05 and powers[-1] > 0.99
+    assert power(-0.5, 10) == power(0.5, 10)
+    assert power(0.0, 10) == pytest.approx(0.05)
+
+
+@pytest.mark.parametrize("d", [0.15, 0.2, 0.3, 0.5, 0.8])
+def test_pairs_for_80pct_power_against_the_normal_approximation(d):
+    n = pairs_for_power(d)
+    assert power(d, int(n)) >= 0.8 > power(d, int(n) - 1)
+    approx = ((norm.ppf(0.975) + norm.ppf(0.8)) / d) ** 2  # z test: the t test needs ~2 more
+    assert approx <= n <= approx + 3
 
 
 def test_pairs_on_shared_seeds_without_nan():
@@ -68,7 +125,7 @@ def test_pairs_on_shared_seeds_without_nan():
     assert compare(a, b, lower_is_better=True)["n_paired"] == 2
     empty = compare(a, pd.Series([0.1], index=[9]), lower_is_better=True)
     assert empty["n_paired"] == 0 and math.isnan(empty["p_a_better"])
-    assert empty["verdict"] == NO_DIFFERENCE
+    assert empty["verdict"] == "not enough seeds: 0 pairs, need ≥ 6"
     with pytest.raises(ValueError, match=r"duplicate seeds \[1\]"):
         paired(pd.Series([0.1, 0.2], index=[1, 1]), b)
 

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from biorepro.aggregate import plots
+from biorepro.aggregate.budget import expected_test_of_best
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -45,6 +46,9 @@ CASES = {
     "training": lambda stem: plots.plot_training_curves(histories(), stem),
     "det": lambda stem: plots.plot_det(det_curves(), stem, title="test"),
     "histograms": lambda stem: plots.plot_score_histograms(*score_tables(), 0.5, stem),
+    "expected_best": lambda stem: plots.plot_expected_best(
+        expected_test_of_best(per_seed().test_hter, per_seed().test_hter + 0.01), stem,
+        metric="test_hter", title="best of k"),
 }
 
 
@@ -93,3 +97,6 @@ def test_bad_inputs_are_named(tmp_path):
     with pytest.raises(ValueError, match="test scores"):
         plots.plot_score_histograms(score_tables()[0], pd.DataFrame({"x": [1]}), 0.5,
                                     tmp_path / "x")
+    with pytest.raises(ValueError, match="missing columns \\['expected_best_devel'"):
+        plots.plot_expected_best(pd.DataFrame({"k": [1], "expected_test_at_best_devel": [0.1]}),
+                                 tmp_path / "x")

@@ -11,7 +11,10 @@ from biorepro.aggregate.stats import (
     SUMMARY_KEYS,
     bootstrap_ci,
     diverged_seeds,
+    expanded_levels,
+    metric_bounds,
     seeds_needed,
+    seeds_needed_range,
     summarize,
     summarize_seeds,
 )
@@ -105,3 +108,49 @@ def test_diverged_seeds():
     assert diverged_seeds(per_seed_table()) == [3]
     with pytest.raises(ValueError, match="'status'"):
         diverged_seeds(per_seed_table().drop(columns="status"))
+
+
+def test_metric_bounds():
+    for rate in ("test_hter", "train_accuracy", "test_apcer_print", "test_auc", "devel_f1"):
+        assert metric_bounds(rate) == (0.0, 1.0), rate
+    assert metric_bounds("epochs_trained") == (0.0, math.inf)
+    assert metric_bounds("threshold") is None
+
+
+def test_intervals_are_clipped_to_the_range():
+    # two seeds of a rate: the t interval spans about +-6 std, far outside [0, 1]
+    s = summarize([0.02, 0.5], bounds=(0.0, 1.0))
+    assert (s["ci_t_low"], s["ci_t_high"]) == (0.0, 1.0) and s["clipped"] and s["approximate"]
+    assert 0.02 <= s["ci_boot_low"] <= s["ci_boot_high"] <= 0.5
+    free = summarize([0.02, 0.5])
+    assert free["ci_t_low"] < 0 < 1 < free["ci_t_high"] and not free["clipped"]
+    accuracy = [0.9156, 0.97, 0.95, 0.94, 0.99] * 2
+    s = summarize(accuracy, bounds=metric_bounds("train_accuracy"))
+    assert s["ci_t_high"] <= 1.0 and not s["approximate"]  # 10 seeds
+    table = summarize_seeds(pd.DataFrame({"seed": [0, 1], "status": "ok",
+                                          "test_hter": [0.0, 0.3], "threshold": [-1.0, 1.0]}))
+    assert list(table.clipped) == [True, False] and table.approximate.all()
+    assert table.ci_t_low[0] == 0.0 and table.ci_t_low[1] < -1
+
+
+def test_expanded_levels():
+    # Hesterberg: alpha' / 2 = Phi(-sqrt(n / (n - 1)) t(0.975, n - 1)); 0.00095 at n = 5
+    low, high = expanded_levels(5)
+    assert low == pytest.approx(0.000954, abs=2e-6) and high == 1 - low
+    assert expanded_levels(1000)[0] == pytest.approx(0.025, abs=2e-4)  # the percentile one
+    with pytest.raises(ValueError, match="at least 2"):
+        expanded_levels(1)
+
+
+def test_seeds_needed_range():
+    from scipy.stats import chi2
+    small, large = (math.sqrt(4 / chi2.ppf(q, 4)) for q in (0.975, 0.025))
+    assert small == pytest.approx(0.5991, abs=1e-4) and large == pytest.approx(2.8735, abs=1e-4)
+    low, high = seeds_needed_range(0.05, 5, 0.005)
+    assert low < seeds_needed(0.05, 0.005) < high
+    assert (low, high) == (seeds_needed(0.05 * small, 0.005), seeds_needed(0.05 * large, 0.005))
+    assert seeds_needed_range(0.05, 5, 5e-4) == (seeds_needed(0.05 * small, 5e-4), math.inf)
+    wide, narrow = seeds_needed_range(1.0, 5, 0.1), seeds_needed_range(1.0, 50, 0.1)
+    assert wide[0] < narrow[0] < narrow[1] < wide[1]
+    with pytest.raises(ValueError, match="2 seeds"):
+        seeds_needed_range(1.0, 1, 0.1)

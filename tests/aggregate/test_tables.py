@@ -52,6 +52,9 @@ def test_summary_files(tmp_path):
     assert rows[1].startswith("|:---|---:|")
     assert "| test_hter | 5/6 |" in md and "%" in rows[2] and "%" not in rows[3]
     assert md.startswith("HTER 50_x\n") and "ddof=1" in md and "500 resamples" in md
+    # 5 seeds: every interval marked approximate, the note says what that means
+    assert rows[2].count("] (approx.)") == 2 and "clipped to the metric's range" in md
+    assert "(approx.): fewer than 10 seeds" in md
     # LaTeX: booktabs rules in order, escaped specials, one row per metric
     tex = paths["tex"].read_text()
     top, mid, bottom = (tex.index(rule) for rule in (r"\toprule", r"\midrule", r"\bottomrule"))
@@ -86,7 +89,9 @@ def test_comparison_files(tmp_path):
     paths = write_comparison(comparison, tmp_path / "cmp", n_boot=300)
     md = paths["md"].read_text()
     assert len([line for line in md.splitlines() if line.startswith("|")]) == 2 + 2
-    assert "new better" in md and "Bouthillier" in md
+    # 5 ok seeds in common: no verdict yet; power and pairs for 80% power are shown
+    assert "not enough seeds: 5 pairs, need ≥ 6" in md and "Bouthillier" in md
+    assert "| Power | Pairs for 80% power |" in md and "from 6 pairs on" in md
     assert pd.read_csv(paths["csv"]).shape[0] == 2
     assert r"\bottomrule" in paths["tex"].read_text()
 
