@@ -416,7 +416,8 @@ def _plan_experiment(name: str, conf: dict, store: str, digests: dict[str, str],
                     target["threshold_from"], f"{t.what} on {tname}")
     summary = make_entry(
         store, "summary", {"experiment": name, "stats": conf["stats"],
-                           "fusion": conf["evaluate"]["fusion"], "paper": published},
+                           "fusion": conf["evaluate"]["fusion"], "paper": published,
+                           "design": (conf["randomness"] or {}).get("design")},
         {"split": split, "tensors": tensors,
          "train": {run_role(f, s): t for (f, s), t in train.items()},
          "metrics": {run_role(f, s, lv): m for (f, s, lv), m in metrics.items()},

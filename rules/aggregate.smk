@@ -43,6 +43,7 @@ rule view:
             patterns=[
                 "figures/{name}.svg",
                 "summary_{level}.csv",
+                "why.html",
                 "{check,recheck}.csv",
             ],
             category="{view}",

@@ -238,16 +238,24 @@ def summarize_seeds(per_seed: pd.DataFrame, *, metrics: list[str] | None = None,
     return pd.DataFrame(rows, columns=["metric", "n_seeds", "n_diverged", *SUMMARY_KEYS])
 
 
-def parse_role(role: str) -> tuple[str, int, str]:
-    """``(fold, seed, level)`` of a metrics entry's role ``"<fold>/<seed>/<level>"``."""
+def run_label(text: str) -> int | str:
+    """A run's label as written in a role: a plain seed (int), or a run of a
+    ``randomness`` design such as ``i1-o0-n0`` (str)."""
+    return int(text) if text.isdigit() else text
+
+
+def parse_role(role: str) -> tuple[str, int | str, str]:
+    """``(fold, run label, level)`` of a metrics entry's role ``"<fold>/<run>/<level>"``."""
     fold, seed, level = role.rsplit("/", 2)
-    return fold, int(seed), level
+    return fold, run_label(seed), level
 
 
 def per_seed_table(metrics_entries: dict[str, str], level: str) -> pd.DataFrame:
-    """One row per (fold, seed) run at ``level``, from the records of metrics entries
-    keyed ``"<fold>/<seed>/<level>"``: columns ``fold``, ``run`` (``"<fold>/<seed>"``,
-    unique) and the entry's record; folds in the order given, seeds increasing."""
+    """One row per (fold, run) at ``level``, from the records of metrics entries keyed
+    ``"<fold>/<run>/<level>"``: columns ``fold``, ``run`` (``"<fold>/<run label>"``,
+    unique) and the entry's record (``seed``: the run's label; the seed of each source);
+    folds in the order given, then plain seeds increasing, or a design's runs in the
+    order given."""
     rows, order = [], {}
     for role, path in metrics_entries.items():
         fold, seed, lv = parse_role(role)
@@ -257,7 +265,9 @@ def per_seed_table(metrics_entries: dict[str, str], level: str) -> pd.DataFrame:
             rows.append({"fold": fold, "run": f"{fold}/{seed}", **record})
     table = pd.DataFrame(rows)
     table["_order"] = table["fold"].map(order)
-    return table.sort_values(["_order", "seed"]).drop(columns="_order").reset_index(drop=True)
+    by = ["_order", "seed"] if all(isinstance(s, int) for s in table["seed"]) else ["_order"]
+    return (table.sort_values(by, kind="stable").drop(columns="_order")
+            .reset_index(drop=True))
 
 
 def levels(metrics_entries: dict[str, str]) -> list[str]:
@@ -268,7 +278,7 @@ def levels(metrics_entries: dict[str, str]) -> list[str]:
 def seed_means(per_run: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     """One row per seed: each metric's mean over the folds (a seed with a fold that is
     not ``"ok"`` gets that status, and is excluded downstream as diverged)."""
-    grouped = per_run.groupby("seed", sort=True)
+    grouped = per_run.groupby("seed", sort=all(isinstance(s, int) for s in per_run["seed"]))
     out = grouped[metrics].mean()
     out["status"] = grouped["status"].agg(
         lambda s: "ok" if (s == "ok").all() else next(v for v in s if v != "ok"))

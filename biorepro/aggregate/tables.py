@@ -142,6 +142,16 @@ def to_markdown(table: pd.DataFrame, note: str = "", caption: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
+def to_rst(table: pd.DataFrame, caption: str = "") -> str:
+    """A reStructuredText ``csv-table`` (what Snakemake's report renders)."""
+    def row(values) -> str:
+        return ", ".join('"' + str(v).replace('"', '""') + '"' for v in values)
+
+    lines = [f".. csv-table:: {caption}".rstrip(), f"   :header: {row(table.columns)}", ""]
+    lines += [f"   {row(values)}" for values in table.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
+
+
 def latex_escape(text: str) -> str:
     """``text`` with LaTeX's special characters escaped."""
     return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in str(text))

@@ -53,8 +53,8 @@ import itertools
 import numpy as np
 import pandas as pd
 
-SOURCES = ("init", "order", "noise", "split", "replicate")
-DESIGNS = ("one-at-a-time", "crossed")
+from biorepro.train.randomness import DESIGNS, SOURCES
+
 METHODS = {
     "one-at-a-time": "one-at-a-time: sample variance per source (ddof 1)",
     "crossed": "crossed: random-effects ANOVA (method of moments), negative components set to 0",

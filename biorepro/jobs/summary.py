@@ -24,11 +24,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from biorepro.aggregate import paper, plots, stats, tables
+from biorepro.aggregate import paper, plots, stats, tables, why
 from biorepro.aggregate.datareport import write_data_report
 from biorepro.evaluate.seed import is_rate, read_frame_scores, scores_at_level, split_classes
 from biorepro.joblog import Log
 from biorepro.store.layouts import SPLIT, SUMMARY, TRAIN
+from biorepro.train.randomness import SOURCES
 
 # Metrics shown first (in this order) in tables and figures; every other numeric metric
 # (e.g. per-attack-type APCER) follows in the CSV files.
@@ -36,7 +37,7 @@ HEADLINE = ("test_hter", "test_apcer_ap", "test_bpcer", "test_acer", "test_auc",
             "devel_eer", "test_accuracy", "train_accuracy", "epochs_trained")
 FIGURE_METRICS = ("test_hter", "test_acer", "test_apcer_ap", "test_bpcer", "devel_eer",
                   "test_auc")
-NOT_METRICS = ("seed", "target", "best_epoch")
+NOT_METRICS = ("seed", "target", "best_epoch", *SOURCES)
 CROSS_METRICS = ("test_hter", "test_auc", "test_apcer_ap", "test_bpcer", "devel_eer")
 FOLD_METRICS = ("test_hter", "test_apcer_ap", "test_bpcer", "test_acer", "devel_eer")
 
@@ -48,13 +49,16 @@ def metric_columns(per_seed: pd.DataFrame) -> list[str]:
 
 
 def summarize_level(per_seed: pd.DataFrame, st: dict) -> pd.DataFrame:
-    """Every metric across seeds, with the seeds a target CI half-width needs (rates)."""
+    """Every metric across seeds, with the seeds a target CI half-width needs (rates) and
+    that number's range (``seeds_needed_low``/``_high``: the std is itself uncertain)."""
     summary = stats.summarize_seeds(per_seed, metrics=metric_columns(per_seed),
                                     n_boot=st["n_boot"], ci=st["ci"], seed=st["bootstrap_seed"])
-    summary["seeds_needed"] = [  # for rates only: the half-width is a rate
-        stats.seeds_needed(s, st["target_half_width"], st["ci"])
-        if is_rate(m) and math.isfinite(s) and s > 0 else float("nan")
-        for m, s in zip(summary["metric"], summary["std"])]
+    h, ci, nan = st["target_half_width"], st["ci"], float("nan")
+    budgets = [  # for rates only: the half-width is a rate
+        (stats.seeds_needed(s, h, ci), *stats.seeds_needed_range(s, n, h, ci))
+        if is_rate(m) and math.isfinite(s) and s > 0 else (nan, nan, nan)
+        for m, s, n in zip(summary["metric"], summary["std"], summary["n"])]
+    summary[["seeds_needed", "seeds_needed_low", "seeds_needed_high"]] = budgets
     return summary
 
 
@@ -62,10 +66,16 @@ def _train_entries(job: dict) -> list[tuple[str, str, Path]]:
     """``(label, run, train entry)`` of every run, folds in order, seeds increasing."""
     runs = [(role.rsplit("/", 1), Path(p)) for role, p in job["inputs"]["train"].items()]
     folds = list(dict.fromkeys(fold for (fold, _), _ in runs))
-    runs.sort(key=lambda r: (folds.index(r[0][0]), int(r[0][1])))
+    runs.sort(key=lambda r: (folds.index(r[0][0]), _run_order(r[0][1])))
     single = len(folds) == 1
     return [(f"seed {seed}" if single else f"fold {fold}, seed {seed}", f"{fold}/{seed}", path)
             for (fold, seed), path in runs]
+
+
+def _run_order(label: str) -> tuple:
+    """Plain seeds in increasing order, before the runs of a design (in their order)."""
+    seed = stats.run_label(label)
+    return (0, seed) if isinstance(seed, int) else (1, 0)
 
 
 def _figure(out: Path, name: str) -> Path:
@@ -97,6 +107,63 @@ def _figures(job: dict, level: str, per_seed: pd.DataFrame, out: Path, log: Log)
     plots.plot_score_histograms(devel, test, threshold, _figure(out, f"scores_{level}_{name}"),
                                 title=f"Scores of {label}, {scored}")
     log(f"summary: figures for the {level} level written")
+
+
+def _png(paths: list[Path]) -> Path:
+    return next(p for p in paths if p.suffix == ".png")
+
+
+def _why_section(job: dict, level: str, per_run: pd.DataFrame, per_seed: pd.DataFrame,
+                 summary: pd.DataFrame, out: Path) -> tuple[list[str], list[Path]]:
+    """Write the spread of the level's metrics taken apart (:mod:`biorepro.aggregate.why`):
+    variance by source (with a ``randomness`` design), training vs test sampling, the
+    expected best of k runs; return its lines of ``summary.md`` and its figures (PNG)."""
+    params = job["ingredients"]["params"]
+    name, st, design = params["experiment"], params["stats"], params["design"]
+    shares, figures = None, []
+    if design is not None:
+        shares = why.variance(per_seed, design, st)
+        shares.to_csv(out / SUMMARY.variance(level=level), index=False)
+        figures.append(_png(plots.plot_variance(
+            shares, list(dict.fromkeys(shares["metric"])), _figure(out, f"variance_{level}"),
+            title=f"{name}: variance by source, {level} level ({design})")))
+    train = job["inputs"]["train"]
+    runs: dict[str, list] = {}
+    for rec in per_run[per_run["status"] == "ok"].to_dict("records"):
+        test = read_frame_scores(train[rec["run"]], "test")
+        runs.setdefault(rec["fold"], []).append(
+            (scores_at_level(test, level, params["fusion"], "test"), rec["threshold"]))
+    spread = why.sampling(runs, st)
+    spread.to_csv(out / SUMMARY.sampling(level=level), index=False)
+    best = why.best_of(per_seed)
+    best.to_csv(out / SUMMARY.expected_best(level=level), index=False)
+    figures.append(_png(plots.plot_expected_best(
+        best, _figure(out, f"expected_best_{level}"), metric="devel_eer",
+        title=f"{name}: best of k runs, {level} level")))
+    return [f"### {level.capitalize()} level", "",
+            *why.answer(summary, shares, spread, best, st, design), ""], figures
+
+
+def _report_pages(name: str, levels: dict[str, tuple], out: Path) -> None:
+    """``why.html`` (the answer of every level, with its figures) and ``landing.rst``
+    (the report's landing section: the headline table, answer and figure of the video
+    level, else the first)."""
+    lines = [f"# Why do results of `{name}` change?", ""]
+    figures = []
+    for level_lines, _summary, level_figures in levels.values():
+        lines += level_lines
+        figures += level_figures
+    (out / SUMMARY.why()).write_text(why.html_page(f"{name}: why do results change?", lines,
+                                                   figures))
+    level = "video" if "video" in levels else next(iter(levels))
+    level_lines, summary, level_figures = levels[level]
+    shown = tables.format_summary(summary[summary["metric"].isin(HEADLINE)])
+    table = tables.to_rst(shown.iloc[:, :5], caption=f"{level} level, across seeds")
+    metrics_figure = _figure(out, f"metrics_{level}")
+    figure = (level_figures[0] if len(level_figures) > 1 else  # the variance by source
+              metrics_figure.with_name(f"{metrics_figure.name}.png"))
+    (out / SUMMARY.landing()).write_text(why.landing_rst(
+        name, table, [ln for ln in level_lines if ln.startswith("- ")], figure))
 
 
 THRESHOLD_NAMES = {"devel": "source devel", "target-devel": "target devel",
@@ -193,12 +260,12 @@ def build(job: dict, out: Path, log: Log) -> None:
     if multi:
         md += [f"Folds: {', '.join(folds)}. The tables across seeds take each seed's mean "
                "over the folds; the fold tables show each fold and the spread across folds.", ""]
-    per_runs = {}
+    per_runs, why_md, pages = {}, ["## Why do results change?", ""], {}
     for level in stats.levels(inputs["metrics"]):
         per_run = per_runs[level, None] = stats.per_seed_table(inputs["metrics"], level)
         per_run.to_csv(out / SUMMARY.per_seed(level=level), index=False)
         columns = metric_columns(per_run)
-        per_seed = stats.seed_means(per_run, columns) if multi else per_run
+        per_seed = (stats.seed_means(per_run, [*columns, *SOURCES]) if multi else per_run)
         summary = summarize_level(per_seed, st)
         over = f", each seed averaged over {len(folds)} folds" if multi else ""
         paths = tables.write_summary(
@@ -216,7 +283,12 @@ def build(job: dict, out: Path, log: Log) -> None:
             md += [fold_paths["md"].read_text(), ""]
         md += [f"Diverged {'runs' if multi else 'seeds'}: "
                f"{', '.join(map(str, diverged)) if diverged else 'none'}.", ""]
+        why_lines, why_figures = _why_section(job, level, per_run, per_seed, summary, out)
+        why_md += why_lines
+        pages[level] = (why_lines, summary, why_figures)
         log(f"summary: {level} level over {len(per_run)} runs written")
+    md += why_md + ["The same on one page: `why.html`.", ""]
+    _report_pages(name, pages, out)
     if inputs.get("cross"):
         md += _cross_section(inputs["cross"], name, st, out)
         log(f"summary: cross-dataset table of {len(inputs['cross'])} entries written")

@@ -138,6 +138,15 @@ SUMMARY = Layout(
                                       "(csv, md, tex)", required=False),
     paper=File("paper.{ext}", "with paper: each published number beside the reproduced "
                               "one (csv, md, tex)", required=False),
+    variance=File("variance_{level}.csv", "with randomness: each metric's variance by "
+                                          "source, with bootstrap CIs", required=False),
+    sampling=File("sampling_{level}.csv", "test metrics with intervals over training runs, "
+                                          "test-set sampling, and both"),
+    expected_best=File("expected_best_{level}.csv", "expected best devel EER of k runs and "
+                                                    "the test HTER of that run"),
+    why=File("why.html", "why do results change? every level's answer and figures"),
+    landing=File("landing.rst", "the report's landing section: headline table, answer, "
+                                "figure"),
     figure=File("figures/{name}.{ext}", "figures (svg, png)"),
     data_report=File("data_report.{ext}", "counts per split, label, attack type (csv, md)"),
     bad_videos=SPLIT.bad_videos,
