@@ -120,7 +120,7 @@ def run(args) -> dict:
     a warm-up epoch each, then ``args.rounds`` rotated rounds; see the module docstring."""
     from biorepro.train.determinism import configure
 
-    configure(0, args.mode, THREADS)
+    configure(args.mode, THREADS)
     import keras
     import tensorflow as tf
 
@@ -202,7 +202,7 @@ def measure(cache: Path, model: str, pipelines: str, mode: str, rounds: int,
     """:func:`run` in a fresh process with ``mode``'s environment."""
     from biorepro.train.determinism import job_environment
 
-    env = {**os.environ, **job_environment(0, mode, THREADS)}
+    env = {**os.environ, **job_environment(mode, THREADS)}
     out = subprocess.run([sys.executable, __file__, "--run", "--cache", str(cache),
                           "--model", model, "--pipelines", pipelines, "--mode", mode,
                           "--rounds", str(rounds), "--folders", str(folders)],

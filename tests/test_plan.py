@@ -135,3 +135,60 @@ def test_a_published_fold_the_dataset_lacks_is_a_planning_error(tmp_path, folder
     monkeypatch.chdir(tmp_path)
     with pytest.raises(cfg.ConfigError, match=r"'paper\.results\[0\]\.fold': '2' is no fold"):
         build_plan(config(tmp_path, folders, paper={"results": [{**PUBLISHED, "fold": 2}]}))
+
+
+def test_randomness_designs_key_each_run_by_its_seeds(tmp_path, folders, monkeypatch):
+    """A run's seeds, not its label, are its training key: the baseline of a design with
+    seeds all 0 is plain seed 0's entry; every other run differs in one source's seed."""
+    monkeypatch.chdir(tmp_path)
+    design = {"init": [0, 1, 2], "order": [0, 5], "noise": [0, 7]}
+    plan = build_plan(config(tmp_path, folders, experiments={
+        "oat": {"randomness": design},
+        "crossed": {"randomness": {**design, "design": "crossed", "repeats": 2}}}))
+    plain, oat, crossed = (plan.experiments[n] for n in ("demo", "oat", "crossed"))
+    assert [s for _, s in oat.train] == ["i0-o0-n0", "i1-o0-n0", "i2-o0-n0", "i0-o5-n0",
+                                         "i0-o0-n7"]
+    assert oat.train["all", "i0-o0-n0"].key == plain.train["all", 0].key
+    seeds = {s: e.ingredients["params"]["seeds"] for (_, s), e in oat.train.items()}
+    assert seeds["i0-o5-n0"] == {"init": 0, "order": 5, "noise": 0, "replicate": 0}
+    assert len({e.key for e in oat.train.values()}) == 5
+    assert len(crossed.train) == 3 * 2 * 2 * 2 and ("all", "i2-o5-n7-r1") in crossed.train
+    metrics = crossed.metrics["all", "i2-o5-n7-r1", "video"].ingredients["params"]
+    assert metrics["seed"] == "i2-o5-n7-r1" and metrics["sources"] == {
+        "init": 2, "order": 5, "noise": 7, "split": None, "replicate": 1}
+    assert crossed.summary.ingredients["params"]["design"] == "crossed"
+    assert plain.summary.ingredients["params"]["design"] is None
+
+
+def test_split_seeds_make_their_own_splits_and_are_refused_where_splits_are_fixed(
+        tmp_path, folders, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(cfg.ConfigError, match="'randomness.split'.*fixed"):
+        build_plan(config(tmp_path, folders, randomness={"split": [1, 2]}))  # split folders
+    root = tmp_path / "flat"
+    for cls in ("bonafide", "print"):
+        for i in range(12):
+            touch(root / cls / f"s{i}_{cls}.mov", f"{cls}{i}".encode())
+    flat = {"dataset": {"kind": "folders", "root": str(root), "subject_regex": r"^(s\d+)_"}}
+    plan = build_plan({**config(tmp_path, root), **flat, "randomness": {"split": [3, 4]}})
+    exp = plan.experiments["demo"]
+    split_of = {run: e.deps["tensors"].deps["split"] for (_, run), e in exp.train.items()}
+    assert set(split_of) == {"i0-o0-n0-s3", "i0-o0-n0-s4"}
+    assert split_of["i0-o0-n0-s3"].key != split_of["i0-o0-n0-s4"].key
+    assert {splits["all"].key for splits, _ in exp.split_seeds.values()} == {
+        e.key for e in split_of.values()}
+
+
+def test_training_jobs_group_runs_of_an_experiment(tmp_path, folders, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    plan = build_plan(config(tmp_path, folders, seeds=5, train={"seeds_per_process": 2},
+                             experiments={"alone": {"train": {"seeds_per_process": 1,
+                                                              "learning_rate": 0.01}}}))
+    sizes = [len(b) for b in plan.train_batches.values()]
+    assert sizes == [2, 2, 1, 1, 1, 1, 1, 1]
+    demo = plan.experiments["demo"].train
+    first = plan.train_batch_of[demo["all", 0].key]
+    assert plan.train_batch_of[demo["all", 1].key] == first != demo["all", 0].key
+    lone = plan.experiments["alone"].train["all", 3]
+    assert plan.train_batch_of[lone.key] == lone.key  # a job of one is named by its entry
+    assert "seeds_per_process" not in demo["all", 0].ingredients["params"]
