@@ -44,6 +44,7 @@ rule view:
                 "figures/{name}.svg",
                 "summary_{level}.csv",
                 "why.html",
+                "comparison_{compared}.csv",
                 "{check,recheck}.csv",
             ],
             category="{view}",

@@ -9,7 +9,9 @@ def train_batch(wildcards):
 
 rule train:
     input:
-        lambda wildcards: [target(u) for e in train_batch(wildcards) for u in e.upstream],
+        lambda wildcards: [
+            target(u) for e in train_batch(wildcards) for u in e.upstream
+        ],
     output:
         store_output("train"),
     log:

@@ -19,6 +19,7 @@ from biorepro.store.layouts import COMPARE
 # metric -> lower is better
 COMPARED = {"test_hter": True, "test_acer": True, "test_apcer_ap": True, "test_bpcer": True,
             "devel_eer": True, "test_auc": False}
+HEADLINE = "test_hter"  # the metric of the report's landing section
 
 
 def build(job: dict, out: Path, log: Log) -> None:
@@ -28,7 +29,7 @@ def build(job: dict, out: Path, log: Log) -> None:
     pairs = list(itertools.combinations(names, 2))
     levels = stats.levels({r: p for ms in experiments.values() for r, p in ms.items()})
     log(f"compare: {len(pairs)} pair(s) of experiments, levels {levels}")
-    md = ["# Comparisons between experiments", ""]
+    md, verdicts = ["# Comparisons between experiments", ""], {}
     for level in levels:
         per_seed = {n: stats.per_seed_table(experiments[n], level) for n in names}
         metrics = {m: low for m, low in COMPARED.items()
@@ -39,4 +40,12 @@ def build(job: dict, out: Path, log: Log) -> None:
             table, out / COMPARE.table.stem(level=level), ci=st["ci"], n_boot=st["n_boot"],
             caption=f"Paired comparisons, {level} level", label=f"tab:compare-{level}")
         md += [f"## {level.capitalize()} level", "", paths["md"].read_text(), ""]
+        verdicts[level] = table
     (out / COMPARE.summary()).write_text("\n".join(md))
+    level = "video" if "video" in verdicts else levels[0]
+    shown = tables.format_comparison(verdicts[level][verdicts[level]["metric"] == HEADLINE])
+    (out / COMPARE.landing()).write_text("\n".join([
+        "comparisons", "-" * len("comparisons"), "",
+        tables.to_rst(shown.drop(columns=["CI", "Wilcoxon p"]),
+                      caption=f"{HEADLINE}, {level} level: verdicts and power"),
+        tables.comparison_note(st["ci"], st["n_boot"]), ""]))

@@ -159,6 +159,8 @@ COMPARE = Layout(
     "compare",
     summary=File("comparisons.md", "Markdown: every level's comparison table"),
     table=File("comparison_{level}.{ext}", "paired comparisons (csv, md, tex)"),
+    landing=File("landing.rst", "the report's landing section: the headline metric's "
+                                "verdicts and power"),
 )
 
 LAYOUTS = {layout.stage: layout for layout in (FRAMES, SPLIT, TENSORS, TRAIN, CROSS, METRICS,
