@@ -89,6 +89,11 @@ def log_file(stage):
     return f"{LOGS}/{stage}/{{key}}.log"
 
 
+def train_batch(wildcards):
+    """The train entries of the training job named ``{key}`` (see Plan.train_batches)."""
+    return PLAN.train_batches[wildcards.key]
+
+
 def jobs_of(stage):
     """Input function: the jobs of a stage's rule (one entry; a batch for frames)."""
     return lambda wildcards: [entry(stage, wildcards).job]

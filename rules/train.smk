@@ -3,10 +3,6 @@
 # and the determinism check.
 
 
-def train_batch(wildcards):
-    return PLAN.train_batches[wildcards.key]
-
-
 rule train:
     input:
         lambda wildcards: [

@@ -132,7 +132,8 @@ def tensors_entries(root, split_entries):
 @pytest.fixture(scope="module")
 def train_entries(root, tensors_entries):
     """Seed 0 trained twice, in two processes at once (strict determinism, on CPU)."""
-    made = {s: make_entry(store(root, s), "train", {**TRAIN, "seed": 0},
+    seeds = {"init": 0, "order": 0, "noise": 0, "replicate": 0}
+    made = {s: make_entry(store(root, s), "train", {**TRAIN, "seeds": seeds},
                           {"tensors": tensors_entries[s][0]},
                           runtime={**RUNTIME, "lock_dir": str(root / "locks")})
             for s in STORES}
@@ -146,7 +147,9 @@ def train_entries(root, tensors_entries):
 
 
 def metric_params(level: str, criterion: str) -> dict:
-    return {"seed": 0, "level": level, "criterion": criterion, "target": None,
+    return {"seed": 0, "sources": {"init": 0, "order": 0, "noise": 0, "split": None,
+                                   "replicate": 0},
+            "level": level, "criterion": criterion, "target": None,
             "operating_points": cfg.validate({})["evaluate"]["operating_points"],
             "fusion": "median" if level == "video" else None, "threshold_from": "devel"}
 
@@ -163,7 +166,8 @@ def summary_entry(root: Path, s: str, split_entries, tensors_entries, train_entr
                   metric_entries, fusion: str, name: str = ""):
     """The summary of seed 0's metrics (criterion eer) in store ``s``, as the plan has it."""
     return make_entry(store(root, name or s), "summary",
-                      {"experiment": "tiny", "stats": STATS, "fusion": fusion, "paper": None},
+                      {"experiment": "tiny", "stats": STATS, "fusion": fusion, "paper": None,
+                       "design": None},
                       {"split": {"all": split_entries[s][0]},
                        "tensors": {"all": tensors_entries[s][0]},
                        "train": {"all/0": train_entries[s]},

@@ -35,9 +35,12 @@ BEST_OF = ("devel_eer", "test_hter")  # chosen on, reported
 
 def variance(per_run: pd.DataFrame, design: str, st: dict) -> pd.DataFrame:
     """Each metric of :data:`VARIANCE_METRICS` (present and not NaN everywhere) by source;
-    see :func:`biorepro.aggregate.variance.decompose_with_ci`."""
+    see :func:`biorepro.aggregate.variance.decompose_with_ci` (no row when every run
+    diverged)."""
     metrics = [m for m in VARIANCE_METRICS
                if m in per_run.columns and per_run.loc[per_run["status"] == "ok", m].notna().any()]
+    if not metrics:
+        return pd.DataFrame(columns=list(sources.CI_COLUMNS))
     table = per_run[[*(s for s in SOURCES if per_run[s].notna().all()), "status", *metrics]]
     return sources.decompose_with_ci(table, metrics, design, n_boot=st["n_boot"],
                                      ci=st["ci"], seed=st["bootstrap_seed"])
@@ -45,8 +48,9 @@ def variance(per_run: pd.DataFrame, design: str, st: dict) -> pd.DataFrame:
 
 def sampling(runs: dict[str, list[tuple[pd.DataFrame, float]]], st: dict) -> pd.DataFrame:
     """Test metrics with training, test-sampling and combined intervals, one block per
-    fold (``runs``: fold -> the ok runs' test samples at the level and thresholds)."""
-    blocks = []
+    fold (``runs``: fold -> the ok runs' test samples at the level and thresholds; no row
+    for a fold without one)."""
+    blocks = [pd.DataFrame(columns=["fold", *test_sampling.COLUMNS])]
     for fold, fold_runs in runs.items():
         table = test_sampling.hierarchical_bootstrap(fold_runs, n_boot=st["n_boot"],
                                                      ci=st["ci"], seed=st["bootstrap_seed"])

@@ -124,9 +124,10 @@ def _why_section(job: dict, level: str, per_run: pd.DataFrame, per_seed: pd.Data
     if design is not None:
         shares = why.variance(per_seed, design, st)
         shares.to_csv(out / SUMMARY.variance(level=level), index=False)
-        figures.append(_png(plots.plot_variance(
-            shares, list(dict.fromkeys(shares["metric"])), _figure(out, f"variance_{level}"),
-            title=f"{name}: variance by source, {level} level ({design})")))
+        if len(shares):
+            figures.append(_png(plots.plot_variance(
+                shares, list(dict.fromkeys(shares["metric"])), _figure(out, f"variance_{level}"),
+                title=f"{name}: variance by source, {level} level ({design})")))
     train = job["inputs"]["train"]
     runs: dict[str, list] = {}
     for rec in per_run[per_run["status"] == "ok"].to_dict("records"):
@@ -137,9 +138,10 @@ def _why_section(job: dict, level: str, per_run: pd.DataFrame, per_seed: pd.Data
     spread.to_csv(out / SUMMARY.sampling(level=level), index=False)
     best = why.best_of(per_seed)
     best.to_csv(out / SUMMARY.expected_best(level=level), index=False)
-    figures.append(_png(plots.plot_expected_best(
-        best, _figure(out, f"expected_best_{level}"), metric="devel_eer",
-        title=f"{name}: best of k runs, {level} level")))
+    if len(best):
+        figures.append(_png(plots.plot_expected_best(
+            best, _figure(out, f"expected_best_{level}"), metric="devel_eer",
+            title=f"{name}: best of k runs, {level} level")))
     return [f"### {level.capitalize()} level", "",
             *why.answer(summary, shares, spread, best, st, design), ""], figures
 

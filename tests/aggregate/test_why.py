@@ -83,3 +83,14 @@ def test_rst_tables_quote_their_cells():
     table = pd.DataFrame({"Metric": ["a"], "CI": ['[1%, "2%"]']})
     assert tables.to_rst(table, caption="cap") == (
         '.. csv-table:: cap\n   :header: "Metric", "CI"\n\n   "a", "[1%, ""2%""]"\n')
+
+
+def test_an_experiment_whose_runs_all_diverged_gets_an_answer_without_numbers():
+    per_run = runs_table().assign(status="diverged", test_hter=np.nan, devel_eer=np.nan)
+    summary = stats.summarize_seeds(per_run, metrics=["test_hter", "devel_eer"], n_boot=500)
+    shares, spread = why.variance(per_run, "one-at-a-time", ST), why.sampling({}, ST)
+    best = why.best_of(per_run)
+    assert shares.empty and spread.empty and best.empty
+    lines = why.answer(summary, shares, spread, best, ST, "one-at-a-time")
+    assert lines == ["- **Spread**: test_hter is n/a ± n/a (mean ± std, ddof 1) over n = 0 "
+                     "runs, range n/a to n/a."]

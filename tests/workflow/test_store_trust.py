@@ -144,7 +144,7 @@ def test_same_size_damage_stops_the_job_that_reads_it(run):
     text = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "train/images.npy has other content" in text, text[-3000:]
     assert not any(e.published for e in plan_of(work, more).experiments["tiny"].train.values()
-                   if e.ingredients["params"]["seed"] == 1)
+                   if e.ingredients["params"]["seeds"]["init"] == 1)
     proc = biorepro(work, "fsck", "--repair", "--configfile", *more)
     assert proc.returncode == 1 and "train/images.npy" in proc.stdout
     snakemake(work, configfiles=more)
