@@ -19,7 +19,7 @@ def fingerprints(work: Path) -> dict[int, str]:
     out = {}
     for result in (work / ".biorepro" / "store" / "train").glob("*/result.json"):
         r = json.loads(result.read_text())
-        out[r["seed"]] = r["weights_sha256"]
+        out[r["seeds"]["init"]] = r["weights_sha256"]
     return out
 
 
