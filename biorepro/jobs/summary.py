@@ -1,13 +1,16 @@
 """The summary stage: everything ``results/<experiment>/`` shows, as one entry.
 
-Runs are (fold, seed) pairs; a protocol without folds has the single fold ``all``. With
-several folds, the summary across seeds takes each seed's mean over the folds, and a
-fold table adds each fold, the mean ± std across folds (as papers and bob's
-``multi-metrics`` report) and all runs pooled; each fold's data report goes to
-``folds/<fold>/``.
+Runs are (fold, run) pairs (a run: a plain seed, or a run of a ``randomness`` design); a
+protocol without folds has the single fold ``all``. With several folds, the summary
+across seeds takes each seed's mean over the folds, and a fold table adds each fold, the
+mean ± std across folds (as papers and bob's ``multi-metrics`` report) and all runs
+pooled; each fold's data report goes to ``folds/<fold>/``.
 
 Per evaluation level: the per-run metrics table, its summary across seeds (CSV,
-Markdown, LaTeX), the number of seeds a target CI half-width needs, figures (metrics
+Markdown, LaTeX), the number of seeds a target CI half-width needs (with its range),
+"why do results change?" (:mod:`biorepro.aggregate.why`: variance by source with a
+``randomness`` design, training vs test-set sampling, the expected best of k runs; in
+``summary.md``, ``why.html`` and the report's ``landing.rst``), figures (metrics
 across seeds, DET curves, score histograms; videos scored by the configured fusion,
 ``params["fusion"]``) and, once, the training curves of all seeds; plus the data report
 and a ``summary.md`` that ties them together. Seeds are drawn in increasing order.
@@ -114,20 +117,21 @@ def _png(paths: list[Path]) -> Path:
 
 
 def _why_section(job: dict, level: str, per_run: pd.DataFrame, per_seed: pd.DataFrame,
-                 summary: pd.DataFrame, out: Path) -> tuple[list[str], list[Path]]:
+                 summary: pd.DataFrame, out: Path) -> tuple[list[str], dict[str, Path]]:
     """Write the spread of the level's metrics taken apart (:mod:`biorepro.aggregate.why`):
     variance by source (with a ``randomness`` design), training vs test sampling, the
-    expected best of k runs; return its lines of ``summary.md`` and its figures (PNG)."""
+    expected best of k runs; return its lines of ``summary.md`` and its figures (PNG, by
+    name: ``variance``, ``best``)."""
     params = job["ingredients"]["params"]
     name, st, design = params["experiment"], params["stats"], params["design"]
-    shares, figures = None, []
+    shares, figures = None, {}
     if design is not None:
         shares = why.variance(per_seed, design, st)
         shares.to_csv(out / SUMMARY.variance(level=level), index=False)
         if len(shares):
-            figures.append(_png(plots.plot_variance(
+            figures["variance"] = _png(plots.plot_variance(
                 shares, list(dict.fromkeys(shares["metric"])), _figure(out, f"variance_{level}"),
-                title=f"{name}: variance by source, {level} level ({design})")))
+                title=f"{name}: variance by source, {level} level ({design})"))
     train = job["inputs"]["train"]
     runs: dict[str, list] = {}
     for rec in per_run[per_run["status"] == "ok"].to_dict("records"):
@@ -139,9 +143,9 @@ def _why_section(job: dict, level: str, per_run: pd.DataFrame, per_seed: pd.Data
     best = why.best_of(per_seed)
     best.to_csv(out / SUMMARY.expected_best(level=level), index=False)
     if len(best):
-        figures.append(_png(plots.plot_expected_best(
+        figures["best"] = _png(plots.plot_expected_best(
             best, _figure(out, f"expected_best_{level}"), metric="devel_eer",
-            title=f"{name}: best of k runs, {level} level")))
+            title=f"{name}: best of k runs, {level} level"))
     return [f"### {level.capitalize()} level", "",
             *why.answer(summary, shares, spread, best, st, design), ""], figures
 
@@ -154,7 +158,7 @@ def _report_pages(name: str, levels: dict[str, tuple], out: Path) -> None:
     figures = []
     for level_lines, _summary, level_figures in levels.values():
         lines += level_lines
-        figures += level_figures
+        figures += level_figures.values()
     (out / SUMMARY.why()).write_text(why.html_page(f"{name}: why do results change?", lines,
                                                    figures))
     level = "video" if "video" in levels else next(iter(levels))
@@ -162,8 +166,7 @@ def _report_pages(name: str, levels: dict[str, tuple], out: Path) -> None:
     shown = tables.format_summary(summary[summary["metric"].isin(HEADLINE)])
     table = tables.to_rst(shown.iloc[:, :5], caption=f"{level} level, across seeds")
     metrics_figure = _figure(out, f"metrics_{level}")
-    figure = (level_figures[0] if len(level_figures) > 1 else  # the variance by source
-              metrics_figure.with_name(f"{metrics_figure.name}.png"))
+    figure = level_figures.get("variance", metrics_figure.with_name(f"{metrics_figure.name}.png"))
     (out / SUMMARY.landing()).write_text(why.landing_rst(
         name, table, [ln for ln in level_lines if ln.startswith("- ")], figure))
 
