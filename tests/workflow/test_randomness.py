@@ -10,6 +10,8 @@ import yaml
 
 from tests.workflow.smk import make_workdir, planned_jobs, snakemake
 
+pytestmark = pytest.mark.slow  # about 2 minutes: run by .ci/run after make test
+
 DESIGN = {"randomness": {"init": [0, 1], "order": [0, 1], "noise": [0, 1]},
           "train": {"seeds_per_process": 2}}
 
