@@ -383,16 +383,16 @@ def _plan_experiment(name: str, conf: dict, store: str, digests: dict[str, str],
     frames = {vid: e for s, _ in data.values() for f in s.values()
               for vid, e in f.deps["frames"].items()}
     params, runtime = train_params(conf, digest)
-    train = {}
+    runs, train = randomness.runs(conf), {}
     for fold in split:
-        for run in randomness.runs(conf):
+        for run in runs:
             what = f"seed {run.label}" + ("" if fold == protocols.SINGLE_FOLD else f", fold {fold}")
             train[fold, run.label] = make_entry(
                 store, "train", {**params, "seeds": run.seeds},
                 {"tensors": data[run.split][1][fold]}, what=what, runtime=runtime)
     if not all(t.published for t in train.values()):
         check_model(params, runtime, conf["tensors"]["image_size"])
-    sources = {run.label: run.sources for run in randomness.runs(conf)}
+    sources = {run.label: run.sources for run in runs}
     metrics = {(fold, seed, level): _metrics(store, conf, seed, sources[seed], level,
                                              {"train": t}, conf["evaluate"]["threshold_from"],
                                              t.what)

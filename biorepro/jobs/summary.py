@@ -88,7 +88,17 @@ def _figure(out: Path, name: str) -> Path:
     return stem
 
 
-def _figures(job: dict, level: str, per_seed: pd.DataFrame, out: Path, log: Log) -> None:
+def _test_samples(job: dict, level: str) -> dict[str, pd.DataFrame]:
+    """Each run's test samples at ``level`` (videos fused by ``params["fusion"]``), by run
+    (``"<fold>/<run label>"``): read once, for the DET curves and the test-sampling
+    bootstrap."""
+    fusion = job["ingredients"]["params"]["fusion"]
+    return {run: scores_at_level(read_frame_scores(path, "test"), level, fusion, "test")
+            for _label, run, path in _train_entries(job)}
+
+
+def _figures(job: dict, level: str, per_seed: pd.DataFrame, tests: dict[str, pd.DataFrame],
+             out: Path, log: Log) -> None:
     params = job["ingredients"]["params"]
     name, fusion = params["experiment"], params["fusion"]
     shown = [m for m in FIGURE_METRICS if m in per_seed.columns]
@@ -96,16 +106,15 @@ def _figures(job: dict, level: str, per_seed: pd.DataFrame, out: Path, log: Log)
     plots.plot_metric_seeds(per_seed, shown, _figure(out, f"metrics_{level}"),
                             title=f"{name}: {level} level, every seed")
     curves = {}
-    for label, _run, train_path in _train_entries(job):
-        test = scores_at_level(read_frame_scores(train_path, "test"), level, fusion, "test")
-        attacks, bonafide, _ = split_classes(test)
+    for label, run, _path in _train_entries(job):
+        attacks, bonafide, _ = split_classes(tests[run])
         pooled = pd.concat([pd.Series(v) for v in attacks.values()]).to_numpy()
         curves[label] = (pooled, bonafide)
     plots.plot_det(curves, _figure(out, f"det_{level}"), title=f"DET on test, {scored}")
     label, run, train_path = _train_entries(job)[0]
     threshold = per_seed.set_index("run").loc[run, "threshold"]
-    devel, test = (scores_at_level(read_frame_scores(train_path, s), level, fusion, s)
-                   for s in ("devel", "test"))
+    devel = scores_at_level(read_frame_scores(train_path, "devel"), level, fusion, "devel")
+    test = tests[run]
     name = label.replace(", ", "_").replace(" ", "")
     plots.plot_score_histograms(devel, test, threshold, _figure(out, f"scores_{level}_{name}"),
                                 title=f"Scores of {label}, {scored}")
@@ -117,7 +126,8 @@ def _png(paths: list[Path]) -> Path:
 
 
 def _why_section(job: dict, level: str, per_run: pd.DataFrame, per_seed: pd.DataFrame,
-                 summary: pd.DataFrame, out: Path) -> tuple[list[str], dict[str, Path]]:
+                 summary: pd.DataFrame, tests: dict[str, pd.DataFrame],
+                 out: Path) -> tuple[list[str], dict[str, Path]]:
     """Write the spread of the level's metrics taken apart (:mod:`biorepro.aggregate.why`):
     variance by source (with a ``randomness`` design), training vs test sampling, the
     expected best of k runs; return its lines of ``summary.md`` and its figures (PNG, by
@@ -132,12 +142,9 @@ def _why_section(job: dict, level: str, per_run: pd.DataFrame, per_seed: pd.Data
             figures["variance"] = _png(plots.plot_variance(
                 shares, list(dict.fromkeys(shares["metric"])), _figure(out, f"variance_{level}"),
                 title=f"{name}: variance by source, {level} level ({design})"))
-    train = job["inputs"]["train"]
     runs: dict[str, list] = {}
     for rec in per_run[per_run["status"] == "ok"].to_dict("records"):
-        test = read_frame_scores(train[rec["run"]], "test")
-        runs.setdefault(rec["fold"], []).append(
-            (scores_at_level(test, level, params["fusion"], "test"), rec["threshold"]))
+        runs.setdefault(rec["fold"], []).append((tests[rec["run"]], rec["threshold"]))
     spread = why.sampling(runs, st)
     spread.to_csv(out / SUMMARY.sampling(level=level), index=False)
     best = why.best_of(per_seed)
@@ -277,7 +284,8 @@ def build(job: dict, out: Path, log: Log) -> None:
             summary, out / SUMMARY.table.stem(level=level), ci=st["ci"],
             n_boot=st["n_boot"], caption=f"{name}: metrics across seeds{over}, {level} level",
             label=f"tab:{name}-{level}")
-        _figures(job, level, per_run, out, log)
+        tests = _test_samples(job, level)
+        _figures(job, level, per_run, tests, out, log)
         diverged = stats.diverged_seeds(per_run, seed_col="seed" if not multi else "run")
         md += [f"## {level.capitalize()} level", "", paths["md"].read_text(), ""]
         if multi:
@@ -288,7 +296,8 @@ def build(job: dict, out: Path, log: Log) -> None:
             md += [fold_paths["md"].read_text(), ""]
         md += [f"Diverged {'runs' if multi else 'seeds'}: "
                f"{', '.join(map(str, diverged)) if diverged else 'none'}.", ""]
-        why_lines, why_figures = _why_section(job, level, per_run, per_seed, summary, out)
+        why_lines, why_figures = _why_section(job, level, per_run, per_seed, summary, tests,
+                                                out)
         why_md += why_lines
         pages[level] = (why_lines, summary, why_figures)
         log(f"summary: {level} level over {len(per_run)} runs written")
