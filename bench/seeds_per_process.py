@@ -93,7 +93,7 @@ def loop(jobs_file: Path) -> None:
 
     jobs = json.loads(jobs_file.read_text())
     p = jobs[0]["ingredients"]["params"]
-    configure(p["determinism"], p["threads"])
+    configure(p["determinism"], p["threads"], p["backend"]["name"])
     for job in jobs:
         reset()
         params, tensors = job["ingredients"]["params"], job["inputs"]["tensors"]

@@ -129,7 +129,7 @@ def run(args) -> dict:
     from biorepro.plan import train_params
     from biorepro.store.hashing import file_digest
     from biorepro.train import optim
-    from biorepro.train.input import dataset
+    from biorepro.train.input import CacheBatches
     from biorepro.train.model import build_model
 
     pipelines = args.pipelines.split(",")
@@ -152,7 +152,7 @@ def run(args) -> dict:
                 tf.compat.v1.placeholder_with_default(y0, (None,)))
 
     fit_args = {
-        "memmap": lambda: dict(x=dataset(train, BATCH, shuffle_seed=0)),
+        "memmap": lambda: dict(x=CacheBatches(train, BATCH, shuffle_seed=0)),
         "numpy": lambda: dict(x=np.array(train.images), y=labels, batch_size=BATCH,
                               shuffle=True),
         "constant": lambda: dict(x=tf.data.Dataset.range(n // BATCH).map(same_batch)),

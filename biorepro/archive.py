@@ -10,7 +10,7 @@ Layout (every member under one folder named after the archive, ``paper/`` for
                             its provenance records; a metrics entry's ``metrics.json``)
     config.merged.yaml      the validated configuration (defaults filled in)
     configfiles/<name>      the ``--configfile`` files as given
-    requirements.lock       pinned packages
+    requirements.lock       pinned packages (requirements-gpu.lock: their CUDA builds)
     Snakefile rules/ scripts/ report/ biorepro/ config/ profiles/ envs/ pyproject.toml
     Makefile README.md      the workflow and library (``SOURCES``)
     results/<experiment>/   the results views as files (``results/comparisons/`` too)
@@ -53,7 +53,7 @@ CONFIGFILES = "configfiles"
 LOCK = "requirements.lock"
 PROJECT = Path(__file__).resolve().parent.parent  # the tree the library is imported from
 SOURCES = ("Snakefile", "rules", "scripts", "report", "biorepro", "config", "profiles",
-           "envs", "pyproject.toml", "Makefile", "README.md", LOCK)
+           "envs", "pyproject.toml", "Makefile", "README.md", LOCK, "requirements-gpu.lock")
 VIEW_SKIP = (".snakemake_timestamp",)  # Snakemake's marker in an output folder
 
 

@@ -1,5 +1,5 @@
 """The ``biorepro`` command: ``synth``, ``status``, ``gc``, ``fsck``, ``recheck``,
-``archive`` and ``reproduce``.
+``archive``, ``reproduce`` and ``doctor``.
 
 The commands read the same configuration files as ``snakemake`` (the default
 ``config/config.yaml`` plus ``--configfile`` overrides, later ones winning).
@@ -155,6 +155,15 @@ def cmd_reproduce(args) -> int:
     return 0 if report["all_identical"] else 1
 
 
+def cmd_doctor(args) -> int:
+    """Print what each framework sees; exit 1 when a listed GPU is unusable by one."""
+    from biorepro.doctor import report
+
+    lines, healthy = report()
+    print("\n".join(lines))
+    return 0 if healthy else 1
+
+
 def main(argv=None) -> int:
     """The ``biorepro`` command line; returns the exit status."""
     parser = argparse.ArgumentParser(prog="biorepro", description=__doc__.splitlines()[0])
@@ -209,6 +218,9 @@ def main(argv=None) -> int:
     rp.add_argument("--cores", default="all",
                     help="snakemake --cores for the rerun (default: all)")
     rp.set_defaults(func=cmd_reproduce)
+    sub.add_parser("doctor", help="what each framework (TensorFlow, JAX) sees of this "
+                                  "machine's GPUs, and the fix when it cannot use one "
+                                  "(exit 1)").set_defaults(func=cmd_doctor)
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["synth"] and any(a.startswith("--out") for a in argv):
         from biorepro.synth.generate import main as synth_main

@@ -18,9 +18,9 @@ split       the videos (id, label, subject, split, attack type), ``on_bad_video`
             the frames entries' keys
 tensors     image size; the split entry's key
 train       training parameters and the run's seeds (init, order, noise, replicate),
-            the model (a built-in's name and parameters, or a user model file's code
-            fingerprint), the weights file's digest; the tensors entry's key (of the
-            run's split seed)
+            Keras' backend and its versions (``train.backend``), the model (a
+            built-in's name and parameters, or a user model file's code fingerprint),
+            the weights file's digest; the tensors entry's key (of the run's split seed)
 metrics     the run's label and seeds, evaluation level, fusion, threshold criterion;
             the train entry's key
 summary     experiment name, statistics settings, fusion, the published numbers
@@ -54,6 +54,7 @@ from biorepro.store.hashing import StatCache
 from biorepro.store.keys import derive_key, ingredients
 from biorepro.synth import dataset as synthetic
 from biorepro.train import catalog, randomness
+from biorepro.train.backend import key_part as backend_key
 from biorepro.train.check import check_model
 
 GPU_LOCKS = ".biorepro/gpu-locks"  # lock files of local GPUs, in the working directory
@@ -304,7 +305,10 @@ def train_params(conf: dict, digest) -> tuple[dict, dict]:
     and weights resolved by :func:`biorepro.train.catalog.resolve`), and the runtime
     settings of the job; ``digest(path)`` gives a file's SHA-256."""
     model, files = catalog.resolve(conf["train"], conf["tensors"]["image_size"], digest)
+    backend = conf["train"]["backend"]
+    catalog.check_backend(model["model"], backend, conf["train"]["model"])
     params = {k: v for k, v in conf["train"].items() if k not in TRAIN_RUNTIME_KEYS}
+    params["backend"] = backend_key(backend)
     runtime = {**{k: conf["train"][k] for k in (*TRAIN_RUNTIME_KEYS, "threads")},
                "lock_dir": GPU_LOCKS, **files}
     return {**params, **model}, runtime
@@ -405,7 +409,7 @@ def _plan_experiment(name: str, conf: dict, store: str, digests: dict[str, str],
         for (fold, seed), t in train.items():
             cross[tname, fold, seed] = make_entry(
                 store, "cross", {"target": tname,
-                                 **{k: params[k] for k in ("determinism", "threads")}},
+                                 **{k: params[k] for k in ("backend", "determinism", "threads")}},
                 {"train": t, "tensors": t_tensors}, what=f"{t.what} scored on {tname}",
                 runtime={"threads": runtime["threads"], "model_file": runtime["model_file"],
                          "weights_file": None})

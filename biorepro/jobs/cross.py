@@ -33,7 +33,7 @@ def build(job: dict, out: Path, log: Log) -> dict:
     sources = check_sources(trained_with["ingredients"]["params"], job["runtime"])
     if job["runtime"]["model_file"]:
         import_file(job["runtime"]["model_file"])
-    configure(p["determinism"], p["threads"])
+    configure(p["determinism"], p["threads"], p["backend"]["name"])
     start = time.perf_counter()
     trained = json.loads((Path(inputs["train"]) / TRAIN.result()).read_text())
     model = load_model(inputs["train"])

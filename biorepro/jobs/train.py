@@ -2,7 +2,9 @@
 of the same experiment in one process (``train.seeds_per_process``).
 
 The process's first run picks the device (``runtime``: ``device``, ``gpu_wait_s``,
-``lock_dir``) and sets the determinism mode (its variables must be in the environment
+``lock_dir``), imports the backend (``train.backend``), records the device the backend
+reports (:func:`biorepro.train.device.resolve`: a GPU it cannot use is never recorded)
+and sets the determinism mode (its variables must be in the environment
 before Python starts: :func:`missing_environment`; TensorFlow's threads can be set only
 once per process); each run then clears Keras' state, seeds its sources, trains, and
 writes the files of
@@ -11,8 +13,9 @@ writes the files of
 was observed (device, determinism settings read back, duration) goes into the
 provenance only. :func:`compare` is what the ``verify`` rule reports: whether a
 retrained entry's weights, scores and files are bit-identical to the stored one's, and
-whether both ran on the same device (the device is no key ingredient: a difference
-between devices is not nondeterminism).
+whether both ran on the same platform (GPU model, driver, CUDA/cuDNN, framework
+versions: :func:`biorepro.train.device.platform`; no key ingredient, and a difference
+between platforms is not nondeterminism).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from biorepro.store.fingerprint import file_fingerprint
 from biorepro.store.hashing import file_digest
 from biorepro.store.layouts import TRAIN
 from biorepro.train.determinism import environment_mismatch, job_environment
-from biorepro.train.device import assign_device
+from biorepro.train.device import assign_device, platform_differences
 
 SPLITS_SCORED = ("devel", "test")
 # What a process sets up once for every run it trains: the device assignment (its GPU
@@ -38,9 +41,8 @@ _PROCESS: dict = {}
 def missing_environment(job: dict) -> dict[str, str]:
     """The determinism variables to set before Python starts (empty when in effect)."""
     p = job["ingredients"]["params"]
-    if not environment_mismatch(p["determinism"], p["threads"]):
-        return {}
-    return job_environment(p["determinism"], p["threads"])
+    args = (p["determinism"], p["threads"], p["backend"]["name"])
+    return job_environment(*args) if environment_mismatch(*args) else {}
 
 
 def build(job: dict, out: Path, log: Log) -> dict:
@@ -48,18 +50,19 @@ def build(job: dict, out: Path, log: Log) -> dict:
     runtime = job["runtime"]
     p, tensors = job["ingredients"]["params"], job["inputs"]["tensors"]
     files = check_sources(p, runtime)
-    assignment, record, gpu_memory = _process_setup(p, runtime, log)
+    setup = _process_setup(p, runtime, log)
     from biorepro.train.determinism import set_precision
     from biorepro.train.fit import score_split, train_seed
     from biorepro.train.sources import reset
     from biorepro.train.weights import save_model
 
     reset()
-    precision = set_precision(p["precision"], record)
-    log(f"train: seeds {p['seeds']}, determinism {p['determinism']}, threads {p['threads']}, "
-        f"precision {p['precision']}, devices {record['devices']}")
+    precision = set_precision(p["precision"], setup["determinism"])
+    log(f"train: seeds {p['seeds']}, backend {p['backend']['name']}, determinism "
+        f"{p['determinism']}, threads {p['threads']}, precision {p['precision']}")
     start = time.perf_counter()
-    model, history, result = train_seed(tensors, p["seeds"], p, runtime, log)
+    model, history, result = train_seed(tensors, p["seeds"], p, runtime, log,
+                                        on_gpu=setup["device"] != "cpu")
     save_model(model, out)
     history.to_csv(out / TRAIN.history(), index=False)
     for split in SPLITS_SCORED:
@@ -69,29 +72,39 @@ def build(job: dict, out: Path, log: Log) -> dict:
     duration = round(time.perf_counter() - start, 2)
     log(f"train: {result['status']}, {result['epochs_trained']} epochs, weights "
         f"{result['weights_sha256'][:16]}, {duration} s")
-    return {"device": assignment.device, "device_choice": assignment.how,
-            "gpu_memory": gpu_memory, "determinism": record, "precision": precision,
-            **files, "duration_s": duration}
+    return {**setup, "precision": precision, **files, "duration_s": duration}
 
 
-def _process_setup(params: dict, runtime: dict, log: Log) -> tuple:
-    """``(device assignment, determinism record, GPU memory setting)`` of this process,
-    made by its first run; a later run must share its determinism mode and threads."""
+def _process_setup(params: dict, runtime: dict, log: Log) -> dict:
+    """What this process's first run set up, for the provenance: ``device`` (the one the
+    backend reports), ``device_choice`` (why), ``platform``, ``devices`` (the backend's),
+    ``gpu_memory`` and ``determinism``; a later run must share its backend, determinism
+    mode and threads."""
+    backend = params["backend"]["name"]
     if not _PROCESS:
+        from biorepro.train.backend import probe
+        from biorepro.train.determinism import configure
+        from biorepro.train.device import limit_gpu_memory, platform, resolve
+
         assignment = assign_device(runtime["device"], runtime["lock_dir"],
                                    runtime["gpu_wait_s"], slots=runtime["seeds_per_gpu"])
-        log(f"device: {assignment.device} ({assignment.how})")
-        from biorepro.train.determinism import configure
-        from biorepro.train.device import limit_gpu_memory
-
-        record = configure(params["determinism"], params["threads"])
-        _PROCESS.update(setup=(assignment, record, limit_gpu_memory(assignment.memory_mb)))
-    setup = _PROCESS["setup"]
-    if (setup[1]["mode"], setup[1]["threads"]) != (params["determinism"], params["threads"]):
-        raise RuntimeError("one process trains runs of one train.determinism and train.threads "
-                           f"only: this one was set up for {setup[1]['mode']}, "
-                           f"{setup[1]['threads']} threads")
-    return setup
+        gpu_memory = limit_gpu_memory(backend, assignment.memory_mb, runtime["seeds_per_gpu"])
+        record = configure(params["determinism"], params["threads"], backend)
+        seen = probe(backend)
+        assignment = resolve(assignment, runtime["device"], backend, seen)
+        log(f"device: {assignment.device} ({assignment.how}); {backend} sees "
+            f"{', '.join(seen['devices'])}")
+        _PROCESS.update(assignment=assignment, setup={
+            "device": assignment.device, "device_choice": assignment.how,
+            "platform": platform(assignment.device, seen, record), "devices": seen["devices"],
+            "gpu_memory": gpu_memory, "determinism": record})
+    record = _PROCESS["setup"]["determinism"]
+    if (record["backend"], record["mode"], record["threads"]) != (
+            backend, params["determinism"], params["threads"]):
+        raise RuntimeError("one process trains runs of one train.backend, train.determinism "
+                           f"and train.threads only: this one was set up for "
+                           f"{record['backend']}, {record['mode']}, {record['threads']} threads")
+    return _PROCESS["setup"]
 
 
 def check_sources(params: dict, runtime: dict) -> dict:
@@ -130,9 +143,11 @@ def compare(stored: Path, retrained: Path) -> dict:
     ma, mb = file_manifest(stored), file_manifest(retrained)
     differing = sorted(f for f in ma.keys() | mb.keys() if ma.get(f) != mb.get(f))
     seeds = json.loads((stored / TRAIN.result()).read_text())["seeds"]
-    devices = [observed(d).get("device") for d in (stored, retrained)]
-    report = {"seeds": seeds, "entry": str(stored), "device_store": devices[0],
-              "device_retrained": devices[1], "same_device": devices[0] == devices[1],
+    seen = [observed(d) for d in (stored, retrained)]
+    platforms = platform_differences(*(o.get("platform") for o in seen))
+    report = {"seeds": seeds, "entry": str(stored), "device_store": seen[0].get("device"),
+              "device_retrained": seen[1].get("device"), "same_platform": not platforms,
+              "platform_differences": platforms,
               "weights_sha256_store": fa,
               "weights_sha256_retrained": fb, "weights_identical": fa == fb,
               "max_abs_weight_diff": max_abs_diff(a, b), "scores_identical": bool(scores_equal),
@@ -141,7 +156,6 @@ def compare(stored: Path, retrained: Path) -> dict:
                          f"{report['scores_identical']}, max |dw| "
                          f"{report['max_abs_weight_diff']:.3g}, differing files "
                          f"{', '.join(differing) or 'none'}"
-                         + ("" if report["same_device"] else
-                            f" (NOT COMPARABLE: trained on {devices[0]}, retrained on "
-                            f"{devices[1]})"))
+                         + ("" if not platforms else
+                            f" (NOT COMPARABLE: other platform: {'; '.join(platforms)})"))
     return report

@@ -146,6 +146,18 @@ def builtin_params(name: str, model_params: dict) -> dict:
     return {**defaults, **model_params}
 
 
+def check_backend(model: dict, backend: str, where: str) -> None:
+    """Refuse a user's model file whose code imports a framework other than Keras'
+    ``backend`` (``model``: the key part of :func:`resolve`): TensorFlow ops do not run
+    on JAX arrays, nor JAX ops on TensorFlow tensors."""
+    other = {"jax": "tensorflow", "tensorflow": "jax"}[backend]
+    if other in model.get("versions", {}):
+        raise ModelError(f"train.model: {where} imports {other}, but train.backend is "
+                         f"{backend}: a model built with {other} operations runs on the "
+                         f"{other} backend only. Use keras.ops and keras.layers (they run on "
+                         f"both), or set train.backend: {other}")
+
+
 def resolve(train: dict, image_size: int, digest, workdir: Path = Path(".")) -> tuple[dict, dict]:
     """``(key part, runtime part)`` of the ``train`` config section: what the model and
     weights settings contribute to the key, and the files the job reads.

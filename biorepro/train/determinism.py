@@ -1,10 +1,14 @@
-"""Determinism modes of a training job (see the TF/Keras facts they rely on).
+"""Determinism modes of a training job, per Keras backend (see the TF/JAX facts they rely on).
 
-- ``strict``: ``PYTHONHASHSEED`` (fixed: :data:`HASH_SEED`), ``TF_ENABLE_ONEDNN_OPTS=0``
-  (same kernels on every CPU) and ``TF_DETERMINISTIC_OPS=1`` in the environment *before*
-  Python starts; ``enable_op_determinism()`` before ``compile``; XLA off; intra/inter-op
-  threads pinned to the configured number (not the machine's core count); each source of
-  randomness seeded (:mod:`biorepro.train.sources`).
+- ``strict``: ``PYTHONHASHSEED`` (fixed: :data:`HASH_SEED`) in the environment *before*
+  Python starts, and each source of randomness seeded (:mod:`biorepro.train.sources`).
+  On TensorFlow also ``TF_ENABLE_ONEDNN_OPTS=0`` (same kernels on every CPU) and
+  ``TF_DETERMINISTIC_OPS=1`` before Python starts, ``enable_op_determinism()`` before
+  ``compile``, XLA off, intra/inter-op threads pinned to the configured number (not the
+  machine's core count): GPU ops without a deterministic kernel then raise (found before
+  training by :mod:`biorepro.train.kernels`). On JAX, ``XLA_FLAGS=
+  --xla_gpu_deterministic_ops=true`` before Python starts (XLA's GPU kernels deterministic,
+  scatter-adds slower; compilation stays on: XLA is JAX's only compiler).
 - ``seeded``: ``PYTHONHASHSEED`` and the sources seeded only.
 - ``off``: nothing seeded but the data order (for comparison).
 
@@ -19,31 +23,41 @@ from __future__ import annotations
 import os
 import platform
 
+from biorepro.train.backend import BACKENDS
+from biorepro.train.backend import version as backend_version
+
 MODES = ("strict", "seeded", "off")
 
 
 HASH_SEED = "0"  # Python's string hashing: fixed, not a source of randomness varied by runs
 
 
-def job_environment(mode: str, threads: int) -> dict[str, str]:
-    """Variables that must be in the job's environment when Python starts."""
+JAX_DETERMINISTIC_FLAG = "--xla_gpu_deterministic_ops=true"
+
+
+def job_environment(mode: str, threads: int, backend: str = "tensorflow") -> dict[str, str]:
+    """Variables that must be in the job's environment when Python starts: Keras'
+    backend, and those of the determinism ``mode``."""
     if mode not in MODES:
         raise ValueError(f"train.determinism: {mode!r} is not one of {', '.join(MODES)}")
-    env = {"TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = {"KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
     if mode in ("strict", "seeded"):
         env["PYTHONHASHSEED"] = HASH_SEED
     if mode == "strict":
-        env.update(TF_ENABLE_ONEDNN_OPTS="0", TF_DETERMINISTIC_OPS="1",
-                   OMP_NUM_THREADS=str(threads), TF_NUM_INTRAOP_THREADS=str(threads),
-                   TF_NUM_INTEROP_THREADS=str(threads))
+        env["OMP_NUM_THREADS"] = str(threads)
+        if backend == "jax":
+            env["XLA_FLAGS"] = JAX_DETERMINISTIC_FLAG
+        else:
+            env.update(TF_ENABLE_ONEDNN_OPTS="0", TF_DETERMINISTIC_OPS="1",
+                       TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS=str(threads))
     return env
 
 
-def environment_mismatch(mode: str, threads: int,
+def environment_mismatch(mode: str, threads: int, backend: str = "tensorflow",
                          environ: dict[str, str] | None = None) -> dict[str, str]:
     """The required variables that the current environment lacks or has wrong."""
     environ = os.environ if environ is None else environ
-    return {k: v for k, v in job_environment(mode, threads).items()
+    return {k: v for k, v in job_environment(mode, threads, backend).items()
             if k != "TF_CPP_MIN_LOG_LEVEL" and environ.get(k) != v}
 
 
@@ -60,12 +74,31 @@ def cpu_flags() -> list[str]:
     return []
 
 
-def configure(mode: str, threads: int) -> dict:
-    """Apply ``mode`` in this process (TensorFlow is imported here; the sources of
+def configure(mode: str, threads: int, backend: str = "tensorflow") -> dict:
+    """Apply ``mode`` in this process (the backend is imported here; the sources of
     randomness are seeded by the training itself); return the record."""
     import keras
     import numpy as np
+
+    if keras.backend.backend() != backend:
+        raise RuntimeError(f"Keras runs on {keras.backend.backend()}, not on train.backend "
+                           f"{backend}: KERAS_BACKEND must be set before Python starts")
+    read_back = _configure_jax(mode) if backend == "jax" else _configure_tensorflow(mode, threads)
+    return {
+        "mode": mode,
+        "threads": threads,
+        "backend": backend,
+        "read_back": read_back,
+        "versions": {"keras": keras.__version__, "numpy": np.__version__,
+                     "python": platform.python_version(),
+                     **{d: backend_version(d) for d in BACKENDS[backend]}},
+        "cpu_flags": cpu_flags(),
+    }
+
+
+def _configure_tensorflow(mode: str, threads: int) -> dict:
     import tensorflow as tf
+    from tensorflow.python.framework import config as tf_config
 
     if mode == "strict":
         tf.config.experimental.enable_op_determinism()
@@ -73,21 +106,26 @@ def configure(mode: str, threads: int) -> dict:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
     return {
-        "mode": mode,
-        "threads": threads,
-        "read_back": {
-            "op_determinism": _op_determinism_enabled(tf),
-            "jit": bool(tf.config.optimizer.get_jit()),
-            "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
-            "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
-            "environment": {k: os.environ.get(k) for k in
-                            ("PYTHONHASHSEED", "TF_ENABLE_ONEDNN_OPTS", "TF_DETERMINISTIC_OPS",
-                             "OMP_NUM_THREADS")},
-        },
-        "versions": {"tensorflow": tf.__version__, "keras": keras.__version__,
-                     "numpy": np.__version__, "python": platform.python_version()},
-        "devices": [d.name for d in tf.config.list_logical_devices()],
-        "cpu_flags": cpu_flags(),
+        "op_determinism": bool(tf_config.is_op_determinism_enabled()),
+        "jit": bool(tf.config.optimizer.get_jit()),
+        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+        "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+        "environment": {k: os.environ.get(k) for k in
+                        ("PYTHONHASHSEED", "TF_ENABLE_ONEDNN_OPTS", "TF_DETERMINISTIC_OPS",
+                         "OMP_NUM_THREADS")},
+    }
+
+
+def _configure_jax(mode: str) -> dict:
+    import jax
+
+    flags = os.environ.get("XLA_FLAGS", "").split()
+    return {
+        "op_determinism": JAX_DETERMINISTIC_FLAG in flags,
+        "jit": True,
+        "default_backend": jax.default_backend(),
+        "environment": {k: os.environ.get(k) for k in
+                        ("PYTHONHASHSEED", "XLA_FLAGS", "OMP_NUM_THREADS")},
     }
 
 
@@ -111,11 +149,11 @@ def set_precision(policy: str, record: dict) -> dict:
     return {"policy": got.name, "compute_dtype": got.compute_dtype,
             "variable_dtype": got.variable_dtype, "loss_scaling": policy == "mixed_float16",
             "deterministic": bool(deterministic),
-            "determinism_basis": ("op determinism on, XLA off" if deterministic else
+            "determinism_basis": (_basis(record) if deterministic else
                                   f"determinism {record['mode']}: not guaranteed")}
 
 
-def _op_determinism_enabled(tf) -> bool:
-    from tensorflow.python.framework import config as tf_config
-
-    return bool(tf_config.is_op_determinism_enabled())
+def _basis(record: dict) -> str:
+    if record["backend"] == "jax":
+        return f"XLA_FLAGS={JAX_DETERMINISTIC_FLAG}"
+    return "op determinism on, XLA off"

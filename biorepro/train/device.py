@@ -1,4 +1,5 @@
-"""Choosing the device of a training job, before TensorFlow is imported.
+"""Choosing the device of a training job before its framework is imported, and
+recording the one it used.
 
 ``train.device``: ``cpu`` hides every GPU; ``gpu`` needs one; ``auto`` takes a free GPU
 if there is one, else the CPU. Under SLURM (``SLURM_JOB_ID`` set) the allocation's
@@ -11,7 +12,12 @@ back for the driver). When no slot frees up within ``wait_s`` seconds, ``auto`` 
 back to the CPU and ``gpu`` fails.
 
 GPUs and their memory come from ``nvidia-smi``, or from ``BIOREPRO_FAKE_GPUS="0,1"``
-and ``BIOREPRO_FAKE_GPU_MB`` (used by tests on machines without GPUs).
+and ``BIOREPRO_FAKE_GPU_MB`` (used by tests on machines without GPUs). That is only where
+to look: once the framework is imported, :func:`resolve` takes the device it reports
+(:func:`biorepro.train.backend.probe`); a GPU it cannot use is the CPU for ``auto`` (with
+the reason) and an error naming the cause and the fix for ``gpu``. :func:`platform` is
+what runs are compared by: two runs on different GPU models, drivers, CUDA/cuDNN or
+framework versions are not comparable bit for bit (:func:`platform_differences`).
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from biorepro.train.backend import fix_command, why_no_gpu
 
 DEVICES = ("auto", "cpu", "gpu")
 
@@ -61,13 +69,26 @@ def gpu_memory_mb(gpu: str, environ=None) -> int | None:
     fake = environ.get("BIOREPRO_FAKE_GPU_MB")
     if fake is not None:
         return int(fake)
+    rows = query_gpus(("memory.total",), gpu)
     try:
-        out = subprocess.run(["nvidia-smi", f"--id={gpu}", "--query-gpu=memory.total",
-                              "--format=csv,noheader,nounits"],
-                             capture_output=True, text=True, timeout=20)
-        return int(out.stdout.split()[0])
-    except (FileNotFoundError, subprocess.TimeoutExpired, ValueError, IndexError):
+        return int(rows[0][0])
+    except (IndexError, ValueError):
         return None
+
+
+def query_gpus(fields: tuple[str, ...], gpu: str | None = None) -> list[list[str]]:
+    """``nvidia-smi --query-gpu`` rows of ``fields`` (every GPU, or ``gpu``), [] when
+    nvidia-smi is missing or fails (a machine without a working driver)."""
+    args = ["nvidia-smi", f"--query-gpu={','.join(fields)}", "--format=csv,noheader,nounits"]
+    try:
+        out = subprocess.run(args + ([f"--id={gpu}"] if gpu is not None else []),
+                             capture_output=True, text=True, timeout=20)
+    except (FileNotFoundError, subprocess.TimeoutExpired):
+        return []
+    if out.returncode != 0:
+        return []
+    return [[v.strip() for v in line.split(",")] for line in out.stdout.splitlines()
+            if line.strip()]
 
 
 def share_mb(total_mb: int | None, slots: int) -> int | None:
@@ -133,9 +154,19 @@ def assign_device(device: str, lock_dir: str | os.PathLike, wait_s: float,
     return Assignment("cpu", f"all GPUs {gpus} busy for {wait_s:g} s: fell back to CPU")
 
 
-def limit_gpu_memory(memory_mb: int | None) -> dict:
-    """Cap TensorFlow's memory on the visible GPU at ``memory_mb`` (a slot's share), or
-    let it grow as needed when None; returns what was set, for the provenance."""
+def limit_gpu_memory(backend: str, memory_mb: int | None, slots: int) -> dict:
+    """Cap the framework's memory on the visible GPU at ``memory_mb`` (a slot's share of
+    ``slots``), or let it grow as needed when None; returns what was set, for the
+    provenance. TensorFlow is told through its config (before its devices are used),
+    JAX through ``XLA_PYTHON_CLIENT_*`` (read when its GPU client starts)."""
+    if backend == "jax":
+        if memory_mb is None:
+            os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
+        else:
+            os.environ["XLA_PYTHON_CLIENT_MEM_FRACTION"] = f"{0.95 / slots:.3f}"
+        return {"limit_mb": memory_mb, "growth": memory_mb is None,
+                "environment": {k: os.environ.get(k) for k in (
+                    "XLA_PYTHON_CLIENT_PREALLOCATE", "XLA_PYTHON_CLIENT_MEM_FRACTION")}}
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")
@@ -147,3 +178,66 @@ def limit_gpu_memory(memory_mb: int | None) -> dict:
                 gpu, [tf.config.LogicalDeviceConfiguration(memory_limit=memory_mb)])
     return {"gpus": len(gpus), "limit_mb": memory_mb if gpus else None,
             "growth": bool(gpus) and memory_mb is None}
+
+
+def driver_version(gpu: str, environ=None) -> str | None:
+    """The NVIDIA driver's version (``nvidia-smi``), None without one (or with fake GPUs)."""
+    environ = os.environ if environ is None else environ
+    if environ.get("BIOREPRO_FAKE_GPUS") is not None:
+        return None
+    rows = query_gpus(("driver_version",), gpu)
+    return rows[0][0] if rows else None
+
+
+def resolve(assignment: Assignment, requested: str, backend: str, seen: dict,
+            environ=None) -> Assignment:
+    """The device the framework uses, given what it reports (``seen``, see
+    :func:`biorepro.train.backend.probe`): the assignment when it took a GPU the framework
+    sees (or the CPU); else the CPU with the reason (``auto``; the GPU's lock is let go),
+    or :class:`GpuUnavailable` naming the cause and the fix (``gpu``)."""
+    if assignment.device == "cpu" or seen["gpus"]:
+        return assignment
+    gpu = assignment.device.removeprefix("gpu:")
+    cause = why_no_gpu(backend, seen, environ)
+    fix = fix_command(backend)
+    if requested == "gpu":
+        raise GpuUnavailable(
+            f"train.device is gpu: GPU {gpu} is listed by nvidia-smi, but {backend} sees no "
+            f"GPU ({cause}). Install the CUDA build with: {fix} (or set train.device: auto "
+            "to train on the CPU)")
+    if assignment.lock is not None:
+        assignment.lock.close()
+    return Assignment("cpu", f"GPU {gpu} is listed by nvidia-smi, but {backend} sees no GPU "
+                      f"({cause}): trained on the CPU; to use the GPU: {fix}")
+
+
+def platform(device: str, seen: dict, record: dict, environ=None) -> dict:
+    """What a run's bits depend on besides its key: CPU or GPU (its name, compute
+    capability, driver, CUDA, cuDNN), the framework's versions, and on a CPU its SIMD
+    flags (``record``: :func:`biorepro.train.determinism.configure`'s)."""
+    if device == "cpu":
+        return {"device": "cpu", "cpu_flags": record["cpu_flags"], "versions": record["versions"]}
+    gpu = seen["gpus"][0]
+    return {"device": "gpu", "gpu": gpu["name"], "compute_capability": gpu["compute_capability"],
+            "driver": driver_version(device.removeprefix("gpu:").split(",")[0], environ),
+            "cuda": seen["cuda"], "cudnn": seen["cudnn"], "versions": record["versions"]}
+
+
+def platform_differences(a: dict | None, b: dict | None) -> list[str]:
+    """How two runs' :func:`platform` records differ (``what: a -> b``), [] when alike; a
+    run without a record (older entries) differs in ``platform: unknown``."""
+    if a is None or b is None:
+        return [] if a == b else ["platform: unknown"]
+    flat = [_flat(p) for p in (a, b)]
+    return [f"{k}: {flat[0].get(k)} -> {flat[1].get(k)}"
+            for k in sorted(flat[0].keys() | flat[1].keys()) if flat[0].get(k) != flat[1].get(k)]
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out

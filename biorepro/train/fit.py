@@ -29,9 +29,9 @@ import pandas as pd
 
 from biorepro.data.tensors import load_split
 from biorepro.joblog import Log
-from biorepro.train import optim, sources
+from biorepro.train import kernels, optim, sources
 from biorepro.train.catalog import ModelError
-from biorepro.train.input import balanced_weights, dataset
+from biorepro.train.input import CacheBatches, balanced_weights
 from biorepro.train.model import BACKBONE, build_model
 from biorepro.train.weights import weights_fingerprint
 
@@ -81,20 +81,39 @@ def freeze(backbone: keras.Model, unfreeze: int | str = 0) -> None:
 
 def _fit_phase(model, phase: str, data, params: dict, rate: float, epochs: int,
                first_epoch: int, log: Log) -> pd.DataFrame:
-    train_ds, devel_ds, steps = data
+    """Fit ``epochs`` epochs numbered from ``first_epoch`` (from 1; their orders follow on
+    from the previous phase's)."""
+    train, devel_ds, seeds = data
+    train_ds = train_pipeline(train, params["batch_size"], seeds, epochs, first_epoch - 1)
+    steps = train_ds.steps_per_epoch
     model.compile(optimizer=optim.optimizer(params["optimizer"], optim.schedule(
                       params["schedule"], rate, epochs, steps)),
                   loss=optim.loss(params["label_smoothing"]), metrics=["accuracy"],
-                  jit_compile=False if params["determinism"] == "strict" else "auto")
+                  jit_compile=_jit(params))
     stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=params["patience"],
                                             restore_best_weights=True)
-    fit = model.fit(train_ds, epochs=epochs, validation_data=devel_ds, verbose=0,
-                    shuffle=False, callbacks=[keras.callbacks.TerminateOnNaN(), stopper,
-                                              EpochLog(log, epochs, phase)])
+    try:
+        fit = model.fit(train_ds, epochs=epochs, steps_per_epoch=steps,
+                        validation_data=devel_ds, verbose=0, shuffle=False,
+                        callbacks=[keras.callbacks.TerminateOnNaN(), stopper,
+                                   EpochLog(log, epochs, phase)])
+    except Exception as err:  # TensorFlow's UnimplementedError, named without importing it
+        explained = (kernels.explain_unimplemented(str(err), model)
+                     if type(err).__name__ == "UnimplementedError" else None)
+        if explained is None:
+            raise
+        raise ModelError(explained) from err
     history = pd.DataFrame(fit.history)
     history.insert(0, "phase", phase)
     history.insert(0, "epoch", np.arange(first_epoch, first_epoch + len(history)))
     return history
+
+
+def _jit(params: dict) -> bool | str:
+    """XLA off under TensorFlow's strict determinism (Keras turns it off there anyway:
+    some XLA GPU gradients have no deterministic kernel); JAX always compiles."""
+    strict_tf = params["determinism"] == "strict" and params["backend"]["name"] == "tensorflow"
+    return False if strict_tf else "auto"
 
 
 def seeded_model(params: dict, runtime: dict, input_shape, seeds: dict) -> keras.Model:
@@ -108,18 +127,31 @@ def seeded_model(params: dict, runtime: dict, input_shape, seeds: dict) -> keras
     return model
 
 
-def train_pipeline(train, batch: int, seeds: dict, mode: str):
-    """The training batches, shuffled from ``seeds["order"]`` alone."""
-    sources.set_global(seeds["order"], mode)
-    return dataset(train, batch, shuffle_seed=seeds["order"],
-                   weights=balanced_weights(train.labels))
+def train_pipeline(train, batch: int, seeds: dict, epochs: int,
+                   first_epoch: int = 0) -> CacheBatches:
+    """The training batches of ``epochs`` epochs from epoch ``first_epoch`` (from 0),
+    shuffled from ``seeds["order"]`` alone, classes weighted equally."""
+    return CacheBatches(train, batch, shuffle_seed=seeds["order"], epochs=epochs,
+                        first_epoch=first_epoch, weights=balanced_weights(train.labels))
+
+
+def check_gpu_kernels(model, params: dict, input_shape) -> None:
+    """Under TensorFlow's strict determinism on a GPU, refuse (naming op and layer) a model
+    whose training step uses an op without a deterministic GPU kernel, before training
+    (:mod:`biorepro.train.kernels`; JAX's deterministic XLA flag has no such refusals)."""
+    if params["determinism"] != "strict" or params["backend"]["name"] != "tensorflow":
+        return
+    findings = kernels.nondeterministic_ops(model, input_shape)
+    if findings:
+        raise ModelError(kernels.describe(findings))
 
 
 def train_seed(tensor_dir: str | Path, seeds: dict, params: dict, runtime: dict,
-               log: Log = print):
+               log: Log = print, on_gpu: bool = False):
     """Fit a model from the run's ``seeds`` (``init``, ``order``, ``noise``; see
     :mod:`biorepro.train.sources`); returns ``(model, history DataFrame, result dict)``.
-    ``runtime`` gives the files the model is read from (``model_file``, ``weights_file``).
+    ``runtime`` gives the files the model is read from (``model_file``, ``weights_file``);
+    ``on_gpu``: the backend trains on a GPU (:func:`check_gpu_kernels` first).
     Every source is seeded again here; Keras' global state must have been cleared
     before (:func:`biorepro.train.sources.reset`, before the precision policy is set) for
     a run trained after another in the same process to be the run trained alone."""
@@ -129,10 +161,11 @@ def train_seed(tensor_dir: str | Path, seeds: dict, params: dict, runtime: dict,
                          f"({len(devel)}) must both have frames")
     mode = params["determinism"]
     model = seeded_model(params, runtime, train.images.shape[1:], seeds)
+    if on_gpu:
+        check_gpu_kernels(model, params, train.images.shape[1:])
     log(f"model: {model.count_params():,} parameters")
     batch = params["batch_size"]
-    data = (train_pipeline(train, batch, seeds, mode), dataset(devel, batch),
-            math.ceil(len(train) / batch))
+    data = (train, CacheBatches(devel, batch), seeds)
     sources.set_global(seeds["noise"], mode)
     tune = params["finetune"]
     if tune is None:
@@ -155,7 +188,7 @@ def train_seed(tensor_dir: str | Path, seeds: dict, params: dict, runtime: dict,
         train_acc = math.nan
         best = None
     else:
-        train_acc = float(model.evaluate(dataset(train, batch), verbose=0)[1])
+        train_acc = float(model.evaluate(CacheBatches(train, batch), verbose=0)[1])
         last = history[history["phase"] == history["phase"].iloc[-1]]
         best = int(last.loc[last["val_loss"].idxmin(), "epoch"])
     result = {"status": "diverged" if diverged else "ok", "seeds": seeds,
@@ -173,7 +206,7 @@ def score_split(model, tensor_dir: str | Path, split: str, batch_size: int = 64,
     if nan or not len(data):
         scores = np.full(len(data), np.nan)
     else:
-        scores = model.predict(dataset(data, batch_size, with_labels=False), verbose=0)[:, 0]
+        scores = model.predict(CacheBatches(data, batch_size, with_labels=False), verbose=0)[:, 0]
     video = np.concatenate([data.video_index, data.fta[:, 0]])
     table = data.videos.iloc[video].reset_index(drop=True).assign(
         frame=np.concatenate([data.frame_index, data.fta[:, 1]]),

@@ -1,14 +1,20 @@
-"""``tf.data`` pipelines over the memory-mapped tensor cache.
+"""Batches over the memory-mapped tensor cache, for any Keras backend.
 
-Only indices live in the pipeline; each batch is gathered from the memory map by a
-``numpy_function``, so memory holds a few batches, never the whole split. Shuffling is
-seeded from the job seed and reshuffled every epoch; batch order is deterministic.
+:class:`CacheBatches` is a ``keras.utils.PyDataset``: TensorFlow and JAX get the same
+batches in the same order from the same seeds. Only indices are held; each batch is
+gathered from the memory map (indices sorted within the batch, for sequential reads),
+so memory holds a few batches, never the whole split. Epoch ``e``'s order is a
+permutation drawn from ``numpy.random.SeedSequence([shuffle_seed, e])``: reshuffled
+every epoch, a pure function of the seed and the epoch (no framework generator). Without
+a seed the cache's order is kept (devel, test, scoring).
 """
 
 from __future__ import annotations
 
+import math
+
+import keras
 import numpy as np
-import tensorflow as tf
 
 from biorepro.data.tensors import SplitTensors
 
@@ -21,30 +27,52 @@ def balanced_weights(labels: np.ndarray) -> np.ndarray:
     return per_class[labels.astype(np.int64)].astype(np.float32)
 
 
-def dataset(split: SplitTensors, batch_size: int, *, shuffle_seed: int | None = None,
-            with_labels: bool = True, weights: np.ndarray | None = None) -> tf.data.Dataset:
+def epoch_order(n: int, shuffle_seed: int | None, epoch: int) -> np.ndarray:
+    """The sample order of epoch ``epoch`` (from 0): a permutation of ``range(n)`` drawn
+    from ``SeedSequence([shuffle_seed, epoch])``, or ``range(n)`` without a seed."""
+    if shuffle_seed is None:
+        return np.arange(n)
+    rng = np.random.default_rng(np.random.SeedSequence([shuffle_seed, epoch]))
+    return rng.permutation(n)
+
+
+class CacheBatches(keras.utils.PyDataset):
     """Batches ``(images, labels)``, or ``(images, labels, weights)`` when ``weights``
-    (one per sample) are given, or images only (``with_labels=False``)."""
-    n = len(split)
-    h, w, c = split.images.shape[1:]
-    images, labels = split.images, split.labels.astype(np.float32)
-    sample_w = np.ones(n, np.float32) if weights is None else weights
+    (one per sample) are given, or images only (``with_labels=False``); images uint8
+    ``(B, H, W, C)``, labels and weights float32 ``(B,)``.
 
-    def gather(idx):
-        order = np.sort(idx)  # sequential reads of the memory map
-        return np.asarray(images[order]), labels[order], sample_w[order]
+    The batches of ``epochs`` epochs form one sequence, epoch ``first_epoch + j //
+    steps_per_epoch`` in its order: batch ``j`` is a pure function of ``j``, so neither
+    Keras' prefetching nor the number of times a backend restarts or peeks at the data
+    can change what an epoch sees. Fit it with ``steps_per_epoch``."""
 
-    def load(idx):
-        x, y, sw = tf.numpy_function(gather, [idx], (tf.uint8, tf.float32, tf.float32),
-                                     stateful=False)
-        x.set_shape((None, h, w, c))
-        y.set_shape((None,))
-        sw.set_shape((None,))
-        if not with_labels:
+    def __init__(self, split: SplitTensors, batch_size: int, *, shuffle_seed: int | None = None,
+                 epochs: int = 1, first_epoch: int = 0, with_labels: bool = True,
+                 weights: np.ndarray | None = None):
+        super().__init__(workers=1, use_multiprocessing=False)
+        self.images, self.labels = split.images, split.labels.astype(np.float32)
+        self.weights = None if weights is None else np.asarray(weights, np.float32)
+        self.batch_size, self.shuffle_seed, self.with_labels = batch_size, shuffle_seed, with_labels
+        self.steps_per_epoch = math.ceil(len(self.labels) / batch_size)
+        self.epochs, self.first_epoch = epochs, first_epoch
+        self._order: tuple[int, np.ndarray] | None = None  # (epoch, its order), last used
+
+    def __len__(self) -> int:
+        return self.epochs * self.steps_per_epoch
+
+    def order(self, epoch: int) -> np.ndarray:
+        """The sample order of ``epoch`` (:func:`epoch_order`), kept for the next batch."""
+        if self._order is None or self._order[0] != epoch:
+            self._order = (epoch, epoch_order(len(self.labels), self.shuffle_seed, epoch))
+        return self._order[1]
+
+    def __getitem__(self, j: int):
+        epoch, i = divmod(j, self.steps_per_epoch)
+        order = self.order(self.first_epoch + epoch)
+        idx = np.sort(order[i * self.batch_size:(i + 1) * self.batch_size])
+        x = np.asarray(self.images[idx])
+        if not self.with_labels:
             return x
-        return (x, y) if weights is None else (x, y, sw)
-
-    ds = tf.data.Dataset.range(n)
-    if shuffle_seed is not None:
-        ds = ds.shuffle(n, seed=shuffle_seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).map(load).prefetch(2)  # sequential map: deterministic order
+        if self.weights is None:
+            return x, self.labels[idx]
+        return x, self.labels[idx], self.weights[idx]

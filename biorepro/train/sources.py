@@ -1,4 +1,4 @@
-"""Each source of training randomness seeded on its own (Keras 3, TensorFlow backend).
+"""Each source of training randomness seeded on its own (Keras 3, TensorFlow or JAX).
 
 How Keras 3 and TensorFlow draw randomness (``keras/src/random/seed_generator.py``, the
 initializers, ``Dropout`` and the preprocessing layers):
@@ -8,8 +8,8 @@ initializers, ``Dropout`` and the preprocessing layers):
   stateless function of that integer. A layer's ``SeedGenerator`` (dropout masks, random
   augmentation) starts from such an integer and advances its state variable at each call;
 - ``keras.random`` functions called without a seed use Keras' global ``SeedGenerator``;
-- ``tf.data``'s ``shuffle(seed=s)`` shuffles with the pair (TensorFlow's global seed, ``s``)
-  read when the dataset is built.
+- the batch order is drawn by NumPy from the order seed and the epoch alone
+  (:func:`biorepro.train.input.epoch_order`), on either backend.
 
 Hence, for a run's seeds (:class:`biorepro.train.randomness.Run`):
 
@@ -17,13 +17,12 @@ Hence, for a run's seeds (:class:`biorepro.train.randomness.Run`):
 2. ``noise``: every ``SeedGenerator`` of the model's layers then gets a new state derived
    from ``noise`` and its place in the model (:func:`reseed_noise`), so that dropout masks
    and augmentation do not follow ``init``;
-3. ``order``: ``set_random_seed(order)`` before the training pipeline is built, shuffled
-   with the op seed ``order``;
+3. ``order``: each epoch's permutation drawn from ``SeedSequence([order, epoch])``;
 4. ``set_random_seed(noise)`` before fitting: whatever still draws on a global generator
    during training follows ``noise``.
 
-With ``train.determinism: off`` only step 3 is applied (the data order stays seeded, as
-the pipeline needs a seed; initialisation and noise are left to chance).
+With ``train.determinism: off`` only step 3 is applied (the data order stays seeded;
+initialisation and noise are left to chance).
 """
 
 from __future__ import annotations

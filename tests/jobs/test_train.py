@@ -169,7 +169,8 @@ def test_cross_scores_with_a_user_layer_equal_the_models_own_and_need_the_same_f
     job(trained)
     runtime = {"threads": 1, "model_file": trained.runtime["model_file"], "weights_file": None}
     cross = make_entry(str(store), "cross", {"target": "self", "determinism": "strict",
-                                             "threads": 1},
+                                             "threads": 1,
+                                             "backend": trained.ingredients["params"]["backend"]},
                        {"train": trained, "tensors": cache}, runtime=runtime)
     job(cross)
     for split in ("devel", "test"):
@@ -245,8 +246,8 @@ def test_job_environment_and_mismatch():
     assert env["TF_NUM_INTRAOP_THREADS"] == "3"
     assert "TF_ENABLE_ONEDNN_OPTS" not in job_environment("seeded", 3)
     assert "PYTHONHASHSEED" not in job_environment("off", 3)
-    assert environment_mismatch("strict", 3, env) == {}
-    assert environment_mismatch("strict", 3, {**env, "PYTHONHASHSEED": "1"}) == {
+    assert environment_mismatch("strict", 3, environ=env) == {}
+    assert environment_mismatch("strict", 3, environ={**env, "PYTHONHASHSEED": "1"}) == {
         "PYTHONHASHSEED": "0"}
     with pytest.raises(ValueError, match="train.determinism"):
         job_environment("exact", 1)
