@@ -6,8 +6,11 @@ file is compared with the digests recorded in the stored entry's ``provenance.js
 (the record itself is not compared: it holds what was observed, e.g. host and time).
 A difference means the stage's output is not a pure function of its key on this
 machine: the offending entry and files are named, and the rebuilt copy is kept for
-inspection. Which entries: the first ``sample`` published entries of each stage of the
-plan, in key order (keys are hashes, so this is an arbitrary but repeatable choice).
+inspection, unless the rebuild ran on another compute platform than the stored entry (GPU
+model, driver, CUDA/cuDNN or framework versions, as training records them in ``compute``):
+then the entry is "not comparable", never "different". Which entries: the first ``sample``
+published entries of each stage of the plan, in key order (keys are hashes, so this is an
+arbitrary but repeatable choice).
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from pathlib import Path
 
 from biorepro.joblog import Log
 from biorepro.plan import Entry, Plan
-from biorepro.store.entries import PROVENANCE, entry_path, remove_tree, verify_entry
+from biorepro.store.entries import PROVENANCE, entry_path, observed, remove_tree, verify_entry
 from biorepro.store.layouts import LAYOUTS, STAGES
+from biorepro.train.device import platform_differences
 
 RECHECK_COLUMNS = ("stage", "key", "status", "differences", "seconds", "entry")
 
@@ -79,6 +83,9 @@ def recheck(plan: Plan, *, stages: list[str] | None = None, sample: int = 1,
             verify_entry(e.path)  # the stored files, not only their recorded digests
             rebuild(e, out, log)
             diff, status = differences(Path(e.path), out), None
+            other = platform_differences(*(observed(d).get("compute") for d in (e.path, out)))
+            if diff and other:
+                diff, status = [f"other platform: {d}" for d in other] + diff, "not comparable"
         except Exception as err:  # recorded per entry: the other entries still get checked
             diff, status = [f"cannot recheck: {type(err).__name__}: {err}"], "error"
         status = status or ("different" if diff else "identical")

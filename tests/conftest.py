@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -19,6 +20,16 @@ from biorepro.store.hashing import file_digest
 # Property tests draw their examples from a fixed seed: a CI failure replays locally.
 settings.register_profile("reproducible", derandomize=True)
 settings.load_profile("reproducible")
+
+
+FAKES = Path(__file__).resolve().parent / "fakes"
+
+
+def with_fake_smi(folder: Path, name: str = "nvidia-smi") -> dict:
+    """The environment with ``tests/fakes/<name>`` on ``PATH`` as ``nvidia-smi`` (linked
+    from ``folder``): a driver listing a GPU that no installed framework can use."""
+    (folder / "nvidia-smi").symlink_to(FAKES / name)
+    return {**os.environ, "PATH": f"{folder}{os.pathsep}{os.environ['PATH']}"}
 
 
 def write_video(path: Path, n_frames: int, size=(64, 48), fps=25.0, encode_index=True) -> Path:

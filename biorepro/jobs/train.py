@@ -96,7 +96,7 @@ def _process_setup(params: dict, runtime: dict, log: Log) -> dict:
             f"{', '.join(seen['devices'])}")
         _PROCESS.update(assignment=assignment, setup={
             "device": assignment.device, "device_choice": assignment.how,
-            "platform": platform(assignment.device, seen, record), "devices": seen["devices"],
+            "compute": platform(assignment.device, seen, record), "devices": seen["devices"],
             "gpu_memory": gpu_memory, "determinism": record})
     record = _PROCESS["setup"]["determinism"]
     if (record["backend"], record["mode"], record["threads"]) != (
@@ -144,7 +144,7 @@ def compare(stored: Path, retrained: Path) -> dict:
     differing = sorted(f for f in ma.keys() | mb.keys() if ma.get(f) != mb.get(f))
     seeds = json.loads((stored / TRAIN.result()).read_text())["seeds"]
     seen = [observed(d) for d in (stored, retrained)]
-    platforms = platform_differences(*(o.get("platform") for o in seen))
+    platforms = platform_differences(*(o.get("compute") for o in seen))
     report = {"seeds": seeds, "entry": str(stored), "device_store": seen[0].get("device"),
               "device_retrained": seen[1].get("device"), "same_platform": not platforms,
               "platform_differences": platforms,

@@ -2,11 +2,12 @@
 job (frame extraction may take hours before training starts).
 
 The model of a training key is built (weights file loaded, output shape checked) in a
-subprocess on the CPU, ``python -m biorepro.train.check``, which imports TensorFlow
-(seconds): only models that run user input are checked — a user's model file, or any
-weights file — and a model found to build is remembered in ``CACHE`` under the digest of
-what it was built from (the key's model, parameters, weights and augmentation, the image
-size and the code that builds it), so planning pays this once per model.
+subprocess on the CPU, ``python -m biorepro.train.check``, which imports Keras on the
+key's backend (``train.backend``; seconds): only models that run user input are checked
+— a user's model file, or any weights file — and a model found to build is remembered
+in ``CACHE`` under the digest of what it was built from (the key's model, parameters,
+weights, augmentation and backend, the image size and the code that builds it), so
+planning pays this once per model.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from biorepro.train.catalog import ModelError
 
 CACHE = Path(".biorepro") / "cache" / "models.json"
 CACHE_SIZE = 200
-BUILD_KEYS = ("model", "model_params", "weights", "augment")
+BUILD_KEYS = ("model", "model_params", "weights", "augment", "backend")
 
 
 def needs_check(params: dict) -> bool:
@@ -57,7 +58,8 @@ def check_model(params: dict, runtime: dict, image_size: int) -> None:
     if digest in known:
         return
     spec = json.dumps({"params": params, "runtime": runtime, "image_size": image_size})
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3",
+           "KERAS_BACKEND": params["backend"]["name"]}
     proc = subprocess.run([sys.executable, "-m", "biorepro.train.check", spec],
                           capture_output=True, text=True, env=env)
     if proc.returncode != 0:

@@ -15,9 +15,10 @@ GPUs and their memory come from ``nvidia-smi``, or from ``BIOREPRO_FAKE_GPUS="0,
 and ``BIOREPRO_FAKE_GPU_MB`` (used by tests on machines without GPUs). That is only where
 to look: once the framework is imported, :func:`resolve` takes the device it reports
 (:func:`biorepro.train.backend.probe`); a GPU it cannot use is the CPU for ``auto`` (with
-the reason) and an error naming the cause and the fix for ``gpu``. :func:`platform` is
-what runs are compared by: two runs on different GPU models, drivers, CUDA/cuDNN or
-framework versions are not comparable bit for bit (:func:`platform_differences`).
+the reason) and an error naming the cause and the fix for ``gpu``. :func:`platform` (the
+provenance's ``compute``) is what runs are compared by: two runs on different GPU models,
+drivers, CUDA/cuDNN or framework versions are not comparable bit for bit
+(:func:`platform_differences`).
 """
 
 from __future__ import annotations

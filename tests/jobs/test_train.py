@@ -1,6 +1,7 @@
 """Training jobs in their own processes: bit-reproducibility, divergence, strict mode."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from biorepro.plan import make_entry
 from biorepro.store.entries import staging, write_provenance
 from biorepro.train.determinism import environment_mismatch, job_environment
-from tests.conftest import make_tensor_cache, train_setup
+from tests.conftest import make_tensor_cache, train_setup, with_fake_smi
 
 TRAIN = {"model_params": {"widths": [4, 8]}, "epochs": 2, "batch_size": 16, "patience": 2,
          "threads": 1}
@@ -45,11 +46,11 @@ def train_entry(cache, store: Path, seed: int | dict, **overrides):
                       {"tensors": cache}, runtime={**runtime, "lock_dir": str(store / "locks")})
 
 
-def job(entry, *args, check=True) -> subprocess.CompletedProcess:
+def job(entry, *args, check=True, env=None) -> subprocess.CompletedProcess:
     """Run ``python -m biorepro.jobs`` on the entry's job (extra arguments ``args``)."""
     proc = subprocess.run([sys.executable, "-m", "biorepro.jobs", "--job",
                            json.dumps(entry.job), *args],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0 or not check, proc.stderr[-3000:]
     return proc
 
@@ -260,3 +261,48 @@ def test_failed_job_publishes_nothing(tmp_path):
     assert proc.returncode != 0 and "no longer in the store" in proc.stderr
     assert not Path(entry.path).exists()
     assert not list(Path(entry.path).parent.glob(".tmp-*"))
+
+
+def test_auto_with_a_gpu_the_backend_cannot_use_trains_on_the_cpu_and_says_why(cache, tmp_path):
+    """nvidia-smi lists a GPU, the installed TensorFlow cannot use it: the CPU is recorded."""
+    (tmp_path / "bin").mkdir()
+    entry = train_entry(cache, tmp_path / "store", 0, device="auto")
+    job(entry, env=with_fake_smi(tmp_path / "bin"))
+    seen = json.loads((Path(entry.path) / "provenance.json").read_text())["observed"]
+    assert seen["device"] == "cpu" and seen["devices"] == ["/device:CPU:0"]
+    assert "GPU 0 is listed by nvidia-smi, but tensorflow sees no GPU" in seen["device_choice"]
+    assert "pip install -r" in seen["device_choice"] and seen["compute"]["device"] == "cpu"
+
+
+def test_gpu_with_a_gpu_the_backend_cannot_use_stops_before_training(cache, tmp_path):
+    (tmp_path / "bin").mkdir()
+    entry = train_entry(cache, tmp_path / "store", 0, device="gpu")
+    proc = job(entry, check=False, env=with_fake_smi(tmp_path / "bin"))
+    assert proc.returncode != 0 and "train.device is gpu" in proc.stderr
+    assert "tensorflow sees no GPU" in proc.stderr and "pip install -r" in proc.stderr
+    assert "epoch 1/" not in proc.stderr and not Path(entry.path).exists()
+
+
+def test_jax_trains_without_tensorflow_bit_for_bit_under_its_own_key(cache, tmp_path):
+    """On JAX, with TensorFlow made unimportable: trained, verified bit for bit, and keyed
+    apart from the TensorFlow run of the same seed."""
+    blocked = tmp_path / "blocked" / "tensorflow"
+    blocked.mkdir(parents=True)
+    (blocked / "__init__.py").write_text("raise ImportError('tensorflow is blocked here')\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(blocked.parent), os.environ.get("PYTHONPATH", "")])}
+    entry = train_entry(cache, tmp_path / "store", 0, backend="jax")
+    assert entry.key != train_entry(cache, tmp_path / "store", 0).key
+    assert entry.ingredients["params"]["backend"]["name"] == "jax"
+    log = job(entry, env=env).stderr
+    assert "backend jax" in log and "epoch 2/2" in log
+    seen = json.loads((Path(entry.path) / "provenance.json").read_text())["observed"]
+    record = seen["determinism"]
+    assert record["backend"] == "jax" and record["read_back"]["op_determinism"] is True
+    assert record["versions"]["jax"] and "tensorflow" not in record["versions"]
+    assert seen["device"] == "cpu" and seen["devices"] == ["cpu:0"]
+    job(entry, "--into", str(tmp_path / "retrained"), "--report", str(tmp_path / "v.json"),
+        env=env)
+    report = json.loads((tmp_path / "v.json").read_text())
+    assert report["weights_identical"] and report["scores_identical"]
+    assert report["same_platform"] and report["differing_files"] == []

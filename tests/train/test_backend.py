@@ -15,18 +15,11 @@ from biorepro.train import backend
 from biorepro.train.catalog import ModelError, check_backend
 from biorepro.train.device import Assignment, GpuUnavailable, platform_differences, resolve
 from biorepro.train.input import epoch_order
+from tests.conftest import with_fake_smi
 
-FAKES = Path(__file__).resolve().parent.parent / "fakes"
 CPU_ONLY = {"devices": ["/device:CPU:0"], "gpus": [], "cuda_build": True, "cuda": "12.5.1",
             "cudnn": "9", "versions": {"tensorflow": "2.21.0"}}
 A_GPU = {**CPU_ONLY, "gpus": [{"name": "NVIDIA H200", "compute_capability": "9.0"}]}
-
-
-def with_fake_smi(folder: Path, name="nvidia-smi") -> dict:
-    """The environment with ``tests/fakes/<name>`` on ``PATH`` as ``nvidia-smi`` (linked
-    from ``folder``)."""
-    (folder / "nvidia-smi").symlink_to(FAKES / name)
-    return {**os.environ, "PATH": f"{folder}{os.pathsep}{os.environ['PATH']}"}
 
 
 def test_key_part_names_the_backend_and_its_versions():
