@@ -98,8 +98,8 @@ FULL = dict(throughput=[("xception_small", 64, (64, 256)), ("mobilenet_v2", 224,
                         ("resnet50", 224, (64, 256))],
             jobs=("xception_small", 64, 64), ks=(1, 2, 4, 8), seconds=2.0, rounds=3,
             det_steps=40, images={64: 4096, 128: 2048, 224: 1024})
-TOY = dict(throughput=[("xception_small", 16, (16, 64))], jobs=("xception_small", 16, 16),
-           ks=(1, 2), seconds=0.3, rounds=2, det_steps=4, precision="xception_small:16:16",
+TOY = dict(throughput=[("xception_small", 16, (32,))], jobs=("xception_small", 16, 32),
+           ks=(1, 2), seconds=0.3, rounds=2, det_steps=4, precision="xception_small:16:32",
            images={16: 512})
 CHILD_TIMEOUT_S = 900
 
@@ -257,12 +257,11 @@ def child_throughput(spec: dict) -> dict:
             fit_seconds(model, constant(), 2)
             step_s = fit_seconds(model, cache_batches(split, batch, 3, 1001), 3) / 3
             steps = int(min(500, max(3, round(spec["seconds"] / spec["rounds"] / step_s))))
-            ways = {"cache": lambda r: cache_batches(split, batch, steps, r),
-                    "constant": lambda r: constant()}
-            times = {w: [] for w in ways}
+            times = {"cache": [], "constant": []}
             for r in range(spec["rounds"]):
-                for w in (list(ways) if r % 2 == 0 else list(ways)[::-1]):
-                    times[w].append(fit_seconds(model, ways[w](r), steps))
+                for w in (["cache", "constant"] if r % 2 == 0 else ["constant", "cache"]):
+                    data = cache_batches(split, batch, steps, r) if w == "cache" else constant()
+                    times[w].append(fit_seconds(model, data, steps))
             ips = {w: steps * batch / statistics.median(t) for w, t in times.items()}
             row.update(steps=steps, cache_ips=ips["cache"], constant_ips=ips["constant"],
                        ratio=ips["cache"] / ips["constant"], goal=GOAL,
@@ -334,9 +333,26 @@ def child_precision(spec: dict) -> dict:
 CHILDREN = {"throughput": child_throughput, "job": child_job, "precision": child_precision}
 
 
+class HideTensorFlow:
+    """An import finder refusing ``tensorflow``, as on a machine without it (JAX children:
+    ``keras.utils.set_random_seed`` would otherwise import TensorFlow when it is installed,
+    about 15 s, only to seed it); counts the refused imports."""
+
+    refused = 0
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "tensorflow" or name.startswith("tensorflow."):
+            HideTensorFlow.refused += 1
+            raise ModuleNotFoundError(f"No module named {name!r} (hidden by bench/gpu.py)")
+        return None
+
+
 def child_main(spec: dict) -> None:
+    if spec["backend"] == "jax":
+        sys.meta_path.insert(0, HideTensorFlow())
     result = CHILDREN[spec["kind"]](spec)
     result["tensorflow_imported"] = "tensorflow" in sys.modules
+    result["tensorflow_imports_refused"] = HideTensorFlow.refused
     print(json.dumps(result))
 
 
@@ -347,7 +363,13 @@ def child_cmd(spec: dict) -> list[str]:
 
 
 def child_env(spec: dict) -> dict:
-    return {**os.environ, **job_environment(MODE, spec["threads"], spec["backend"])}
+    """The job's environment; on JAX a compilation cache shared by the throughput and
+    seeds_per_gpu processes (the k jobs load what the first compiled); not by the
+    precision runs, which compile on their own as separate training jobs do."""
+    env = {**os.environ, **job_environment(MODE, spec["threads"], spec["backend"])}
+    if spec["backend"] == "jax" and spec["kind"] != "precision":
+        env["JAX_COMPILATION_CACHE_DIR"] = spec["jax_cache"]
+    return env
 
 
 def parse(proc_out: str, proc_err: str, rc: int) -> dict:
@@ -405,7 +427,7 @@ def gpu_total_mb() -> int | None:
 def bench_backend(backend: str, cfg: dict, caches: dict, tmp: Path, total_mb) -> dict:
     """Measurements 1-4 on ``backend``."""
     base = {"backend": backend, "threads": cfg["threads"], "seconds": cfg["seconds"],
-            "rounds": cfg["rounds"]}
+            "rounds": cfg["rounds"], "jax_cache": str(tmp / "jax-cache")}
     res = {"throughput": [], "probe": None, "tensorflow_imported": False}
     for model, size, batches in cfg["throughput"]:
         print(f"[{backend}] throughput {model} {size} px, batches {batches}", flush=True)

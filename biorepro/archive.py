@@ -43,6 +43,7 @@ from pathlib import Path
 import yaml
 
 from biorepro.plan import Plan
+from biorepro.store.invocation import Invocation
 from biorepro.store.layouts import METRICS, STAGES
 
 FORMAT = "biorepro-archive/1"
@@ -165,15 +166,15 @@ def entries_manifest(plan: Plan) -> list[dict]:
         shown = "\n".join(f"  {e.stage}/{e.key} ({e.what})" for e in missing[:5])
         raise ArchiveError(
             f"{len(missing)} entries of the results are not in the store {plan.store}, e.g.\n"
-            f"{shown}\nrun the workflow first (`snakemake --cores N` with the same "
-            "--configfile options), then archive")
+            f"{shown}\nrun the workflow first "
+            f"(`{Invocation.current().snakemake('--cores', 'all')}`), then archive")
     damaged = plan.damaged()
     if damaged:
         raise ArchiveError(
             f"{len(damaged)} entries of the results are damaged:\n" + "\n".join(
                 f"  {c.path}: {'; '.join(c.problems)}" for c in damaged)
-            + "\nrun `biorepro fsck --repair`, then the workflow (they are rebuilt), "
-            "then archive")
+            + f"\nrun `{Invocation.current().biorepro('fsck', '--repair')}`, then the workflow "
+            "(they are rebuilt), then archive")
     roles = entry_roles(plan)
     order = {stage: i for i, stage in enumerate(STAGES)}
     out = []

@@ -11,23 +11,31 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 
 from biorepro import config as cfg
+from biorepro.store.invocation import Invocation, parse_overrides
 
 DEFAULT_CONFIG = "config/config.yaml"
+
+
+def _config(args) -> dict:
+    """The configuration of ``args``: the default file, ``--configfile`` files, then
+    ``--config`` overrides, as snakemake merges them."""
+    return cfg.load([DEFAULT_CONFIG, *args.configfile], args.overrides)
 
 
 def _plan(args):
     from biorepro.plan import build_plan
 
-    return build_plan(cfg.load([DEFAULT_CONFIG, *args.configfile]))
+    return build_plan(_config(args))
 
 
 def cmd_synth(args) -> int:
     """Generate the synthetic dataset(s) the configuration names (a no-op when there)."""
     from biorepro.synth.dataset import MARKER, dataset_path, ensure_dataset
 
-    experiments = cfg.experiments(cfg.load([DEFAULT_CONFIG, *args.configfile]))
+    experiments = cfg.experiments(_config(args))
     from biorepro.plan import cross_config
 
     datasets = [c["dataset"] for c in experiments.values()] + [
@@ -47,34 +55,72 @@ def cmd_synth(args) -> int:
 def cmd_status(args) -> int:
     """Explain which planned entries would run and why; exit 1 if any is damaged."""
     from biorepro.status import explain, format_explanations
+    from biorepro.store import roots
 
     plan = _plan(args)
-    print(format_explanations(plan, explain(plan)))
+    root = roots.find_config(plan.store, roots.config_identity(
+        os.getcwd(), args.configfile, args.overrides))
+    last = {(stage, what): key for stage, key, what in root.entries} if root else {}
+    print(format_explanations(plan, explain(plan, last)))
     damaged = plan.damaged()
     for check in damaged:
         print(f"DAMAGED {check.path}: {'; '.join(check.problems)}")
     if damaged:
-        print(f"{len(damaged)} damaged entries: run `biorepro fsck --repair`, then the "
+        print(f"{len(damaged)} damaged entries: run "
+              f"`{Invocation.current().biorepro('fsck', '--repair')}`, then the "
               "workflow (they are rebuilt)")
     return 1 if damaged else 0
 
 
 def cmd_gc(args) -> int:
-    """List (or with --yes remove) store entries the configuration no longer reaches."""
-    from biorepro.gc import collect, find_garbage
+    """List (or with --yes remove) store entries that no live root reaches."""
+    from biorepro.gc import collect, find_garbage, honoured_roots
 
     plan = _plan(args)
-    garbage = find_garbage(plan)
+    found = honoured_roots(plan.store, parse_age(args.older_than))
+    keep = [] if args.only_config else found.live
+    if args.only_config:
+        print("--only-config: keeping only what this configuration plans; the store's "
+              f"{len(found.live)} live roots are not honoured")
+    for root in keep:
+        print(f"keeping {root.describe()}")
+    for root, why in found.dead:
+        print(f"not keeping {root.describe()}: {why}")
+    garbage = find_garbage(plan, keep=keep)
     total = sum(g.size for g in garbage)
     for g in garbage:
         print(f"{'remove' if args.yes else 'would remove'} {g.path} ({g.size / 1e6:.1f} MB): "
               f"{g.reason}")
     if not args.yes:
+        again = Invocation.current().biorepro("gc", *gc_flags(args), "--yes")
         print(f"{len(garbage)} entries, {total / 1e6:.1f} MB; dry run: nothing removed "
-              "(run with --yes to remove)")
+              f"(to remove them: `{again}`)")
     else:
+        from biorepro.store.roots import forget
+
+        forget(plan.store, [root for root, _ in found.dead])
         print(f"removed {len(garbage)} entries, {collect(garbage) / 1e6:.1f} MB freed")
     return 0
+
+
+def gc_flags(args) -> list[str]:
+    """The flags of ``biorepro gc`` that choose what it keeps, as given."""
+    return ((["--only-config"] if args.only_config else [])
+            + (["--older-than", args.older_than] if args.older_than else []))
+
+
+def parse_age(text: str | None) -> float | None:
+    """``--older-than 90d`` (``s``, ``m``, ``h``, ``d`` or ``w``) as the time (seconds
+    since the epoch) before which roots expire; None without the option."""
+    if not text:
+        return None
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+    try:
+        amount, unit = float(text[:-1]), units[text[-1]]
+    except (KeyError, ValueError, IndexError):
+        raise ValueError(f"--older-than {text!r}: a number and a unit, one of s, m, h, d, w "
+                         "(e.g. 90d)") from None
+    return time.time() - amount * unit
 
 
 def cmd_fsck(args) -> int:
@@ -82,7 +128,7 @@ def cmd_fsck(args) -> int:
     from biorepro.store.fsck import fsck, store_entries
 
     if args.all:  # the store is all it needs of the configuration
-        store = cfg.load([DEFAULT_CONFIG, *args.configfile]).get(
+        store = _config(args).get(
             "store", cfg.schema()["properties"]["store"]["default"])
         entries = store_entries(store)
     else:
@@ -134,6 +180,9 @@ def cmd_archive(args) -> int:
     """Archive the workflow, library, configuration and results for a rerun."""
     from biorepro.archive import archive
 
+    if args.config:
+        raise cfg.ConfigError("archive: --config overrides would not be in the archive: put "
+                              "them in a file and pass it with --configfile")
     manifest = archive(_plan(args), args.configfile, args.output)
     size = os.path.getsize(args.output)
     print(f"archived {', '.join(manifest['experiments'])}: {len(manifest['entries'])} store "
@@ -172,7 +221,8 @@ def main(argv=None) -> int:
         ("synth", cmd_synth, "generate the configured synthetic dataset (before snakemake); "
                              "`biorepro synth --out DIR ...` generates one anywhere"),
         ("status", cmd_status, "explain which store entries would run, and why"),
-        ("gc", cmd_gc, "remove store entries the configuration no longer reaches"),
+        ("gc", cmd_gc, "remove store entries that no configuration run on the store and no "
+                       "results view still uses (its roots)"),
         ("fsck", cmd_fsck, "verify store entries file by file (exit 1 if any is damaged)"),
         ("recheck", cmd_recheck, "rebuild sampled entries of every stage and compare them "
                                  "bit for bit (exit 1 on a difference)"),
@@ -183,9 +233,17 @@ def main(argv=None) -> int:
         p = sub.add_parser(name, help=text)
         p.add_argument("--configfile", nargs="*", default=[],
                        help="config override files (as snakemake --configfile)")
+        p.add_argument("--config", nargs="*", default=[], metavar="KEY=VALUE",
+                       help="config overrides (as snakemake --config)")
         p.set_defaults(func=func)
-    sub.choices["gc"].add_argument("--yes", action="store_true",
-                                   help="really remove (default: dry run)")
+    gc = sub.choices["gc"]
+    gc.add_argument("--yes", action="store_true", help="really remove (default: dry run)")
+    gc.add_argument("--older-than", metavar="AGE",
+                    help="also drop roots recorded more than AGE ago (e.g. 90d, 12h), as "
+                         "well as those whose working directory or view is gone")
+    gc.add_argument("--only-config", action="store_true",
+                    help="keep only what this configuration plans, ignoring every other "
+                         "configuration and results view recorded in the store")
     fsck = sub.choices["fsck"]
     fsck.add_argument("--all", action="store_true",
                       help="check every entry of the store, not only those the "
@@ -228,6 +286,9 @@ def main(argv=None) -> int:
         return synth_main(argv[1:]) or 0
     args = parser.parse_args(argv)
     try:
+        if hasattr(args, "configfile"):
+            args.overrides = parse_overrides(args.config)
+            Invocation(os.getcwd(), tuple(args.configfile), tuple(args.config)).export()
         return args.func(args)
     except (cfg.ConfigError, ValueError, OSError) as err:
         print(f"biorepro {args.command}: {err}", file=sys.stderr)

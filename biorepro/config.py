@@ -310,8 +310,23 @@ def paper_params(paper: dict, rows: list[tuple[int, dict]], folds: list[str]) ->
     return {"title": paper["title"], "source": paper["source"], "results": [r for _, r in rows]}
 
 
-def load(paths: list[str | os.PathLike]) -> dict:
-    """Merge YAML files in order (later ones override), as ``--configfile`` does."""
+def merge_layer(config: dict, layer: dict) -> dict:
+    """``layer`` (a config file, or ``--config`` overrides) over ``config``. Mappings merge
+    key by key, with one exception: a layer that sets ``train.model`` to another model
+    starts that model from its own parameters, so ``train.model_params`` inherited from
+    earlier layers (written for the previous model) are dropped; the layer's own
+    ``model_params``, if any, apply."""
+    new_model = (layer.get("train") or {}).get("model") if isinstance(
+        layer.get("train"), dict) else None
+    train = config.get("train")
+    if new_model is not None and isinstance(train, dict) and train.get("model") != new_model:
+        config = {**config, "train": {k: v for k, v in train.items() if k != "model_params"}}
+    return deep_merge(config, layer)
+
+
+def load(paths: list[str | os.PathLike], overrides: dict | None = None) -> dict:
+    """Merge YAML files in order (later ones override), as ``--configfile`` does, then
+    ``overrides`` (``--config``), each by :func:`merge_layer`."""
     config: dict = {}
     for path in paths:
         try:
@@ -322,5 +337,5 @@ def load(paths: list[str | os.PathLike]) -> dict:
             raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
         if not isinstance(data, dict):
             raise ConfigError(f"config file {path}: top level must be a mapping")
-        config = deep_merge(config, data)
-    return config
+        config = merge_layer(config, data)
+    return merge_layer(config, overrides or {})

@@ -109,6 +109,10 @@ class Entry:
         entries = {d.path: d for d in _leaves(self.deps) if isinstance(d, Entry)}
         return list(entries.values())
 
+    def closure(self) -> list[Entry]:
+        """The entry and every entry it is built from, transitively (inputs first)."""
+        return [*_upstream_closure(self), self]
+
     @property
     def job(self) -> dict:
         """What its job receives (see :mod:`biorepro.jobs.run`)."""

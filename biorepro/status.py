@@ -1,9 +1,12 @@
 """Why would an entry run? Compare its key's ingredients with what the store holds.
 
-For each planned entry missing from the store, the nearest published entry of the same
-stage (fewest differing ingredients) is found, and the ingredients that differ are
-reported: ``params.size: 128 -> 64``, ``inputs.video: <digest> -> <digest>``, a code
-change (``code.digest``) or a package upgrade (``versions.tensorflow``).
+For each planned entry missing from the store, the entry the configuration used last for
+the same role (same stage and description, from its root in the store, see
+:mod:`biorepro.store.roots`) is compared with it; without one (a first run, or that entry
+is gone), the nearest published entry of the same stage (fewest differing ingredients).
+The ingredients that differ are reported: ``params.size: 128 -> 64``, ``inputs.video:
+<digest> -> <digest>``, a code change (``code.digest``) or a package upgrade
+(``versions.tensorflow``).
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ class Explanation:
     against the nearest published entry; ``nearest`` None when its stage has none."""
 
     entry: Entry
-    nearest: str | None          # key of the nearest store entry, if any
+    nearest: str | None          # key of the store entry compared with, if any
     changes: list[tuple[str, object, object]]  # (ingredient, in store, planned)
+    last_run: bool = False       # nearest is what this configuration used last
 
 
 def _published(store: str, stage: str) -> dict[str, dict]:
@@ -51,14 +55,19 @@ def _diff(old: dict, new: dict) -> list[tuple[str, object, object]]:
                                        and c[0][:-len("code.digest")] in named)]
 
 
-def explain(plan: Plan) -> list[Explanation]:
-    """One explanation per planned entry that is not in the store."""
+def explain(plan: Plan, last: dict[tuple[str, str], str] | None = None) -> list[Explanation]:
+    """One explanation per planned entry that is not in the store; ``last`` maps (stage,
+    what) to the key this configuration used last (its root's entries)."""
     published: dict[str, dict[str, dict]] = {}
     out = []
     for e in plan.missing():
         if e.stage not in published:
             published[e.stage] = _published(plan.store, e.stage)
         planned = flatten(e.ingredients)
+        before = (last or {}).get((e.stage, e.what))
+        if before in published[e.stage]:
+            out.append(Explanation(e, before, _diff(published[e.stage][before], planned), True))
+            continue
         best: tuple[str | None, list] = (None, [])
         for key, ingr in published[e.stage].items():
             changes = _diff(ingr, planned)
@@ -84,7 +93,8 @@ def format_explanations(plan: Plan, explanations: list[Explanation]) -> str:
         if x.nearest is None:
             lines.append(f"{head}\n    new: the store has no {x.entry.stage} entry yet")
             continue
-        lines.append(f"{head}\n    differs from store entry {x.nearest} in:")
+        basis = "the entry this configuration used last" if x.last_run else "store entry"
+        lines.append(f"{head}\n    differs from {basis} {x.nearest} in:")
         for name, old, new in x.changes[:6]:
             lines.append(f"      {name}: {_short(old)} -> {_short(new)}")
         if len(x.changes) > 6:

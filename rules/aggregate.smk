@@ -60,17 +60,23 @@ rule view:
         "../envs/biorepro.yaml"
     params:
         entry=lambda wildcards: VIEWS[wildcards.view].path,
+        store=PLAN.store,
+        closure=view_closure,
     script:
         "../scripts/view.py"
 
 
 onstart:
     record_extract_batches()
+    record_root()
 
 
 onsuccess:
     for _name in VIEWS:
-        print(f"biorepro: results of '{_name}' are in {results_dir(_name)}/")
+        if os.path.isdir(results_dir(_name)):
+            print(f"biorepro: results of '{_name}' are in {results_dir(_name)}/")
+    if os.path.isfile(VERIFY_REPORT) and os.path.getmtime(VERIFY_REPORT) >= STARTED:
+        print(f"biorepro: determinism check of '{BASE['experiment']}': {VERIFY_REPORT}")
     clean_receipts()
 
 

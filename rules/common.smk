@@ -12,22 +12,45 @@ sys.path.insert(0, workflow.basedir)
 from snakemake.exceptions import WorkflowError
 
 from biorepro.config import ConfigError
+from biorepro.config import load as load_config
 from biorepro.train.randomness import runs as cfg_runs
 from biorepro.data.ingest import DatasetError
 from biorepro.data.split_folders import LeakageError
 from biorepro.data.splitting import SplitError
+from biorepro.store.invocation import Invocation
 from biorepro.plan import build_plan
+from biorepro.store import roots
 from biorepro.store.keys import KEY_PATTERN
+from biorepro.train.backend import BackendError
 from biorepro.train.catalog import ModelError
 
+# The options of this run, for the commands biorepro prints as fixes (jobs inherit them).
+INVOCATION = Invocation(
+    os.getcwd(),
+    tuple(
+        os.path.relpath(f) if not os.path.relpath(f).startswith("..") else str(f)
+        for f in workflow.config_settings.configfiles
+    ),
+    tuple(workflow.config_settings.config_args or ()),
+)
+INVOCATION.export()
+
 try:
-    PLAN = build_plan(config)
+    # The configuration as biorepro's commands merge it (cfg.load: a file that switches
+    # train.model starts from that model's own parameters), from the same files.
+    PLAN = build_plan(
+        load_config(
+            ["config/config.yaml", *workflow.config_settings.configfiles],
+            roots.plain(workflow.config_settings.config),
+        )
+    )
 except (
     ConfigError,
     DatasetError,
     LeakageError,
     SplitError,
     ModelError,
+    BackendError,
     OSError,
 ) as err:
     raise WorkflowError(f"biorepro: {err}") from None
@@ -42,6 +65,8 @@ RUN = os.environ.setdefault("BIOREPRO_RUN", uuid.uuid4().hex[:12])
 RUN_DIR = f"{RECEIPTS}/{RUN}"
 BATCHES_FILE = f"{RUN_DIR}/extract_batches.json"
 VERIFY = BASE["verify"]["scratch"]
+VERIFY_REPORT = f"{VERIFY}/determinism-{BASE['experiment']}.json"
+STARTED = time.time()
 VERIFY_FOLD = EXPERIMENTS[BASE["experiment"]].folds[0]
 VERIFY_ENTRIES = [
     EXPERIMENTS[BASE["experiment"]].train[(VERIFY_FOLD, s)]
@@ -126,8 +151,8 @@ if DAMAGED:
     raise WorkflowError(
         f"biorepro: {len(DAMAGED)} store entries are damaged:\n"
         + "\n".join(f"  {c.path}: {'; '.join(c.problems)}" for c in DAMAGED)
-        + "\nRun `biorepro fsck --repair` (damaged entries go to <store>/.quarantine/), "
-        "then run again: they are rebuilt."
+        + f"\nRun `{INVOCATION.biorepro('fsck', '--repair')}` (damaged entries go to "
+        "<store>/.quarantine/), then run again: they are rebuilt."
     )
 
 
@@ -140,6 +165,26 @@ def extract_batches():
         with open(BATCHES_FILE) as f:
             return json.load(f)
     return PLAN.extract_batches(BASE["extract"]["videos_per_job"])
+
+
+def record_root():
+    """Record this configuration as a root of the store (it keeps its entries from gc)."""
+    if workflow.remote_exec:
+        return
+    identity = roots.config_identity(
+        os.getcwd(),
+        [str(f) for f in workflow.config_settings.configfiles],
+        roots.plain(workflow.config_settings.config),
+    )
+    entries = [(e.stage, e.key, e.what) for e in PLAN.by_key.values()]
+    roots.record_config(PLAN.store, identity, entries)
+
+
+def view_closure(wildcards):
+    """The entries the view ``wildcards.view`` shows, as (stage, key, what) in JSON."""
+    return json.dumps(
+        [[e.stage, e.key, e.what] for e in VIEWS[wildcards.view].closure()]
+    )
 
 
 def record_extract_batches():

@@ -53,7 +53,7 @@ rule verify:
     input:
         [f"{VERIFY}/{e.key}/verify.json" for e in VERIFY_ENTRIES],
     output:
-        f"{VERIFY}/determinism-{BASE['experiment']}.json",
+        VERIFY_REPORT,
     log:
         f"{LOGS}/verify/determinism.log",
     conda:

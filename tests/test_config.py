@@ -215,3 +215,21 @@ def test_unknown_published_folds_are_planning_errors_naming_the_key(fold, folds,
 def test_the_structure_of_published_rows_is_validated(bad, key):
     with pytest.raises(cfg.ConfigError, match=re.escape(f"config key '{key}'")):
         cfg.validate({"paper": {"results": [bad]}})
+
+
+def test_a_file_switching_the_model_starts_from_its_own_parameters(tmp_path):
+    """The README's own-model example over the default config: the default's
+    xception_small parameters do not follow the switch to another model."""
+    own = tmp_path / "own.yaml"
+    own.write_text("train: {model: models/my_net.py:build, model_params: {width: 32}}\n")
+    base = tmp_path / "base.yaml"
+    base.write_text("train: {model: xception_small, model_params: {widths: [8, 16]}}\n")
+    merged = cfg.load([base, own])
+    assert merged["train"]["model_params"] == {"width": 32}
+    switch_only = tmp_path / "switch.yaml"
+    switch_only.write_text("train: {model: mobilenet_v2}\n")
+    assert "model_params" not in cfg.load([base, switch_only])["train"]
+    same = tmp_path / "same.yaml"
+    same.write_text("train: {model: xception_small, epochs: 3}\n")
+    assert cfg.load([base, same])["train"]["model_params"] == {"widths": [8, 16]}
+    assert cfg.load([base], {"train": {"model": "resnet50"}})["train"] == {"model": "resnet50"}

@@ -99,3 +99,79 @@ def test_gc_removes_quarantined_entries(tmp_path):
         (moved, "quarantined by biorepro fsck --repair")]
     collect(garbage)
     assert not moved.exists()
+
+
+def test_gc_keeps_what_live_roots_list_and_drops_what_dead_ones_do(tmp_path):
+    from biorepro.gc import honoured_roots
+    from biorepro.store import roots
+
+    mine, theirs, orphan = (frames(tmp_path, s, "aaa") for s in (128, 64, 32))
+    for e in (mine, theirs, orphan):
+        publish(e)
+    elsewhere = tmp_path / "their-workdir"
+    elsewhere.mkdir()
+    identity = roots.config_identity(elsewhere, ["their.yaml"], {"seeds": [1]})
+    roots.record_config(tmp_path, identity, [("frames", theirs.key, theirs.what)])
+    gone = roots.config_identity(tmp_path / "deleted", [], None)
+    roots.record_config(tmp_path, gone, [("frames", orphan.key, orphan.what)])
+    found = honoured_roots(str(tmp_path))
+    assert [r.path for r in found.live] == [str(elsewhere.resolve())]
+    assert [why for _, why in found.dead] == [f"{tmp_path / 'deleted'} no longer exists"]
+    plan = plan_of(tmp_path, mine)
+    assert [g.path.name for g in find_garbage(plan, keep=found.live)] == [orphan.key]
+    assert sorted(g.path.name for g in find_garbage(plan)) == sorted([theirs.key, orphan.key])
+    aged = honoured_roots(str(tmp_path), older_than=time.time() + 1)
+    assert aged.live == [] and "before the --older-than limit" in aged.dead[0][1]
+
+
+def test_a_config_root_is_replaced_by_the_next_run_and_found_by_its_identity(tmp_path):
+    from biorepro.store import roots
+
+    work = tmp_path / "w"
+    work.mkdir()
+    identity = roots.config_identity(work, ["my.yaml"], {})
+    roots.record_config(tmp_path, identity, [("frames", "k1", "a")])
+    roots.record_config(tmp_path, identity, [("frames", "k2", "a")])
+    assert [r.entries for r in roots.load(tmp_path)] == [(("frames", "k2", "a"),)]
+    assert roots.find_config(tmp_path, identity).entries == (("frames", "k2", "a"),)
+    assert roots.find_config(tmp_path, roots.config_identity(work, ["other.yaml"], {})) is None
+    (tmp_path / roots.ROOTS / "broken.json").write_text("{")
+    try:
+        roots.load(tmp_path)
+    except ValueError as err:
+        assert "broken.json" in str(err)
+    else:
+        raise AssertionError("an unreadable root must stop gc")
+
+
+def test_a_view_root_dies_when_the_view_shows_another_entry(tmp_path):
+    from biorepro.store import roots
+    from biorepro.store.view import VIEW_MARKER
+
+    view = tmp_path / "results" / "demo"
+    view.mkdir(parents=True)
+    (view / VIEW_MARKER).write_text("/store/summary/k1\n")
+    roots.record_view(tmp_path, view, "/store/summary/k1", [("summary", "k1", "s")])
+    [root] = roots.load(tmp_path)
+    assert root.dead_because() is None
+    (view / VIEW_MARKER).write_text("/store/summary/k2\n")
+    assert root.dead_because() == f"{view.resolve()} now shows another entry"
+
+
+def test_status_compares_with_the_entry_this_configuration_used_last(tmp_path):
+    """Another configuration's entry is nearer; the one this configuration used last is
+    what its user changed."""
+    theirs = frames(tmp_path, 64, "aaa")
+    last = make_entry(str(tmp_path), "frames", {"size": 128, "n_frames": 5},
+                      {"video": Source("/v/aaa.mov", "aaa")}, what="video /v/aaa.mov")
+    for e in (theirs, last):
+        publish(e)
+    planned = make_entry(str(tmp_path), "frames", {"size": 64, "n_frames": 5},
+                         {"video": Source("/v/aaa.mov", "aaa")}, what="video /v/aaa.mov")
+    plan = plan_of(tmp_path, planned)
+    [nearest] = explain(plan)
+    assert nearest.nearest == theirs.key and not nearest.last_run
+    [x] = explain(plan, {("frames", planned.what): last.key})
+    assert x.nearest == last.key and x.last_run
+    assert x.changes == [("params.size", 128, 64)]
+    assert "the entry this configuration used last" in format_explanations(plan, [x])

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from biorepro.store.hashing import file_digest, settled, stat_stamp, write_cache
+from biorepro.store.invocation import Invocation
 from biorepro.store.keys import canonical_json, derive_key
 from biorepro.store.layouts import LAYOUTS
 
@@ -211,9 +212,9 @@ class DamagedEntryError(RuntimeError):
     def __init__(self, entry: str | os.PathLike, problems: list[str]):
         self.entry, self.problems = str(entry), problems
         super().__init__(
-            f"store entry {entry} is damaged: {'; '.join(problems)}. Run `biorepro fsck "
-            "--repair` (it moves damaged entries to <store>/.quarantine/), then run again: "
-            "the entry is rebuilt.")
+            f"store entry {entry} is damaged: {'; '.join(problems)}. Run "
+            f"`{Invocation.current().biorepro('fsck', '--repair')}` (it moves damaged entries "
+            "to <store>/.quarantine/), then run again: the entry is rebuilt.")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from biorepro.store.entries import PROVENANCE
 
+VIEW_MARKER = "STORE_ENTRY"  # the view's file naming the store entry it shows
+
 
 def _copy_tree(src: Path, dst: Path) -> None:
     """Copy the files' bytes (new, writable files: not the entry's read-only modes)."""
@@ -34,7 +36,7 @@ def publish_view(summary_entry: str | os.PathLike, view_dir: str | os.PathLike) 
     view.parent.mkdir(parents=True, exist_ok=True)
     fresh = view.parent / f".{view.name}.new-{uuid.uuid4().hex[:8]}"
     _copy_tree(src, fresh)
-    (fresh / "STORE_ENTRY").write_text(f"{src.resolve()}\n")
+    (fresh / VIEW_MARKER).write_text(f"{src.resolve()}\n")
     old = view.parent / f".{view.name}.old-{uuid.uuid4().hex[:8]}"
     if view.exists():
         view.rename(old)

@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 
 from biorepro.store.fingerprint import code_fingerprint
+from biorepro.store.invocation import Invocation
 from biorepro.store.keys import canonical_json, derive_key
 
 MARKER = "synth.json"
@@ -39,8 +40,8 @@ def generated_dataset(root: str | Path, params: dict) -> Path:
     if not (target / MARKER).is_file():
         raise NotGeneratedError(
             f"the synthetic dataset of config key 'dataset.synthetic' is not generated yet "
-            f"(it goes to {target}/): run `biorepro synth` with the same --configfile "
-            "options first (`make demo` does), then run again")
+            f"(it goes to {target}/): run `{Invocation.current().biorepro('synth')}` first "
+            "(`make demo` does), then run again")
     return target
 
 

@@ -35,7 +35,7 @@ CUDA_REQUIREMENT = {"tensorflow": "tensorflow[and-cuda]", "jax": "jax[cuda12]"}
 GPU_LOCK = Path(__file__).resolve().parents[2] / "requirements-gpu.lock"
 
 
-class BackendError(RuntimeError):
+class BackendError(ValueError):
     """``train.backend`` names a backend that is unknown or not installed."""
 
 

@@ -261,7 +261,8 @@ def describe(findings: list[Finding]) -> str:
     where = "; ".join(f"op {f.op} in layer {f.layer}: {f.note}" for f in findings)
     return ("train.determinism: strict cannot train this model on a GPU: op determinism "
             f"has no deterministic GPU kernel for {where}. Use another layer as noted, or set "
-            "`train.determinism: seeded` (its runs are then marked as not bit-reproducible).")
+            "`train.determinism: seeded` (its runs are then not bit-reproducible on a GPU: "
+            "provenance records them as not deterministic, and `verify` may find them differ).")
 
 
 def _message_op(error_message: str) -> str | None:
