@@ -41,7 +41,11 @@ layout, :mod:`biorepro.data.tensors`); no Snakemake, no video decoding.
 5. every backend of ``--backends`` (default: those importable here); the framework's
    view (:func:`biorepro.train.backend.probe`: devices, GPU name, CUDA, cuDNN) is
    recorded per backend. The JAX path never imports TensorFlow (recorded per process:
-   ``tensorflow_imported``).
+   ``tensorflow_imported``): JAX processes refuse ``import tensorflow`` as a machine
+   without it would (``keras.utils.set_random_seed``, called by
+   :func:`biorepro.train.sources.set_global`, otherwise imports an installed TensorFlow
+   just to seed it: about 15 s per process here). JAX's throughput and seeds_per_gpu
+   processes share a compilation cache; the precision runs compile on their own.
 
 Without a GPU it runs on the CPU, memory caps recorded as not applicable and the table
 saying that no GPU was found. Writes ``<--out>/gpu.json`` and ``<--out>/gpu.md``.
@@ -50,9 +54,12 @@ saying that no GPU was found. Writes ``<--out>/gpu.json`` and ``<--out>/gpu.md``
         [--rounds 3] [--det-steps 40] [--threads 4] [--precision-model xception_small:64:256]
         [--toy | --quick]
 
-``--toy`` (alias ``--quick``): 16 px images, ``xception_small`` only (batches 16 and
-64), k in (1, 2), 4 determinism steps, 0.3 s per measurement: a CPU smoke run, measured
-at about 45 s per backend on a loaded 2-core machine (both backends about 1.5 minutes).
+``--toy`` (alias ``--quick``): 16 px images, ``xception_small`` only (batch 32), k in
+(1, 2), 4 determinism steps, 0.3 s per measurement: a CPU smoke run. Measured on the
+shared 2-core development machine under load (load average about 4): 5.5 minutes for both
+backends (12 processes, about 25 s each, nearly all of it importing the framework,
+building the model and compiling: the timed parts take a few seconds in all); on an idle
+machine with more cores, an estimate: well under half that.
 
 Runtime of the full run on one GPU: an ESTIMATE (never run on a GPU while this was
 written): per backend about 2 minutes of throughput (mostly process start, graph
@@ -80,7 +87,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import types
 from pathlib import Path
 
 import numpy as np
@@ -131,11 +137,7 @@ def make_cache(root: Path, n: int, size: int) -> Path:
 
 
 def load_train(cache: str):
-    """The cache's train split. :mod:`biorepro.data.tensors` imports cv2 at the top (only
-    ``build_tensor_cache`` uses it): where cv2 is not installed an empty placeholder
-    module stands in, so the benchmark needs no OpenCV."""
-    if "cv2" not in sys.modules and importlib.util.find_spec("cv2") is None:
-        sys.modules["cv2"] = types.ModuleType("cv2")
+    """The cache's train split (reading it needs no OpenCV)."""
     from biorepro.data.tensors import load_split
 
     return load_split(cache, "train")

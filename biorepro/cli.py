@@ -215,7 +215,12 @@ def cmd_doctor(args) -> int:
 
 def main(argv=None) -> int:
     """The ``biorepro`` command line; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="biorepro", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="biorepro", description="Reproducible biometric PAD experiments: the store, "
+        "its checks and archives, the demo data and this machine's GPUs (the workflow "
+        "itself runs with snakemake).",
+        epilog="Every command but reproduce and doctor reads the configuration as snakemake "
+               "does: config/config.yaml, then --configfile files, then --config overrides.")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, func, text in (
         ("synth", cmd_synth, "generate the configured synthetic dataset (before snakemake); "

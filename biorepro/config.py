@@ -110,6 +110,10 @@ TYPE_NAMES = {"integer": "an integer", "number": "a number", "string": "a string
               "null": "null"}
 
 
+# Bounds in the words of config/README.md ("must be > 0").
+BOUNDS = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
+
+
 def _key(path) -> str:
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
 
@@ -148,6 +152,8 @@ def _problems(error: jsonschema.ValidationError, validator) -> list[tuple[str, s
         what = "the list is empty"
     elif v == "minimum" and value == 0:
         what = f"{inst!r} is negative"
+    elif v in BOUNDS:
+        what = f"must be {BOUNDS[v]} {value!r}, got {inst!r}"
     else:
         what = error.message
     return [(key, what)]

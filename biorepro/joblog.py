@@ -1,4 +1,8 @@
-"""Progress logging for workflow jobs: one flushed, timestamped line per event."""
+"""Progress logging for workflow jobs: one flushed, timestamped line per event.
+
+A job run by the workflow logs to its log file only (the console shows the workflow's
+progress; Snakemake prints a failed job's log); run by hand without a log file, to stderr.
+"""
 
 from __future__ import annotations
 
@@ -13,14 +17,16 @@ Log = Callable[[str], None]
 
 @contextlib.contextmanager
 def job_logger(path: str | None) -> Iterator[Log]:
-    """Yield ``log(msg)`` writing to ``path`` (and stderr); a failure is logged, then re-raised."""
+    """Yield ``log(msg)`` writing to ``path``, or to stderr without one; a failure is
+    logged, then re-raised."""
     stream = open(path, "a", buffering=1) if path else None
 
     def log(msg: str) -> None:
         line = f"[{time.strftime('%H:%M:%S')}] {msg}"
-        print(line, file=sys.stderr, flush=True)
         if stream:
             stream.write(line + "\n")
+        else:
+            print(line, file=sys.stderr, flush=True)
 
     try:
         yield log

@@ -75,8 +75,14 @@ onsuccess:
     for _name in VIEWS:
         if os.path.isdir(results_dir(_name)):
             print(f"biorepro: results of '{_name}' are in {results_dir(_name)}/")
+        for _caution in read_cautions(f"{VIEWS[_name].path}/{SUMMARY.warnings()}"):
+            print(
+                f"biorepro: WARNING ({_name}) {_caution.line().replace('**', '')}"
+            )
     if os.path.isfile(VERIFY_REPORT) and os.path.getmtime(VERIFY_REPORT) >= STARTED:
-        print(f"biorepro: determinism check of '{BASE['experiment']}': {VERIFY_REPORT}")
+        print(
+            f"biorepro: determinism check of '{BASE['experiment']}': {VERIFY_REPORT}"
+        )
     clean_receipts()
 
 

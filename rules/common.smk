@@ -11,6 +11,7 @@ sys.path.insert(0, workflow.basedir)
 
 from snakemake.exceptions import WorkflowError
 
+from biorepro.aggregate.trust import read as read_cautions
 from biorepro.config import ConfigError
 from biorepro.config import load as load_config
 from biorepro.train.randomness import runs as cfg_runs
@@ -21,6 +22,7 @@ from biorepro.store.invocation import Invocation
 from biorepro.plan import build_plan
 from biorepro.store import roots
 from biorepro.store.keys import KEY_PATTERN
+from biorepro.store.layouts import SUMMARY
 from biorepro.train.backend import BackendError
 from biorepro.train.catalog import ModelError
 

@@ -43,7 +43,7 @@ SEEDS_EXPECTED = "(expected: a count n (1 to 1000) meaning seeds 0..n-1, or a li
     ([], "'seeds': the list is empty "),
     ([0, "one"], "'seeds[1]': 'one' is not an integer "),
     ([0.5], "'seeds[0]': 0.5 is not an integer "),
-    (0, "'seeds': 0 is less than the minimum of 1 "),
+    (0, "'seeds': must be >= 1, got 0 "),
     ("all", "'seeds': 'all' is neither a list nor an integer "),
 ])
 def test_seed_errors_say_what_is_wrong(seeds, message):
@@ -56,7 +56,7 @@ def test_seed_errors_say_what_is_wrong(seeds, message):
 def test_any_of_errors_are_readable(monkeypatch):
     node = {"anyOf": [{"type": "integer", "minimum": 2}, {"enum": ["auto"]}]}
     monkeypatch.setattr(cfg, "schema", lambda: {"properties": {"x": node}})
-    with pytest.raises(cfg.ConfigError, match=r"'x': 1 is less than the minimum of 2\n"
+    with pytest.raises(cfg.ConfigError, match=r"'x': must be >= 2, got 1\n"
                                               r"  config key 'x': 1 is not allowed; allowed "
                                               "values: auto$"):
         cfg.validate({"x": 1})
@@ -233,3 +233,8 @@ def test_a_file_switching_the_model_starts_from_its_own_parameters(tmp_path):
     same.write_text("train: {model: xception_small, epochs: 3}\n")
     assert cfg.load([base, same])["train"]["model_params"] == {"widths": [8, 16]}
     assert cfg.load([base], {"train": {"model": "resnet50"}})["train"] == {"model": "resnet50"}
+
+
+def test_bounds_are_said_as_the_config_docs_say_them():
+    with pytest.raises(cfg.ConfigError, match=r"'train.learning_rate': must be > 0, got -0.001"):
+        cfg.validate({"train": {"learning_rate": -0.001}})

@@ -25,6 +25,7 @@ import pandas as pd
 from biorepro.aggregate import budget, stats
 from biorepro.aggregate import sampling as test_sampling
 from biorepro.aggregate import variance as sources
+from biorepro.aggregate.trust import MIN_SUBJECTS
 from biorepro.train.randomness import SOURCES
 
 HEADLINE_METRIC = "test_hter"
@@ -72,8 +73,11 @@ def _pct(x: float) -> str:
 
 
 def answer(summary: pd.DataFrame, shares: pd.DataFrame | None, spread: pd.DataFrame,
-           best: pd.DataFrame, st: dict, design: str | None) -> list[str]:
-    """Markdown lines answering "why do results change?" for the headline metric."""
+           best: pd.DataFrame, st: dict, design: str | None,
+           estimable: bool = True) -> list[str]:
+    """Markdown lines answering "why do results change?" for the headline metric;
+    ``estimable``: whether the test set has enough subjects per class for its sampling to
+    be estimated (:func:`biorepro.aggregate.trust.test_sampling_estimable`)."""
     m = HEADLINE_METRIC
     row = summary.set_index("metric").loc[m]
     n, std = int(row["n"]), float(row["std"])
@@ -92,6 +96,13 @@ def answer(summary: pd.DataFrame, shares: pd.DataFrame | None, spread: pd.DataFr
                      "`randomness` to tell initialisation, data order and noise apart.")
     for rec in spread[spread["metric"] == m].to_dict("records"):
         fold = "" if len(spread["fold"].unique()) == 1 else f" (fold {rec['fold']})"
+        if not estimable:
+            lines.append(
+                f"- **Training vs test sampling**{fold}: standard error of the mean {m} "
+                f"{_pct(rec['training_se'])} from the {rec['n_runs']} runs; the test set's "
+                f"share is not estimable ({rec['n_subjects']} subjects, fewer than "
+                f"{MIN_SUBJECTS} of some class): add test subjects before adding seeds.")
+            continue
         bigger = ("a bigger test set" if rec["test_share"] > 0.5 else "more seeds")
         lines.append(
             f"- **Training vs test sampling**{fold}: standard error of the mean {m} "

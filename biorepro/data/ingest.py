@@ -19,6 +19,7 @@ replaced by ``--`` (unique and safe as a file-name stem).
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import re
 from pathlib import Path
@@ -26,6 +27,9 @@ from pathlib import Path
 from biorepro.data.records import LABELS, SPLITS, VideoRecord
 
 EXTENSIONS = [".mov", ".avi", ".mp4", ".mkv"]  # of videos, when the config names none
+
+
+LOG = logging.getLogger(__name__)  # planning's warnings: printed to stderr
 
 
 class DatasetError(ValueError):
@@ -84,7 +88,12 @@ def folders(root: Path, bonafide_class: str, extensions: list[str],
                                f"{bonafide_class}/ and attack/)")
         for class_dir in classes:
             is_bonafide = class_dir.name == bonafide_class
-            for path in videos(class_dir, extensions):
+            found = videos(class_dir, extensions)
+            if not found:
+                LOG.warning("biorepro: WARNING class folder %s/ has no video (extensions %s): "
+                            "it is left out; add its videos, fix dataset.extensions, or "
+                            "remove the folder", class_dir, ", ".join(extensions))
+            for path in found:
                 records.append(VideoRecord(
                     video_id(path, root), str(path),
                     "bonafide" if is_bonafide else "attack",

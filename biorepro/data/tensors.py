@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pandas as pd
 
@@ -42,6 +41,8 @@ def build_tensor_cache(split_dir: str | Path, out_dir: str | Path, image_size: i
 
 
 def _write_split(split_dir: Path, rows: pd.DataFrame, out: Path, split: str, size: int) -> int:
+    import cv2  # here only: reading a cache (training) needs no OpenCV
+
     (out / split).mkdir(parents=True)
     videos = rows.drop_duplicates("video_id")[VIDEO_COLUMNS].reset_index(drop=True)
     videos.to_csv(out / TENSORS.videos(split=split), index=False)

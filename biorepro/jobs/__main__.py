@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--receipt", help="written once the entry is published")
     ap.add_argument("--into", type=Path, help="rebuild into this folder, not the store")
     ap.add_argument("--report", type=Path, help="with --into: compare with the stored entry")
-    ap.add_argument("--log", help="log file (lines also go to stderr)")
+    ap.add_argument("--log", help="log file (default: stderr)")
     args = ap.parse_args(argv)
     job = read_job(args.job)
     jobs = job if isinstance(job, list) else [job]

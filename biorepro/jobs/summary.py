@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from biorepro.aggregate import paper, plots, stats, tables, why
+from biorepro.aggregate import paper, plots, stats, tables, trust, why
 from biorepro.aggregate.datareport import write_data_report
 from biorepro.evaluate.seed import is_rate, read_frame_scores, scores_at_level, split_classes
 from biorepro.joblog import Log
@@ -126,7 +126,7 @@ def _png(paths: list[Path]) -> Path:
 
 
 def _why_section(job: dict, level: str, per_run: pd.DataFrame, per_seed: pd.DataFrame,
-                 summary: pd.DataFrame, tests: dict[str, pd.DataFrame],
+                 summary: pd.DataFrame, tests: dict[str, pd.DataFrame], estimable: bool,
                  out: Path) -> tuple[list[str], dict[str, Path]]:
     """Write the spread of the level's metrics taken apart (:mod:`biorepro.aggregate.why`):
     variance by source (with a ``randomness`` design), training vs test sampling, the
@@ -154,14 +154,14 @@ def _why_section(job: dict, level: str, per_run: pd.DataFrame, per_seed: pd.Data
             best, _figure(out, f"expected_best_{level}"), metric="devel_eer",
             title=f"{name}: best of k runs, {level} level"))
     return [f"### {level.capitalize()} level", "",
-            *why.answer(summary, shares, spread, best, st, design), ""], figures
+            *why.answer(summary, shares, spread, best, st, design, estimable), ""], figures
 
 
-def _report_pages(name: str, levels: dict[str, tuple], out: Path) -> None:
-    """``why.html`` (the answer of every level, with its figures) and ``landing.rst``
-    (the report's landing section: the headline table, answer and figure of the video
-    level, else the first)."""
-    lines = [f"# Why do results of `{name}` change?", ""]
+def _report_pages(name: str, levels: dict[str, tuple], cautions: list[str], out: Path) -> None:
+    """``why.html`` (the warnings, then the answer of every level, with its figures) and
+    ``landing.rst`` (the report's landing section: the warnings, the headline table, answer
+    and figure of the video level, else the first)."""
+    lines = [f"# Why do results of `{name}` change?", "", *cautions]
     figures = []
     for level_lines, _summary, level_figures in levels.values():
         lines += level_lines
@@ -175,7 +175,7 @@ def _report_pages(name: str, levels: dict[str, tuple], out: Path) -> None:
     metrics_figure = _figure(out, f"metrics_{level}")
     figure = level_figures.get("variance", metrics_figure.with_name(f"{metrics_figure.name}.png"))
     (out / SUMMARY.landing()).write_text(why.landing_rst(
-        name, table, [ln for ln in level_lines if ln.startswith("- ")], figure))
+        name, table, [ln for ln in cautions + level_lines if ln.startswith("- ")], figure))
 
 
 THRESHOLD_NAMES = {"devel": "source devel", "target-devel": "target devel",
@@ -254,6 +254,16 @@ def _data_reports(inputs: dict, out: Path) -> None:
         shutil.copyfile(Path(split_entry) / SPLIT.table(), where / SUMMARY.split_table())
 
 
+def _cautions(cautions: list, out: Path) -> list[str]:
+    """Write ``warnings.json`` (each once, in order) and return its Markdown section."""
+    unique = list(dict.fromkeys(cautions))
+    (out / SUMMARY.warnings()).write_text(
+        json.dumps([c.as_dict() for c in unique], indent=2) + "\n")
+    if not unique:
+        return []
+    return ["## Warnings", "", *[f"- {c.line()}" for c in unique], ""]
+
+
 def build(job: dict, out: Path, log: Log) -> None:
     """Write the experiment's tables, figures and reports into ``out``."""
     params, inputs = job["ingredients"]["params"], job["inputs"]
@@ -263,6 +273,12 @@ def build(job: dict, out: Path, log: Log) -> None:
     log(f"summary: experiment {name}, {len(inputs['train'])} runs"
         + (f" ({len(folds)} folds)" if multi else ""))
     _data_reports(inputs, out)
+    splits = {fold: Path(p) for fold, p in inputs["split"].items()}
+    tables_of = {fold: (pd.read_csv(p / SPLIT.table(), keep_default_na=False),
+                        pd.read_csv(p / SPLIT.bad_videos(), keep_default_na=False, dtype=str))
+                 for fold, p in splits.items()}
+    cautions = [c for table, bad in tables_of.values() for c in trust.data_warnings(table, bad)]
+    estimable = all(trust.test_sampling_estimable(table) for table, _ in tables_of.values())
     (out / SUMMARY.entries()).write_text(
         json.dumps(job["ingredients"]["inputs"], indent=2, sort_keys=True) + "\n")
     histories = {label: pd.read_csv(p / TRAIN.history()) for label, _, p in _train_entries(job)}
@@ -296,13 +312,16 @@ def build(job: dict, out: Path, log: Log) -> None:
             md += [fold_paths["md"].read_text(), ""]
         md += [f"Diverged {'runs' if multi else 'seeds'}: "
                f"{', '.join(map(str, diverged)) if diverged else 'none'}.", ""]
+        cautions += trust.run_warnings(per_run, level)
         why_lines, why_figures = _why_section(job, level, per_run, per_seed, summary, tests,
-                                                out)
+                                              estimable, out)
         why_md += why_lines
         pages[level] = (why_lines, summary, why_figures)
         log(f"summary: {level} level over {len(per_run)} runs written")
+    caution_md = _cautions(cautions, out)
+    md[2:2] = caution_md
     md += why_md + ["The same on one page: `why.html`.", ""]
-    _report_pages(name, pages, out)
+    _report_pages(name, pages, caution_md, out)
     if inputs.get("cross"):
         md += _cross_section(inputs["cross"], name, st, out)
         log(f"summary: cross-dataset table of {len(inputs['cross'])} entries written")

@@ -94,7 +94,7 @@ def test_the_fixes_biorepro_prints_work_as_printed(tmp_path):
     damaged.chmod(0o644)
     damaged.write_text("damaged\n")
     refused = snakemake(work, "-n", configfiles=mine, check=False, generate=False)
-    assert refused.returncode != 0 and "damaged" in refused.stderr
+    assert refused.returncode != 0 and "damaged" in refused.stdout + refused.stderr
     repaired = run_fix(refused.stdout + refused.stderr, work)
     assert "1 damaged, 1 moved to" in repaired.stdout, repaired.stdout + repaired.stderr
     snakemake(work, configfiles=mine, generate=False)
