@@ -94,7 +94,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from biorepro.store.layouts import TENSORS  # noqa: E402  (needs REPO on sys.path)
+from biorepro.data.tensors import random_cache  # noqa: E402  (needs REPO on sys.path)
 from biorepro.train.catalog import BUILTIN  # noqa: E402
 from biorepro.train.determinism import job_environment  # noqa: E402
 
@@ -111,30 +111,6 @@ CHILD_TIMEOUT_S = 900
 
 
 # --------------------------------------------------------------------------- the cache
-
-def make_cache(root: Path, n: int, size: int) -> Path:
-    """A tensor cache whose train split holds ``n`` random ``size`` px images (numpy and
-    pandas only), in the layout of :mod:`biorepro.data.tensors`."""
-    import pandas as pd
-
-    rng = np.random.default_rng(0)
-    (root / "train").mkdir(parents=True, exist_ok=True)
-    images = np.lib.format.open_memmap(root / TENSORS.images(split="train"), "w+", np.uint8,
-                                       (n, size, size, 3))
-    for start in range(0, n, 512):
-        stop = min(n, start + 512)
-        images[start:stop] = rng.integers(0, 256, (stop - start, size, size, 3), np.uint8)
-    images.flush()
-    del images
-    np.save(root / TENSORS.labels(split="train"), (np.arange(n) % 2).astype(np.uint8))
-    np.save(root / TENSORS.video_index(split="train"), np.zeros(n, np.int32))
-    np.save(root / TENSORS.frame_index(split="train"), np.arange(n, dtype=np.int32))
-    np.save(root / TENSORS.fta(split="train"), np.zeros((0, 2), np.int32))
-    pd.DataFrame([{"video_id": "v", "subject": "s", "label": "attack", "attack_type": "x"}],
-                 columns=["video_id", "subject", "label", "attack_type"]).to_csv(
-        root / TENSORS.videos(split="train"), index=False)
-    return root
-
 
 def load_train(cache: str):
     """The cache's train split (reading it needs no OpenCV)."""
@@ -622,7 +598,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         sizes = {s for _, s, _ in cfg["throughput"]} | {cfg["jobs"][1], cfg["precision"][1]}
-        caches = {s: make_cache(tmp / f"cache{s}", cfg["images"].get(s, 1024), s)
+        caches = {s: random_cache(tmp / f"cache{s}", cfg["images"].get(s, 1024), s)
                   for s in sorted(sizes)}
         for backend in backends:
             report["backends"][backend] = bench_backend(backend, cfg, caches, tmp, total_mb)

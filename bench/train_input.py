@@ -58,7 +58,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from biorepro.train.catalog import BUILTIN  # noqa: E402  (needs REPO on sys.path)
+from biorepro.data.tensors import random_cache  # noqa: E402  (needs REPO on sys.path)
+from biorepro.train.catalog import BUILTIN  # noqa: E402
 
 BATCH, THREADS = 32, 2
 GOALS = {"numpy": 0.95, "constant": 0.98}  # memmap images/s over theirs
@@ -74,30 +75,6 @@ def images_for(model: str, size: int, epoch_s: float) -> int:
     """The image count giving epochs of about ``epoch_s`` seconds (whole batches)."""
     step_s = STEP_S.get((model, size)) or STEP_S[(model, 128)] * (size / 128) ** 2
     return BATCH * max(1, round(epoch_s / step_s))
-
-
-def make_cache(root: Path, n: int, size: int) -> Path:
-    """A tensor cache whose train split holds ``n`` random ``size`` px images."""
-    import pandas as pd
-
-    from biorepro.data.tensors import VIDEO_COLUMNS
-    from biorepro.store.layouts import TENSORS
-
-    rng = np.random.default_rng(0)
-    (root / "train").mkdir(parents=True, exist_ok=True)
-    images = np.lib.format.open_memmap(root / TENSORS.images(split="train"), "w+", np.uint8,
-                                       (n, size, size, 3))
-    for start in range(0, n, 1024):
-        stop = min(n, start + 1024)
-        images[start:stop] = rng.integers(0, 256, (stop - start, size, size, 3), np.uint8)
-    images.flush()
-    del images
-    np.save(root / TENSORS.labels(split="train"), (np.arange(n) % 2).astype(np.uint8))
-    np.save(root / TENSORS.video_index(split="train"), np.zeros(n, np.int32))
-    np.save(root / TENSORS.frame_index(split="train"), np.arange(n, dtype=np.int32))
-    pd.DataFrame([{"video_id": "v", "subject": "s", "label": "attack", "attack_type": "x"}],
-                 columns=VIDEO_COLUMNS).to_csv(root / TENSORS.videos(split="train"), index=False)
-    return root
 
 
 def write_folders(cache: Path, out: Path) -> Path:
@@ -228,7 +205,7 @@ def backbones(args, tmp: Path) -> dict:
                       f"{BUILTIN[model].min_size} px", flush=True)
                 continue
             n = args.images or images_for(model, size, args.epoch_s)
-            cache = make_cache(tmp / f"{model}_{size}", n, size)
+            cache = random_cache(tmp / f"{model}_{size}", n, size)
             r = measure(cache, model, "memmap,numpy,constant", "strict",
                         args.rounds)["images_per_s"]
             ratios = [f"{r['memmap'] / r[p]:.3f} {'met' if r['memmap'] / r[p] >= g else 'MISS':>4s}"
@@ -254,7 +231,7 @@ def small_model_extras(args, tmp: Path, cache: Path, memmap: float) -> None:
           "speed", flush=True)
     if not args.big_gb:
         return
-    big = make_cache(tmp / "big", int(args.big_gb * 2**30 / (128 * 128 * 3)), 128)
+    big = random_cache(tmp / "big", int(args.big_gb * 2**30 / (128 * 128 * 3)), 128)
     res = measure(big, "xception_small", "memmap", "strict", 0)
     print(f"large cache: {res['cache_mb']:.0f} MB (budget {args.budget_gb * 1024:.0f} MB): "
           f"anonymous memory grew by {res['growth_mb']:.0f} MB after the first step "

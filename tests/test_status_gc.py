@@ -162,7 +162,7 @@ def test_status_compares_with_the_entry_this_configuration_used_last(tmp_path):
     """Another configuration's entry is nearer; the one this configuration used last is
     what its user changed."""
     theirs = frames(tmp_path, 64, "aaa")
-    last = make_entry(str(tmp_path), "frames", {"size": 128, "n_frames": 5},
+    last = make_entry(str(tmp_path), "frames", {"size": 128, "n_frames": 7},
                       {"video": Source("/v/aaa.mov", "aaa")}, what="video /v/aaa.mov")
     for e in (theirs, last):
         publish(e)
@@ -173,5 +173,5 @@ def test_status_compares_with_the_entry_this_configuration_used_last(tmp_path):
     assert nearest.nearest == theirs.key and not nearest.last_run
     [x] = explain(plan, {("frames", planned.what): last.key})
     assert x.nearest == last.key and x.last_run
-    assert x.changes == [("params.size", 128, 64)]
+    assert x.changes == [("params.n_frames", 7, 5), ("params.size", 128, 64)]
     assert "the entry this configuration used last" in format_explanations(plan, [x])

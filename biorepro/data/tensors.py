@@ -98,3 +98,24 @@ def load_split(tensor_dir: str | Path, split: str, mmap: bool = True) -> SplitTe
         pd.read_csv(d / TENSORS.videos(split=split), keep_default_na=False,
                     dtype={"subject": str, "video_id": str, "attack_type": str}),
         np.load(d / TENSORS.fta(split=split)))
+
+
+def random_cache(root: Path, n: int, size: int, seed: int = 0) -> Path:
+    """A cache whose train split holds ``n`` random ``size`` px images, labels alternating
+    (for benchmarks of training throughput: the images' content does not matter)."""
+    rng = np.random.default_rng(seed)
+    (root / "train").mkdir(parents=True, exist_ok=True)
+    images = np.lib.format.open_memmap(root / TENSORS.images(split="train"), "w+", np.uint8,
+                                       (n, size, size, 3))
+    for start in range(0, n, 1024):
+        stop = min(n, start + 1024)
+        images[start:stop] = rng.integers(0, 256, (stop - start, size, size, 3), np.uint8)
+    images.flush()
+    del images
+    np.save(root / TENSORS.labels(split="train"), (np.arange(n) % 2).astype(np.uint8))
+    np.save(root / TENSORS.video_index(split="train"), np.zeros(n, np.int32))
+    np.save(root / TENSORS.frame_index(split="train"), np.arange(n, dtype=np.int32))
+    np.save(root / TENSORS.fta(split="train"), np.zeros((0, 2), np.int32))
+    pd.DataFrame([{"video_id": "v", "subject": "s", "label": "attack", "attack_type": "x"}],
+                 columns=VIDEO_COLUMNS).to_csv(root / TENSORS.videos(split="train"), index=False)
+    return root

@@ -283,6 +283,7 @@ def test_gpu_with_a_gpu_the_backend_cannot_use_stops_before_training(cache, tmp_
     assert "epoch 1/" not in proc.stderr and not Path(entry.path).exists()
 
 
+@pytest.mark.slow
 def test_jax_trains_without_tensorflow_bit_for_bit_under_its_own_key(cache, tmp_path):
     """On JAX, with TensorFlow made unimportable: trained, verified bit for bit, and keyed
     apart from the TensorFlow run of the same seed."""

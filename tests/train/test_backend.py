@@ -136,6 +136,7 @@ def test_fit_feeds_the_same_batches_on_both_backends_reshuffled_each_epoch(fed):
     assert fed["jax"] == expected
 
 
+@pytest.mark.slow
 def test_sources_stay_isolated_on_jax():
     """The randomness-source tests, run again on the JAX backend."""
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",

@@ -72,7 +72,7 @@ def planned_jobs(workdir: Path, *args: str, configfiles=("config/tiny.yaml",)) -
 
 def extracted_videos(workdir: Path, configfiles=("config/tiny.yaml",)) -> int:
     """Videos the planned extraction jobs would extract (from the dry-run's outputs)."""
-    out = snakemake(workdir, "-n", "-p", configfiles=configfiles)
+    out = snakemake(workdir, "-n", "-p", "--quiet", "reason", configfiles=configfiles)
     text = out.stdout + out.stderr
     blocks = re.findall(r"rule frames_[0-9a-f]+:.*?output: ([^\n]*)", text, re.S)
     return sum(len(b.split(", ")) for b in blocks)

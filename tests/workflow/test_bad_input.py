@@ -85,12 +85,12 @@ def test_interrupted_run_completes_on_rerun(tmp_path):
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     store = work / ".biorepro" / "store"
-    for entry in store.glob("*/*"):
+    for entry in store.glob("[!.]*/*"):
         assert entry.name.startswith(TMP_PREFIX) or is_published(entry), entry
     snakemake(work, "--unlock")  # a hard kill leaves Snakemake's own lock behind
     snakemake(work)
     assert (work / "results" / "tiny" / "summary.md").is_file()
-    for entry in store.glob("*/*"):
+    for entry in store.glob("[!.]*/*"):
         assert entry.name.startswith(TMP_PREFIX) or is_published(entry), entry
 
 
@@ -100,7 +100,7 @@ def refused(work, *args, configfiles=("config/tiny.yaml",)) -> str:
     text = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "biorepro: " in text, text[-3000:]
     assert "Job stats:" not in text
-    assert not list((work / ".biorepro" / "store").glob("*/*"))
+    assert not list((work / ".biorepro" / "store").glob("[!.]*/*"))
     return text
 
 
@@ -142,12 +142,12 @@ def test_numbers_from_yaml_and_command_line(tmp_path):
     to Snakemake) plan as numbers."""
     work = make_workdir(tmp_path / "w")
     (work / "lr.yaml").write_text("train:\n  learning_rate: 1e-4\n")
-    out = snakemake(work, "-n", "-p", "--config", "seeds=[0,1,2]",
+    out = snakemake(work, "-n", "-p", "--quiet", "reason", "--config", "seeds=[0,1,2]",
                     configfiles=("config/tiny.yaml", "lr.yaml"))
     text = out.stdout + out.stderr
     assert len(re.findall(r"^rule train:", text, re.M)) == 3
     assert '"learning_rate": 0.0001' in text and '"1e-4"' not in text  # the training spec
-    assert not list((work / ".biorepro" / "store").glob("*/*"))
+    assert not list((work / ".biorepro" / "store").glob("[!.]*/*"))
 
 
 def test_user_model_errors_stop_planning_naming_the_file(tmp_path, monkeypatch):

@@ -34,7 +34,8 @@ def test_planning_writes_nothing_but_caches(tmp_path):
     work = make_workdir(tmp_path / "w")
     before = tree(work)
     proc = snakemake(work, "-n", check=False, generate=False)
-    assert proc.returncode != 0 and "run `biorepro synth`" in proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "run `biorepro synth --configfile config/tiny.yaml`" in (
+        proc.stdout + proc.stderr)
     assert biorepro(work, "status", "--configfile", "config/tiny.yaml").returncode == 2
     assert tree(work) == before and not (work / "data").exists()  # nothing generated
     synth(work)
