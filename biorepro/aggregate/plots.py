@@ -20,6 +20,7 @@ import matplotlib.style
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from scipy.stats import norm
 
 from biorepro.aggregate.paper import scope
@@ -88,23 +89,25 @@ def plot_metric_seeds(per_seed: pd.DataFrame, metrics_to_plot: list[str],
 @_styled
 def plot_training_curves(histories: Mapping[object, pd.DataFrame],
                          stem: str | os.PathLike, *, title: str = "") -> list[Path]:
-    """Training ``loss`` and validation ``val_loss`` per epoch, every seed overlaid.
+    """Training ``loss`` and validation ``val_loss`` per epoch, every run overlaid.
 
-    ``histories`` maps a seed to its history table (columns ``epoch`` (else row order,
+    ``histories`` maps a run's label (``"seed 0"``; shown as is in the legend) to its
+    history table (columns ``epoch`` (else row order,
     from 1), ``loss``, ``val_loss``).
     """
     fig = Figure(figsize=(9, 3.6), layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
-    for seed, history in histories.items():
+    for run, history in histories.items():
         for ax, column in zip(axes, ("loss", "val_loss")):
             if column not in history.columns:
-                raise ValueError(f"history of seed {seed}: missing column {column!r}")
+                raise ValueError(f"history of {run}: missing column {column!r}")
             epochs = (history["epoch"] if "epoch" in history.columns
                       else np.arange(1, len(history) + 1))
-            ax.plot(epochs, history[column], lw=1, label=f"seed {seed}")
+            ax.plot(epochs, history[column], lw=1, label=str(run))
     for ax, column in zip(axes, ("loss", "val_loss")):
         ax.set_title(column)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0].set_ylabel("loss")
     if 0 < len(histories) <= 12:
         axes[1].legend(fontsize=7)
@@ -275,22 +278,28 @@ def plot_variance(table: pd.DataFrame, metrics_to_plot: list[str], stem: str | o
 
 
 @_styled
-def plot_expected_best(table: pd.DataFrame, stem: str | os.PathLike, *, metric: str = "",
+def plot_expected_best(table: pd.DataFrame, stem: str | os.PathLike, *,
+                       metrics: tuple[str, str] = ("devel value", "test value"),
                        title: str = "") -> list[Path]:
     """Expected best of k runs against k (Dodge et al. 2019): the best devel value and the
     test value of the run chosen on devel, from a
-    :func:`biorepro.aggregate.budget.expected_test_of_best` table; ``metric`` (its name)
-    puts rates in percent."""
+    :func:`biorepro.aggregate.budget.expected_test_of_best` table; ``metrics`` name the
+    devel and the test metric (the legend says which line is which; rates in percent);
+    k is a whole number of runs."""
     missing = {"k", "expected_best_devel", "expected_test_at_best_devel"} - set(table.columns)
     if missing:
         raise ValueError(f"expected-best table: missing columns {sorted(missing)}")
     fig = Figure(figsize=(5, 3.6), layout="constrained")
     ax = fig.subplots()
-    for column, label in (("expected_best_devel", "best on devel"),
-                          ("expected_test_at_best_devel", "test at best devel")):
+    devel, test = metrics
+    for column, metric, label in (
+            ("expected_best_devel", devel, f"best {devel} of k runs"),
+            ("expected_test_at_best_devel", test, f"{test} of the run picked on devel")):
         ax.plot(table["k"], _values(metric, table[column]), marker="o", ms=3, label=label)
     ax.set_xlabel("runs tried (k)")
-    ax.set_ylabel(f"expected {metric or 'value'}" + (" (%)" if is_rate(metric) else ""))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    rates = all(is_rate(m) for m in metrics)
+    ax.set_ylabel("expected value" + (" (%)" if rates else ""))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     if title:

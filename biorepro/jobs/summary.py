@@ -151,7 +151,7 @@ def _why_section(job: dict, level: str, per_run: pd.DataFrame, per_seed: pd.Data
     best.to_csv(out / SUMMARY.expected_best(level=level), index=False)
     if len(best):
         figures["best"] = _png(plots.plot_expected_best(
-            best, _figure(out, f"expected_best_{level}"), metric="devel_eer",
+            best, _figure(out, f"expected_best_{level}"), metrics=why.BEST_OF,
             title=f"{name}: best of k runs, {level} level"))
     return [f"### {level.capitalize()} level", "",
             *why.answer(summary, shares, spread, best, st, design, estimable), ""], figures

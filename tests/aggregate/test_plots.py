@@ -1,6 +1,7 @@
 """Figures: both formats written, non-empty, byte-identical across calls and settings."""
 
 import re
+from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -22,7 +23,8 @@ def per_seed():
 def histories():
     rng = np.random.default_rng(1)
     return {s: pd.DataFrame({"epoch": range(1, 6), "loss": np.sort(rng.random(5))[::-1],
-                             "val_loss": rng.random(5) + 0.2}) for s in range(3)}
+                             "val_loss": rng.random(5) + 0.2})
+            for s in ("seed 0", "seed 1", "seed 2")}
 
 
 def det_curves():
@@ -48,7 +50,7 @@ CASES = {
     "histograms": lambda stem: plots.plot_score_histograms(*score_tables(), 0.5, stem),
     "expected_best": lambda stem: plots.plot_expected_best(
         expected_test_of_best(per_seed().test_hter, per_seed().test_hter + 0.01), stem,
-        metric="test_hter", title="best of k"),
+        metrics=("devel_eer", "test_hter"), title="best of k"),
 }
 
 
@@ -93,10 +95,29 @@ def test_bad_inputs_are_named(tmp_path):
     with pytest.raises(ValueError, match="test_eer"):
         plots.plot_metric_seeds(per_seed(), ["test_eer"], tmp_path / "x")
     with pytest.raises(ValueError, match="seed 0: missing column 'val_loss'"):
-        plots.plot_training_curves({0: pd.DataFrame({"loss": [1.0]})}, tmp_path / "x")
+        plots.plot_training_curves({"seed 0": pd.DataFrame({"loss": [1.0]})}, tmp_path / "x")
     with pytest.raises(ValueError, match="test scores"):
         plots.plot_score_histograms(score_tables()[0], pd.DataFrame({"x": [1]}), 0.5,
                                     tmp_path / "x")
     with pytest.raises(ValueError, match="missing columns \\['expected_best_devel'"):
         plots.plot_expected_best(pd.DataFrame({"k": [1], "expected_test_at_best_devel": [0.1]}),
                                  tmp_path / "x")
+
+
+def texts(svg: Path) -> list[str]:
+    """The texts of a figure (matplotlib writes each as a comment beside its paths)."""
+    return re.findall(r"<!-- (.*?) -->", svg.read_text())
+
+
+def test_figure_labels_say_what_each_line_is_once(tmp_path):
+    [svg, _] = plots.plot_training_curves(histories(), tmp_path / "t")
+    words = texts(svg)
+    assert "seed 0" in words and not any("seed seed" in w for w in words)
+    ticks = [w for w in words if re.fullmatch(r"[0-9.]+", w)]
+    assert "1.5" not in ticks and "2.5" not in ticks  # whole epochs
+    best = expected_test_of_best(per_seed().test_hter, per_seed().test_hter + 0.01)
+    [svg, _] = plots.plot_expected_best(best, tmp_path / "b", metrics=("devel_eer", "test_hter"))
+    words = texts(svg)
+    assert "best devel_eer of k runs" in words and "test_hter of the run picked on devel" in words
+    assert "expected devel_eer (%)" not in words and "expected value (%)" in words
+    assert not [w for w in words if re.fullmatch(r"\d+\.5", w)]  # whole numbers of runs
