@@ -15,7 +15,7 @@ import yaml
 
 from biorepro.store.entries import TMP_PREFIX, is_published
 from biorepro.synth.generate import generate_dataset
-from tests.workflow.smk import make_workdir, planned_jobs, snakemake
+from tests.workflow.smk import make_workdir, planned_jobs, snakemake, synth
 
 SMALL = {"seeds": [0], "train": {"epochs": 1}}
 
@@ -72,6 +72,7 @@ def test_bad_videos_are_skipped_and_reported(tmp_path, folders_dataset):
 
 def test_interrupted_run_completes_on_rerun(tmp_path):
     work = make_workdir(tmp_path / "w")
+    synth(work)  # else planning stops at once and the wait below runs out, never killing a job
     bindir = Path(sys.executable).parent
     proc = subprocess.Popen([str(bindir / "snakemake"), "--cores", "2", "--configfile",
                              "config/tiny.yaml"], cwd=work, start_new_session=True,
@@ -81,6 +82,7 @@ def test_interrupted_run_completes_on_rerun(tmp_path):
     deadline = time.monotonic() + 300
     while not (logs.is_dir() and any(logs.iterdir())) and time.monotonic() < deadline:
         time.sleep(0.2)
+    assert proc.poll() is None, "the run ended before any training job started"
     time.sleep(2)  # inside a training job
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
