@@ -68,7 +68,7 @@ class Root:
     def describe(self) -> str:
         """One line: kind, where, who and when, how many entries."""
         what = (f"configuration {', '.join(self.configfiles) or '(defaults)'}"
-                + (f" --config {self.overrides}" if self.overrides else "")
+                + (f" --config {self.overrides}" if self.overrides not in ("", "{}") else "")
                 + f" in {self.path}") if self.kind == "config" else f"results view {self.path}"
         return (f"{what} (run by {self.user}@{self.host}, {describe_time(self.time)}; "
                 f"{len(self.entries)} entries)")
