@@ -78,7 +78,7 @@ def build(job: dict, out: Path, log: Log) -> dict:
 
 def _process_setup(params: dict, runtime: dict, log: Log) -> dict:
     """What this process's first run set up, for the provenance: ``device`` (the one the
-    backend reports), ``device_choice`` (why), ``platform``, ``devices`` (the backend's),
+    backend reports), ``device_choice`` (why), ``compute`` (the platform), ``devices``,
     ``gpu_memory`` and ``determinism``; a later run must share its backend, determinism
     mode and threads."""
     backend = params["backend"]["name"]
