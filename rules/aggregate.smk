@@ -75,10 +75,8 @@ onsuccess:
     for _name in VIEWS:
         if os.path.isdir(results_dir(_name)):
             print(f"biorepro: results of '{_name}' are in {results_dir(_name)}/")
-        for _caution in read_cautions(f"{VIEWS[_name].path}/{SUMMARY.warnings()}"):
-            print(
-                f"biorepro: WARNING ({_name}) {_caution.line().replace('**', '')}"
-            )
+        for _caution in read_cautions(f"{VIEWS[_name].path}/{SUMMARY.summary()}"):
+            print(f"biorepro: WARNING ({_name}) {_caution}")
     if os.path.isfile(VERIFY_REPORT) and os.path.getmtime(VERIFY_REPORT) >= STARTED:
         print(
             f"biorepro: determinism check of '{BASE['experiment']}': {VERIFY_REPORT}"

@@ -1,8 +1,9 @@
 """Warnings where a number cannot be trusted: each rule and its threshold, declared once.
 
 A warning says what is wrong, why the numbers suffer, and what to do. The summary shows
-them first (``summary.md``, ``why.html``, the report's landing page) and writes them to
-``warnings.json``; the workflow prints them when it ends. Rules (thresholds below):
+them first (a ``## Warnings`` section of ``summary.md``, ``why.html``, the report's landing
+page); the workflow prints them, read back from ``summary.md``, when it ends. Rules
+(thresholds below):
 
 - ``few_subjects``: a class with fewer than :data:`MIN_SUBJECTS` subjects in the devel or
   the test set. Error rates of that set rest on a few people, and the test set's sampling
@@ -19,9 +20,8 @@ them first (``summary.md``, ``why.html``, the report's landing page) and writes 
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -46,9 +46,15 @@ class Caution:
         """``**rule**: found. advice``, for Markdown."""
         return f"**{self.rule}**: {self.found}. {self.advice}"
 
-    def as_dict(self) -> dict:
-        """For ``warnings.json``."""
-        return asdict(self)
+
+HEADING = "## Warnings"
+
+
+def section(cautions: list[Caution]) -> list[str]:
+    """The Markdown section of ``cautions`` (none: no section), one bullet each."""
+    if not cautions:
+        return []
+    return [HEADING, "", *[f"- {c.line()}" for c in cautions], ""]
 
 
 def subjects_per_class(split_table: pd.DataFrame, split: str) -> dict[str, int]:
@@ -129,7 +135,17 @@ def run_warnings(per_run: pd.DataFrame, level: str) -> list[Caution]:
     return out
 
 
-def read(path: str | Path) -> list[Caution]:
-    """The cautions of a ``warnings.json`` (none when the file is absent)."""
-    path = Path(path)
-    return [Caution(**c) for c in json.loads(path.read_text())] if path.is_file() else []
+def read(summary_md: str | Path) -> list[str]:
+    """The warnings of a ``summary.md`` as plain lines (``rule: found. advice``); none
+    when the file or its section is absent."""
+    path = Path(summary_md)
+    lines = path.read_text().splitlines() if path.is_file() else []
+    if HEADING not in lines:
+        return []
+    found = []
+    for line in lines[lines.index(HEADING) + 1:]:
+        if line.startswith("#"):
+            break
+        if line.startswith("- "):
+            found.append(line[2:].replace("**", ""))
+    return found

@@ -254,14 +254,11 @@ def _data_reports(inputs: dict, out: Path) -> None:
         shutil.copyfile(Path(split_entry) / SPLIT.table(), where / SUMMARY.split_table())
 
 
-def _cautions(cautions: list, out: Path) -> list[str]:
-    """Write ``warnings.json`` (each once, in order) and return its Markdown section."""
+def _cautions(cautions: list) -> list[str]:
+    """The warnings section of ``summary.md`` (each warning once, in order), read back by
+    :func:`biorepro.aggregate.trust.read`."""
     unique = list(dict.fromkeys(cautions))
-    (out / SUMMARY.warnings()).write_text(
-        json.dumps([c.as_dict() for c in unique], indent=2) + "\n")
-    if not unique:
-        return []
-    return ["## Warnings", "", *[f"- {c.line()}" for c in unique], ""]
+    return trust.section(unique)
 
 
 def build(job: dict, out: Path, log: Log) -> None:
@@ -318,7 +315,7 @@ def build(job: dict, out: Path, log: Log) -> None:
         why_md += why_lines
         pages[level] = (why_lines, summary, why_figures)
         log(f"summary: {level} level over {len(per_run)} runs written")
-    caution_md = _cautions(cautions, out)
+    caution_md = _cautions(cautions)
     md[2:2] = caution_md
     md += why_md + ["The same on one page: `why.html`.", ""]
     _report_pages(name, pages, caution_md, out)

@@ -152,8 +152,6 @@ SUMMARY = Layout(
     bad_videos=SPLIT.bad_videos,
     split_table=SPLIT.table,
     entries=File("entries.json", "JSON: the keys of the entries summarised, by role"),
-    warnings=File("warnings.json", "JSON: where numbers cannot be trusted (rule, found, "
-                                   "advice; biorepro.aggregate.trust)"),
     fold_data=File("folds/{fold}/{name}", "with folds: each fold's data report, bad videos "
                                           "and split table", required=False),
 )

@@ -72,7 +72,11 @@ def test_overfitting_is_the_median_gap_above_the_threshold():
     assert trust.run_warnings(fine, "frame") == []
 
 
-def test_warnings_round_trip_through_their_file(tmp_path):
-    c = trust.Caution("chance", "found", "advice")
-    (tmp_path / "w.json").write_text(f'[{__import__("json").dumps(c.as_dict())}]')
-    assert trust.read(tmp_path / "w.json") == [c] and trust.read(tmp_path / "none.json") == []
+def test_warnings_are_read_back_from_their_summary_section(tmp_path):
+    c = trust.Caution("chance", "every run at chance", "Check the labels")
+    md = tmp_path / "summary.md"
+    md.write_text("\n".join(["# Experiment", "", *trust.section([c]), "## Frame level",
+                             "- **Spread**: not a warning"]))
+    assert trust.read(md) == ["chance: every run at chance. Check the labels"]
+    md.write_text("# Experiment\n\n## Frame level\n- **Spread**: x\n")
+    assert trust.read(md) == [] and trust.read(tmp_path / "none.md") == []
