@@ -102,6 +102,12 @@ def _process_setup(params: dict, runtime: dict, log: Log) -> dict:
             "compute": platform(assignment.device, seen, record), "devices": seen["devices"],
             "gpu_memory": gpu_memory, "determinism": record})
     record = _PROCESS["setup"]["determinism"]
+    running = {d: record["versions"].get(d) for d in params["backend"]["versions"]}
+    if running != params["backend"]["versions"]:
+        raise RuntimeError(f"train.backend {backend}: this job runs {running}, but the "
+                           f"workflow was planned with {params['backend']['versions']} (a "
+                           "node or environment with other packages): install the planned "
+                           "versions there, or plan and run in one environment")
     if (record["backend"], record["mode"], record["threads"]) != (
             backend, params["determinism"], params["threads"]):
         raise RuntimeError("one process trains runs of one train.backend, train.determinism "

@@ -55,9 +55,11 @@ def key_part(backend: str) -> dict:
     versions = {d: version(d) for d in BACKENDS[backend]}
     missing = [d for d, v in versions.items() if v is None]
     if missing:
+        lock = GPU_LOCK.with_name("requirements.lock")
+        what = (f"-r {shlex.quote(str(lock))}" if lock.is_file() else " ".join(missing))
         raise BackendError(f"train.backend: {backend} is not installed in this environment "
                            f"({sys.executable}: {', '.join(missing)} missing); install it with "
-                           f"{shlex.quote(sys.executable)} -m pip install {' '.join(missing)}")
+                           f"{shlex.quote(sys.executable)} -m pip install {what}")
     return {"name": backend, "versions": versions}
 
 

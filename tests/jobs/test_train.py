@@ -307,3 +307,13 @@ def test_jax_trains_without_tensorflow_bit_for_bit_under_its_own_key(cache, tmp_
     report = json.loads((tmp_path / "v.json").read_text())
     assert report["weights_identical"] and report["scores_identical"]
     assert report["same_platform"] and report["differing_files"] == []
+
+
+def test_a_job_refuses_backend_versions_other_than_planned(cache, tmp_path):
+    entry = train_entry(cache, tmp_path / "store", 0)
+    planned = entry.job
+    planned["ingredients"]["params"]["backend"]["versions"]["tensorflow"] = "0.0.1"
+    proc = subprocess.run([sys.executable, "-m", "biorepro.jobs", "--job", json.dumps(planned)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0 and "planned with {'tensorflow': '0.0.1'}" in proc.stderr
+    assert not Path(entry.path).exists()
