@@ -254,13 +254,6 @@ def _data_reports(inputs: dict, out: Path) -> None:
         shutil.copyfile(Path(split_entry) / SPLIT.table(), where / SUMMARY.split_table())
 
 
-def _cautions(cautions: list) -> list[str]:
-    """The warnings section of ``summary.md`` (each warning once, in order), read back by
-    :func:`biorepro.aggregate.trust.read`."""
-    unique = list(dict.fromkeys(cautions))
-    return trust.section(unique)
-
-
 def build(job: dict, out: Path, log: Log) -> None:
     """Write the experiment's tables, figures and reports into ``out``."""
     params, inputs = job["ingredients"]["params"], job["inputs"]
@@ -315,7 +308,7 @@ def build(job: dict, out: Path, log: Log) -> None:
         why_md += why_lines
         pages[level] = (why_lines, summary, why_figures)
         log(f"summary: {level} level over {len(per_run)} runs written")
-    caution_md = _cautions(cautions)
+    caution_md = trust.section(list(dict.fromkeys(cautions)))  # each once, in order
     md[2:2] = caution_md
     md += why_md + ["The same on one page: `why.html`.", ""]
     _report_pages(name, pages, caution_md, out)
