@@ -13,6 +13,9 @@ a face box (see :mod:`biorepro.data.faces`); the crop is the square of side
 into the image. A frame where no face is found is a failure to acquire (FTA): it gets no
 image and is listed in ``fta_frames``, unless ``no_face`` is ``center`` (then it is
 centre-cropped). Both are counted in ``faces_missed``.
+
+A video whose stream ends before its container says (``Frames.truncated``: a partial file)
+is bad even when its chosen frames decode: the frame choice would rest on a cut-off video.
 """
 
 from __future__ import annotations
@@ -154,6 +157,10 @@ def extract_video(path: str | Path, out_dir: str | Path, params: ExtractParams,
         return params.frame_indices(times)
 
     video = read_frames(path, choose)
+    if video.truncated:
+        raise BadVideoError(path, f"truncated ({video.truncated}): the file was cut short, "
+                            "as by an interrupted copy; copy it again from its source, or "
+                            "remove it")
     (out_dir / FRAMES.image(index=0)).parent.mkdir(parents=True, exist_ok=True)
     missed, fta = 0, []
     for i, (number, frame) in enumerate(zip(video.indices, video.images)):

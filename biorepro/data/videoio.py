@@ -27,7 +27,10 @@ then they are decoded:
   not decode to its own frame falls back to this path too.
 
 Packets that cannot be decoded are skipped and a demuxing error ends the stream, as ffmpeg's
-CLI does, so the frame count is the number of frames that actually decode.
+CLI does, so the frame count is the number of frames that actually decode. Whether the stream
+ends before its container says (a packet cut short, fewer packets than the container lists, a
+demuxing error: a partial file) is reported in ``Frames.truncated``; refusing such a video is
+the caller's choice.
 
 ``BadVideoError`` carries the file and the reason: a missing, empty or unreadable file, no
 video stream, no decodable frame, frames without timestamps, an unsupported display rotation,
@@ -65,13 +68,15 @@ class Frames:
     """Frames read from one video: ``images[k]`` is frame ``indices[k]`` (ascending).
 
     ``times[i]`` is the time of frame ``i`` (seconds) for every frame of the video;
-    ``rotation`` is how many degrees clockwise the images were turned (0, 90, 180, 270).
+    ``rotation`` is how many degrees clockwise the images were turned (0, 90, 180, 270);
+    ``truncated`` says how the stream ends before its container says (None: it does not).
     """
 
     indices: list[int]
     images: list[np.ndarray]
     times: list[Fraction]
     rotation: int
+    truncated: str | None = None
 
     @property
     def frames(self) -> int:
@@ -111,7 +116,7 @@ def read_frames(path: str | os.PathLike, choose: Choose) -> Frames:
         _check_intact(path, indices, listed.pts, listed.corrupt)
         frames = _decode_packets(path, indices)
         if frames is not None:
-            return _frames(path, indices, frames, listed.pts, listed.time_base)
+            return _frames(path, indices, frames, listed.pts, listed)
     expected = sorted(listed.pts) if None not in listed.pts else None
     indices = [] if expected is None else \
         _choose(choose, _seconds(path, expected, listed.time_base))
@@ -122,7 +127,7 @@ def read_frames(path: str | os.PathLike, choose: Choose) -> Frames:
         if again != decoded:
             raise BadVideoError(path, f"decodes to different frames on each pass; {FIX}")
     _check_intact(path, indices, decoded, listed.corrupt)
-    return _frames(path, indices, frames, decoded, listed.time_base)
+    return _frames(path, indices, frames, decoded, listed)
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,7 @@ class _Listing:
     corrupt: set[int | None]  # pts of packets flagged corrupt (truncated)
     intra_only: bool
     time_base: Fraction
+    truncated: str | None  # how the stream ends before its container says; None if whole
 
 
 @contextmanager
@@ -143,8 +149,9 @@ def _opened(path: str | os.PathLike) -> Iterator[tuple[av.container.InputContain
     try:
         container = av.open(os.fspath(path))
     except av.error.FFmpegError as err:
-        raise BadVideoError(path, f"not a readable video (FFmpeg: {err.strerror}); "
-                            f"{FIX}") from None
+        raise BadVideoError(path, f"not a readable video (FFmpeg: {err.strerror}): damaged, "
+                            "cut short or not a video; copy it again from its source, or "
+                            "remove it") from None
     with container:
         stream = container.streams.best("video")
         if stream is None:
@@ -152,27 +159,39 @@ def _opened(path: str | os.PathLike) -> Iterator[tuple[av.container.InputContain
         yield container, stream
 
 
-def _packets(container, stream) -> Iterator[av.Packet]:
-    """The stream's non-empty packets; a demuxing error ends them (as in ffmpeg's CLI)."""
+def _packets(container, stream, ended: list[str] | None = None) -> Iterator[av.Packet]:
+    """The stream's non-empty packets; a demuxing error ends them (as in ffmpeg's CLI) and
+    is appended to ``ended``."""
     try:
         for packet in container.demux(stream):
             if packet.size:
                 yield packet
-    except av.error.FFmpegError:
-        return
+    except av.error.FFmpegError as err:
+        if ended is not None:
+            ended.append(err.strerror or type(err).__name__)
 
 
 def _list_frames(path) -> _Listing:
     """The listed packets; an intra-only one flagged corrupt (truncated) only if it decodes."""
+    ended: list[str] = []
     with _opened(path) as (container, stream):
         intra = stream.codec_context.codec.intra_only
-        listed = [(p.pts, p.is_keyframe, p.is_corrupt) for p in _packets(container, stream)
+        packets = list(_packets(container, stream, ended))
+        listed = [(p.pts, p.is_keyframe, p.is_corrupt) for p in packets
                   if not p.is_discard and not (intra and p.is_corrupt and not _decodes(stream, p))]
         time_base = Fraction(stream.time_base or 1)
+        # exact in ISO BMFF (its sample table); AVI's header counts the frames it drops
+        declared = stream.frames if "mp4" in container.format.name else 0
     if not listed:
         raise BadVideoError(path, f"has no video frames; {FIX}")
+    cut = sum(p.is_corrupt for p in packets)
+    truncated = "; ".join(
+        [f"its container lists {declared} frames, its stream holds {len(packets)}"]
+        * (len(packets) < declared)
+        + [f"{cut} packet{'s' * (cut > 1)} cut short"] * (cut > 0)
+        + [f"demuxing stopped: {why}" for why in ended]) or None
     return _Listing([p for p, _, _ in listed], {p for p, _, bad in listed if bad},
-                    intra and all(key for _, key, _ in listed), time_base)
+                    intra and all(key for _, key, _ in listed), time_base, truncated)
 
 
 def _decodes(stream, packet: av.Packet) -> bool:
@@ -248,11 +267,12 @@ def _decode_sequential(path, indices: list[int]) -> tuple[list[int | None],
 
 
 def _frames(path, indices: list[int], frames: dict[int, av.VideoFrame],
-            pts: list[int | None], time_base: Fraction) -> Frames:
+            pts: list[int | None], listed: _Listing) -> Frames:
     rotation, turn = _orientation(path, frames[indices[0]])
     images = [np.ascontiguousarray(turn(frames[i].to_ndarray(format="bgr24")))
               for i in indices]
-    return Frames(indices, images, _seconds(path, pts, time_base), rotation)
+    return Frames(indices, images, _seconds(path, pts, listed.time_base), rotation,
+                  listed.truncated)
 
 
 def _orientation(path, frame: av.VideoFrame) -> tuple[int, Callable[[np.ndarray], np.ndarray]]:

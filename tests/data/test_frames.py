@@ -1,3 +1,4 @@
+import subprocess
 
 import cv2
 import numpy as np
@@ -58,6 +59,23 @@ def test_truncated_video_is_bad(tmp_path, video_factory):
     video.write_bytes(data[: len(data) // 2])
     with pytest.raises(BadVideoError, match="t.mov"):
         extract_video(video, tmp_path / "out", ExtractParams(n_frames=10))
+
+
+def test_partial_file_is_bad_although_its_chosen_frames_decode(tmp_path, video_factory):
+    """A file cut short after its index (ffprobe: "partial file"): the frames that are left
+    decode, but the video is not the one its container describes."""
+    whole = tmp_path / "w.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=s=64x48:r=20:d=2",
+                    "-c:v", "mjpeg", "-movflags", "+faststart", str(whole)], check=True)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) * 6 // 10])
+    params = ExtractParams(n_frames=2)
+    assert extract_video(whole, tmp_path / "whole", params)["source_frames"] == 40
+    with pytest.raises(BadVideoError, match=r"cut.mp4: truncated \(its container lists 40 "
+                       r"frames.*copy it again from its source") as err:
+        extract_video(cut, tmp_path / "out", params)
+    assert "re-encode" not in err.value.reason
 
 
 def test_params_validation():

@@ -148,6 +148,7 @@ def test_frames_are_the_ones_ffmpeg_decodes(videos, name, selection):
     video = read_frames(path, lambda t: range(len(t)) if params is None
                         else params.frame_indices(t))
     assert_same_frames(video, reference, VIDEOS[name].rotation, decoded_codes(name))
+    assert video.truncated is None  # whole files, edit lists and dropped frames included
 
 
 def test_intra_only_streams_decode_only_the_chosen_packets(videos, monkeypatch):
@@ -224,6 +225,7 @@ def test_truncated_h264_counts_the_frames_that_decode(videos, tmp_path):
     assert 10 < len(reference) < 90
     video = read_frames(path, lambda t: range(len(t)))
     assert_same_frames(video, reference, 0, [code_of(frame, 0) for frame in reference])
+    assert f"its container lists {VIDEOS['h264.mp4'].frames} frames" in video.truncated
 
 
 @pytest.mark.parametrize("kept", [0.05, 0.9])
@@ -234,6 +236,7 @@ def test_truncated_mjpeg_counts_a_partial_frame_as_ffmpeg_and_refuses_it(videos,
     assert len(reference) == whole + (kept > 0.5)  # a header alone does not decode
     video = read_frames(path, lambda t: range(whole))
     assert_same_frames(video, reference, 0, list(range(len(reference))))
+    assert "cut short" in video.truncated
     if len(reference) > whole:
         with pytest.raises(BadVideoError, match=f"frame {whole} .*truncated or corrupt"):
             read_frames(path, lambda t: [whole])
