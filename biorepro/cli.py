@@ -14,6 +14,7 @@ import sys
 import time
 
 from biorepro import config as cfg
+from biorepro.errors import Refusal
 from biorepro.store.invocation import Invocation, parse_overrides
 
 DEFAULT_CONFIG = "config/config.yaml"
@@ -295,7 +296,7 @@ def main(argv=None) -> int:
             args.overrides = parse_overrides(args.config)
             Invocation(os.getcwd(), tuple(args.configfile), tuple(args.config)).export()
         return args.func(args)
-    except (cfg.ConfigError, ValueError, OSError) as err:
+    except (Refusal, ValueError, OSError) as err:
         print(f"biorepro {args.command}: {err}", file=sys.stderr)
         return 2
 

@@ -25,13 +25,15 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from biorepro.errors import Refusal
+
 if TYPE_CHECKING:
     import jsonschema
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "config.schema.yaml"
 
 
-class ConfigError(ValueError):
+class ConfigError(Refusal, ValueError):
     """An invalid configuration value; the message names the key path."""
 
 

@@ -7,7 +7,9 @@ progress; Snakemake prints a failed job's log); run by hand without a log file, 
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -38,3 +40,23 @@ def job_logger(path: str | None) -> Iterator[Log]:
     finally:
         if stream:
             stream.close()
+
+
+@contextlib.contextmanager
+def native_stderr(log: Log) -> Iterator[None]:
+    """Send what is written to the process's stderr (file descriptor 2) meanwhile, native
+    libraries included (TensorFlow's CUDA probing at import), to ``log``, not the console."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            for line in caught.read().decode(errors="replace").splitlines():
+                if line.strip():
+                    log(f"stderr: {line}")

@@ -25,6 +25,7 @@ import re
 from pathlib import Path
 
 from biorepro.data.records import LABELS, SPLITS, VideoRecord
+from biorepro.errors import Refusal
 
 EXTENSIONS = [".mov", ".avi", ".mp4", ".mkv"]  # of videos, when the config names none
 
@@ -32,7 +33,7 @@ EXTENSIONS = [".mov", ".avi", ".mp4", ".mkv"]  # of videos, when the config name
 LOG = logging.getLogger(__name__)  # planning's warnings: printed to stderr
 
 
-class DatasetError(ValueError):
+class DatasetError(Refusal, ValueError):
     """The dataset on disk does not match its declared layout."""
 
 

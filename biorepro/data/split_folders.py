@@ -20,12 +20,13 @@ import shutil
 from pathlib import Path
 
 from biorepro.data.records import LABELS, SPLITS, VideoRecord
+from biorepro.errors import Refusal
 from biorepro.store.layouts import FRAMES, SPLIT
 
 COLUMNS = ("split", "label", "attack_type", "subject", "video_id", "frame", "file", "fta")
 
 
-class LeakageError(ValueError):
+class LeakageError(Refusal, ValueError):
     """The same subject or the same video content in two splits."""
 
 

@@ -17,9 +17,10 @@ import hashlib
 from collections import defaultdict
 
 from biorepro.data.records import LABELS, SPLITS, VideoRecord
+from biorepro.errors import Refusal
 
 
-class SplitError(ValueError):
+class SplitError(Refusal, ValueError):
     """The videos cannot be split, or a split lacks a class it needs."""
 
 

@@ -21,6 +21,7 @@ from biorepro.jobs.run import (
     read_job,
     rebuild,
     reexec_if_needed,
+    refusals_end_the_job,
     stage_module,
     write_receipt,
 )
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     job = read_job(args.job)
     jobs = job if isinstance(job, list) else [job]
     reexec_if_needed(jobs)
-    with job_logger(args.log) as log:
+    with job_logger(args.log) as log, refusals_end_the_job(log):
         if args.into is None:
             for n, one in enumerate(jobs, start=1):
                 if len(jobs) > 1:

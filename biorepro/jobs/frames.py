@@ -19,12 +19,13 @@ from pathlib import Path
 from biorepro.data.faces import DetectorError, detector_identity
 from biorepro.data.frames import ExtractParams, extract_video
 from biorepro.data.videoio import BadVideoError
+from biorepro.errors import Refusal
 from biorepro.joblog import Log
 from biorepro.store.hashing import file_digest
 from biorepro.store.layouts import FRAMES
 
 
-class SourceChangedError(RuntimeError):
+class SourceChangedError(Refusal, RuntimeError):
     """A video's bytes are not those its entry's key was planned from."""
 
 

@@ -21,9 +21,12 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
+from biorepro.errors import Refusal
 from biorepro.joblog import Log, job_logger
 from biorepro.store.entries import (
     DamagedEntryError,
@@ -96,9 +99,21 @@ def write_receipt(receipt: str | os.PathLike, *entries: str | os.PathLike) -> No
     receipt.write_text("".join(f"{Path(e).resolve()}\n" for e in entries))
 
 
+@contextmanager
+def refusals_end_the_job(log: Log) -> Iterator[None]:
+    """A :class:`~biorepro.errors.Refusal` ends the job with its message, once, in the log
+    and on the console, without a traceback (exit status 1)."""
+    try:
+        yield
+    except Refusal as err:
+        log(f"refused: {err}")
+        print(f"biorepro: {err}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
 def run_jobs(jobs: list[dict], receipts: list[str], log_path: str | None) -> None:
     """What a rule runs: produce every job (a batch for ``frames``), then its receipt."""
-    with job_logger(log_path) as log:
+    with job_logger(log_path) as log, refusals_end_the_job(log):
         for job in jobs:
             if _missing_environment(job):
                 raise RuntimeError(f"a {job['stage']} job needs variables set before Python "

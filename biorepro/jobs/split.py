@@ -16,6 +16,7 @@ from pathlib import Path
 from biorepro.data.records import VideoRecord
 from biorepro.data.split_folders import build_split_folders
 from biorepro.data.splitting import SplitError, require_classes
+from biorepro.errors import Refusal
 from biorepro.joblog import Log
 from biorepro.store.entries import observed
 from biorepro.store.layouts import FRAMES, SPLIT
@@ -23,7 +24,7 @@ from biorepro.store.layouts import FRAMES, SPLIT
 BAD_COLUMNS = ("video_id", "split", "label", "reason")
 
 
-class BadVideosError(RuntimeError):
+class BadVideosError(Refusal, RuntimeError):
     """Videos that could not be used, with ``dataset.on_bad_video: fail``."""
 
 
@@ -51,7 +52,7 @@ def build(job: dict, out: Path, log: Log) -> dict:
     except SplitError as err:
         raise SplitError(f"without the {len(bad)} bad video(s) left out "
                          f"(dataset.on_bad_video: skip): {err}") from None
-    log(f"split: {len(good)} videos ({len(bad)} bad, skipped)")
+    log(f"split: {len(good)} videos" + (f" ({len(bad)} bad, skipped)" if bad else ""))
     counts = build_split_folders(good, out)
     log(f"split: {counts['frames']} frames; failures to acquire (no face, no image): "
         + ", ".join(f"{split} {n}" for split, n in counts["fta"].items()))

@@ -25,7 +25,7 @@ import os
 import time
 from pathlib import Path
 
-from biorepro.joblog import Log
+from biorepro.joblog import Log, native_stderr
 from biorepro.store.fingerprint import file_fingerprint
 from biorepro.store.hashing import file_digest
 from biorepro.store.layouts import TRAIN
@@ -91,9 +91,11 @@ def _process_setup(params: dict, runtime: dict, log: Log) -> dict:
                                    runtime["gpu_wait_s"], slots=runtime["seeds_per_gpu"])
         if assignment.device == "cpu":  # every GPU hidden: TensorFlow's failing CUDA probe
             os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # would only print an error line
-        gpu_memory = limit_gpu_memory(backend, assignment.memory_mb, runtime["seeds_per_gpu"])
-        record = configure(params["determinism"], params["threads"], backend)
-        seen = probe(backend)
+        with native_stderr(log):  # the framework's import notices go to the job's log
+            gpu_memory = limit_gpu_memory(backend, assignment.memory_mb,
+                                          runtime["seeds_per_gpu"])
+            record = configure(params["determinism"], params["threads"], backend)
+            seen = probe(backend)
         assignment = resolve(assignment, runtime["device"], backend, seen)
         log(f"device: {assignment.device} ({assignment.how}); {backend} sees "
             f"{', '.join(seen['devices'])}")

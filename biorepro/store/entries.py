@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from biorepro.errors import Refusal
 from biorepro.store.hashing import file_digest, settled, stat_stamp, write_cache
 from biorepro.store.invocation import Invocation
 from biorepro.store.keys import canonical_json, derive_key
@@ -206,7 +207,7 @@ def observed(entry: str | os.PathLike) -> dict:
     return json.loads((Path(entry) / PROVENANCE).read_text()).get("observed", {})
 
 
-class DamagedEntryError(RuntimeError):
+class DamagedEntryError(Refusal, RuntimeError):
     """A published entry whose files do not match its provenance record."""
 
     def __init__(self, entry: str | os.PathLike, problems: list[str]):

@@ -24,6 +24,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from biorepro.errors import Refusal
+
 # Backend -> the distributions whose versions enter the training key.
 BACKENDS = {"tensorflow": ("tensorflow",), "jax": ("jax", "jaxlib")}
 # Backend -> the distributions that bring its CUDA libraries (pip wheels).
@@ -35,7 +37,7 @@ CUDA_REQUIREMENT = {"tensorflow": "tensorflow[and-cuda]", "jax": "jax[cuda12]"}
 GPU_LOCK = Path(__file__).resolve().parents[2] / "requirements-gpu.lock"
 
 
-class BackendError(ValueError):
+class BackendError(Refusal, ValueError):
     """``train.backend`` names a backend that is unknown or not installed."""
 
 

@@ -27,10 +27,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from biorepro.errors import Refusal
 from biorepro.store.fingerprint import file_fingerprint
 
 
-class ModelError(ValueError):
+class ModelError(Refusal, ValueError):
     """``train.model``, ``train.model_params`` or ``train.weights`` cannot be used."""
 
 

@@ -30,12 +30,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from biorepro.errors import Refusal
 from biorepro.train.backend import fix_command, why_no_gpu
 
 DEVICES = ("auto", "cpu", "gpu")
 
 
-class GpuUnavailable(RuntimeError):
+class GpuUnavailable(Refusal, RuntimeError):
     """``train.device`` is ``gpu`` but no GPU is visible or none became free in time."""
 
 

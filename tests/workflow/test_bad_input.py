@@ -34,6 +34,12 @@ def folders_dataset(tmp_path_factory):
         os.link(p, dest)
     (data / "test" / "attack" / "client003_broken.mov").write_bytes(b"\x00\x01garbage" * 100)
     (data / "devel" / "bonafide" / "client002_empty.mov").write_bytes(b"")
+    # cut short after its index (an interrupted copy): its first frames still decode
+    whole = root / "whole.mov"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(next(data.glob("train/bonafide/*"))),
+                    "-c", "copy", "-movflags", "+faststart", str(whole)], check=True)
+    (data / "train" / "bonafide" / "client001_partial.mov").write_bytes(
+        whole.read_bytes()[: whole.stat().st_size * 6 // 10])
     return data
 
 
@@ -52,7 +58,9 @@ def test_bad_videos_fail_before_training_naming_each_file(tmp_path, folders_data
     assert proc.returncode != 0
     text = proc.stdout + proc.stderr
     assert "client003_broken.mov" in text and "client002_empty.mov" in text
+    assert "client001_partial.mov): truncated" in text
     assert "on_bad_video: skip" in text
+    assert "Traceback" not in text and text.count("3 video(s) cannot be used") == 1
     assert not list((work / ".biorepro" / "store").glob("train/*"))  # nothing trained
     # the good videos' extraction is kept: switching to skip re-extracts nothing
     assert "frames" not in planned_jobs(work, configfiles=config_for(work, folders_dataset,
@@ -65,7 +73,8 @@ def test_bad_videos_are_skipped_and_reported(tmp_path, folders_dataset):
     view = work / "results" / "bad-skip"
     bad = pd.read_csv(view / "bad_videos.csv")
     assert sorted(bad["video_id"]) == ["devel--bonafide--client002_empty",
-                                       "test--attack--client003_broken"]
+                                       "test--attack--client003_broken",
+                                       "train--bonafide--client001_partial"]
     assert "test--attack--client003_broken" in (view / "data_report.md").read_text()
     assert "empty" in " ".join(bad["reason"])
 
