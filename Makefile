@@ -33,7 +33,7 @@ STAMP := $(VENV)/.installed-$(ACCEL_KIND)
 
 # After the lock, what only the other build's lock pins (the CUDA wheels, on a switch to
 # cpu) is uninstalled, so that neither framework finds them.
-$(STAMP): $(LOCK_$(ACCEL_KIND)) pyproject.toml
+$(STAMP): $(LOCK_$(ACCEL_KIND)) pyproject.toml plugins/logger/pyproject.toml
 	@echo 'biorepro: installing the $(BUILD_$(ACCEL_KIND)) build ($(ACCEL_WHY))'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	rm -f $(VENV)/.installed $(VENV)/.installed-cpu $(VENV)/.installed-gpu
@@ -43,7 +43,7 @@ $(STAMP): $(LOCK_$(ACCEL_KIND)) pyproject.toml
 	  if (FNR == NR) keep[n] = 1; else if (!(n in keep)) print n }' \
 	  $(LOCK_$(ACCEL_KIND)) $(LOCK_$(OTHER_KIND))); \
 	  [ -z "$$only" ] || $(BIN)/python -m pip uninstall -qq --yes $$only
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip install --quiet --no-deps -e . ./plugins/logger
 	touch $(STAMP)
 
 install: $(STAMP)
