@@ -56,6 +56,7 @@ class StageProgress:
 
     @classmethod
     def of_rules(cls, rule_counts: dict[str, int], **kw) -> StageProgress:
+        """From Snakemake's job counts per rule (its ``total`` and bookkeeping rules out)."""
         totals: dict[str, int] = {}
         for rule, n in rule_counts.items():
             if rule not in HIDDEN_RULES and rule != "total":
@@ -63,9 +64,11 @@ class StageProgress:
         return cls(totals, **kw)
 
     def started(self, rule: str) -> None:
+        """A job of ``rule`` started: its stage's clock starts with its first job."""
         self.began.setdefault(stage_of(rule), self.now())
 
     def finished(self, rule: str) -> str | None:
+        """A job of ``rule`` ended: the stage's line to print, if any."""
         stage = stage_of(rule)
         if stage not in self.totals:
             return None
@@ -78,9 +81,11 @@ class StageProgress:
         return self.line(stage)
 
     def is_done(self, stage: str) -> bool:
+        """Whether every job of ``stage`` has ended."""
         return stage in self.totals and self.done.get(stage, 0) >= self.totals[stage]
 
     def line(self, stage: str) -> str:
+        """``stage done/total (%)  elapsed, about left`` (``done in`` once all ended)."""
         done, total = self.done.get(stage, 0), self.totals[stage]
         elapsed = self.now() - self.began[stage]
         head = f"{stage:<9} {done}/{total}"
@@ -114,6 +119,7 @@ class LogHandler(LogHandlerBase):
     needs_rulegraph = False
 
     def emit(self, record: logging.LogRecord) -> None:
+        """Show ``record``: Snakemake's own text, or the stage progress it updates."""
         event = getattr(record, "event", None)
         if self.common_settings.dryrun or event not in _OURS:
             if self.snakemake_filter.filter(record) and not NOISE.match(record.getMessage()):

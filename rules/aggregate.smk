@@ -36,21 +36,22 @@ rule compare:
 # results/<name>/ is a copy of the entry it shows (the report is built from it).
 rule view:
     input:
-        lambda wildcards: target(VIEWS[wildcards.view]),
+        view_inputs,
     output:
         view=report(
             directory(f"{BASE['results']}/{{view}}"),
+            # every pattern needs a wildcard (Snakemake registers only matches of one)
             patterns=[
-                "figures/{name}.svg",
-                "summary_{level}.csv",
-                "why.html",
-                "comparison_{compared}.csv",
-                "{check,recheck}.csv",
+                "figures/{figure}.svg",
+                "{table,[^/]+}.csv",
+                "{page,why}.html",
+                f"{{graph,{STAGE_GRAPH.removesuffix('.svg')}}}.svg",
             ],
             category="{view}",
+            subcategory=lambda wildcards: report_section(dict(wildcards.items())),
+            labels=lambda wildcards: {"file": next(iter(dict(wildcards.items()).values()))},
             caption="../report/summary.rst",
         ),
-        receipt=view_receipt("{view}"),
     log:
         f"{LOGS}/view/{{view}}.log",
     wildcard_constraints:
@@ -62,8 +63,17 @@ rule view:
         entry=lambda wildcards: VIEWS[wildcards.view].path,
         store=PLAN.store,
         closure=view_closure,
+        graph=view_graph,
     script:
         "../scripts/view.py"
+
+
+rule stale_view:
+    output:
+        stale_view("{view}"),
+    localrule: True
+    shell:
+        "touch {output:q}"
 
 
 onstart:

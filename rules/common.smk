@@ -11,20 +11,18 @@ sys.path.insert(0, workflow.basedir)
 
 from snakemake.exceptions import WorkflowError
 
+from biorepro.aggregate.stagegraph import FILE as STAGE_GRAPH
+from biorepro.aggregate.stagegraph import stage_graph
 from biorepro.aggregate.trust import read as read_cautions
-from biorepro.config import ConfigError
 from biorepro.config import load as load_config
+from biorepro.errors import Refusal
 from biorepro.train.randomness import runs as cfg_runs
-from biorepro.data.ingest import DatasetError
-from biorepro.data.split_folders import LeakageError
-from biorepro.data.splitting import SplitError
 from biorepro.store.invocation import Invocation
 from biorepro.plan import build_plan
 from biorepro.store import roots
 from biorepro.store.keys import KEY_PATTERN
 from biorepro.store.layouts import SUMMARY
-from biorepro.train.backend import BackendError
-from biorepro.train.catalog import ModelError
+from biorepro.store.view import report_section
 
 # The options of this run, for the commands biorepro prints as fixes (jobs inherit them).
 INVOCATION = Invocation(
@@ -46,15 +44,7 @@ try:
             roots.plain(workflow.config_settings.config),
         )
     )
-except (
-    ConfigError,
-    DatasetError,
-    LeakageError,
-    SplitError,
-    ModelError,
-    BackendError,
-    OSError,
-) as err:
+except (Refusal, OSError) as err:
     raise WorkflowError(f"biorepro: {err}") from None
 EXPERIMENTS = PLAN.experiments
 BASE = next(iter(EXPERIMENTS.values())).config
@@ -91,8 +81,18 @@ def receipt(e):
     return f"{RUN_DIR}/{e.stage}/{key}"
 
 
-def view_receipt(name):
-    return f"{RUN_DIR}/view/{name}"
+def stale_view(name):
+    """The marker a view that shows another entry than the planned one waits for (the
+    ``stale_view`` rule writes it in this run, so the view is refreshed)."""
+    return f"{RUN_DIR}/stale_view/{name}"
+
+
+def view_inputs(wildcards):
+    """The entry the view shows (its job's receipt when it is built in this run), and the
+    stale marker when the view shows another: a current view does not run, and keeps the
+    metadata Snakemake recorded of it."""
+    name = wildcards.view
+    return [target(VIEWS[name])] + ([stale_view(name)] if view_is_stale(name) else [])
 
 
 def target(e):
@@ -189,6 +189,11 @@ def view_closure(wildcards):
     )
 
 
+def view_graph(wildcards):
+    """The stage graph of the view ``wildcards.view`` (see biorepro.aggregate.stagegraph)."""
+    return json.dumps(stage_graph(VIEWS[wildcards.view].closure()))
+
+
 def record_extract_batches():
     os.makedirs(RUN_DIR, exist_ok=True)
     with open(BATCHES_FILE, "w") as f:
@@ -205,19 +210,19 @@ def clean_receipts():
             shutil.rmtree(d.path, ignore_errors=True)
 
 
-def view_is_current(name):
-    """Whether results/<name>/ already shows the entry the configuration plans."""
+def view_is_stale(name):
+    """Whether results/<name>/ shows another entry than the planned one, which is in the
+    store (one built in this run refreshes the view through its receipt)."""
     try:
         shown = open(f"{results_dir(name)}/STORE_ENTRY").read().strip()
     except OSError:
-        return False
-    return VIEWS[name].published and shown == os.path.realpath(VIEWS[name].path)
+        return False  # no view yet: it is an output to make
+    return VIEWS[name].published and shown != os.path.realpath(VIEWS[name].path)
 
 
 def all_targets():
-    """Every results view (its receipt when it must be refreshed: e.g. after reverting
-    a config change, it shows the entries of the configuration in force again), and every
-    planned entry missing from the store (so that one removed from it, e.g. quarantined
-    by ``biorepro fsck --repair``, is rebuilt)."""
-    views = [results_dir(n) if view_is_current(n) else view_receipt(n) for n in VIEWS]
-    return [receipt(e) for e in PLAN.missing()] + views
+    """Every results view (refreshed when it shows another entry than the planned one:
+    e.g. after reverting a config change, it shows the entries of the configuration in
+    force again), and every planned entry missing from the store (so that one removed
+    from it, e.g. quarantined by ``biorepro fsck --repair``, is rebuilt)."""
+    return [receipt(e) for e in PLAN.missing()] + [results_dir(n) for n in VIEWS]

@@ -16,7 +16,7 @@ from biorepro.store.layouts import STAGES
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "biorepro"
 # Lower layers never import higher ones; packages of one layer never import each other.
-LAYERS = {"joblog": 0, "store": 0, "data": 1, "synth": 1, "train": 2, "evaluate": 2,
+LAYERS = {"joblog": 0, "errors": 0, "store": 0, "data": 1, "synth": 1, "train": 2, "evaluate": 2,
           "aggregate": 3, "jobs": 4}
 TOP = 5  # cli, config, plan, status, gc, recheck: the commands and the plan
 STAGE_PACKAGES = ("data", "synth", "train", "evaluate", "aggregate")

@@ -43,3 +43,26 @@ def publish_view(summary_entry: str | os.PathLike, view_dir: str | os.PathLike) 
     fresh.rename(view)
     shutil.rmtree(old, ignore_errors=True)
     return view
+
+
+# The report's sections of a view, by the pattern wildcard that matched its file (see
+# rules/aggregate.smk): figures, the "why" page, the stage graph, and CSV tables by name.
+TABLE_SECTIONS = (("summary", "summary"), ("folds", "summary"), ("cross", "summary"),
+                  ("paper", "summary"), ("per_seed", "per-seed tables"),
+                  ("sampling", "why do results change?"), ("variance", "why do results change?"),
+                  ("expected_best", "why do results change?"), ("data_report", "data"),
+                  ("bad_videos", "data"), ("split", "data"), ("comparison", "comparisons"),
+                  ("recheck", "checks"))
+
+
+def report_section(wildcards: dict[str, str]) -> str:
+    """The report subcategory of a view's file from its pattern's wildcards."""
+    if "figure" in wildcards:
+        return "figures"
+    if "page" in wildcards:
+        return "why do results change?"
+    if "graph" in wildcards:
+        return "workflow"
+    table = wildcards["table"]
+    return next((section for prefix, section in TABLE_SECTIONS if table.startswith(prefix)),
+                "tables")

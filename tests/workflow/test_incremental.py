@@ -69,7 +69,13 @@ def rewrite_video(src: Path, dst: Path) -> None:
 
 
 def test_full_run_publishes_results(work):
-    snakemake(work)
+    proc = snakemake(work)
+    console = (proc.stdout + proc.stderr).splitlines()
+    # one progress line per stage, no per-job lines, no framework notices
+    assert sum(" done in " in line for line in console) == 7, console  # 7 stages
+    assert len(console) < 45, "\n".join(console)
+    assert not [line for line in console if "Finished jobid" in line or "cuda" in line
+                or "steps (" in line or "Select jobs" in line], console
     view = work / "results" / "tiny"
     assert (view / "data_report.md").is_file()
     assert (view / "STORE_ENTRY").is_file()
@@ -81,6 +87,8 @@ def test_full_run_publishes_results(work):
 
 def test_second_run_plans_nothing(work):
     assert planned_jobs(work) == {}
+    dry = snakemake(work, "-n", generate=False)
+    assert "missing provenance/metadata" not in dry.stdout + dry.stderr
 
 
 def test_touching_every_source_video_plans_nothing(work):
