@@ -29,7 +29,7 @@ BUILD_cpu := CPU
 BUILD_gpu := CUDA
 STAMP := $(VENV)/.installed-$(ACCEL_KIND)
 
-.PHONY: install demo test test-slow lint bench clean
+.PHONY: install demo readme test test-slow lint bench clean
 
 # After the lock, what only the other build's lock pins (the CUDA wheels, on a switch to
 # cpu) is uninstalled, so that neither framework finds them.
@@ -51,6 +51,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/biorepro synth
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake --cores $(CORES)
+
+# The README's demo numbers, from results/demo/ (after make demo).
+readme: $(STAMP)
+	$(BIN)/python -m biorepro.aggregate.readme results/demo README.md
 
 test: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q -n 2 --dist loadfile
