@@ -142,9 +142,9 @@ def generate_dataset(root, *, seed: int = 0, clients: dict[str, int] | None = No
         futures = [pool.submit(_write_one, root, seed, client, rel, n, difficulty, adverse, attack)
                    for _split, client, rel, adverse, attack in names]
         for i, future in enumerate(as_completed(futures), start=1):
-            path = future.result()
-            if progress:
-                progress(f"synth: {i}/{len(names)} {path.relative_to(root)}")
+            future.result()
+            if progress and 10 * i // len(names) > 10 * (i - 1) // len(names):
+                progress(f"synth: {i}/{len(names)} videos ({100 * i // len(names)}%)")
     return [root / rel for _split, _client, rel, _adverse, _attack in names]
 
 
