@@ -54,6 +54,7 @@ from biorepro.store.hashing import StatCache
 from biorepro.store.keys import derive_key, ingredients
 from biorepro.synth import dataset as synthetic
 from biorepro.train import catalog, randomness
+from biorepro.train.backend import BACKENDS
 from biorepro.train.backend import key_part as backend_key
 from biorepro.train.check import check_model
 
@@ -65,10 +66,20 @@ TRAIN_RUNTIME_KEYS = ("device", "gpu_wait_s", "mem_mb", "seeds_per_gpu",
 RUN_KEYS = ("store", "stat_cache", "results", "extract.videos_per_job", "verify", "paper")
 
 
+# Stages whose key names the Keras backend with its own versions (``params["backend"]``):
+# their code's versions leave out every backend's, so that a TensorFlow run's key does
+# not change with JAX's version, nor a JAX run's with TensorFlow's.
+BACKEND_STAGES = ("train", "cross")
+FRAMEWORKS = {d for dists in BACKENDS.values() for d in dists}
+
+
 def stage_code(stage: str) -> dict:
     """Code fingerprint and package versions of ``stage``'s job module (cached)."""
     fp = code_fingerprint(f"biorepro.jobs.{stage}")
-    return {"code": fp.as_dict(), "versions": fp.versions()}
+    versions = fp.versions()
+    if stage in BACKEND_STAGES:
+        versions = {d: v for d, v in versions.items() if d not in FRAMEWORKS}
+    return {"code": fp.as_dict(), "versions": versions}
 
 
 @dataclass(frozen=True)

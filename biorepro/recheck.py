@@ -60,7 +60,7 @@ def differences(stored: Path, rebuilt: Path) -> list[str]:
     layout = LAYOUTS[stored.parent.name]
 
     def named(f: str) -> str:
-        return f"{f} ({layout.files[role].format})" if (role := layout.role(f)) else f
+        return f"{f} ({layout.files[role].doc})" if (role := layout.role(f)) else f
 
     out = [f"{named(f)}: only in the stored entry" for f in sorted(set(a) - set(b))]
     out += [f"{named(f)}: only in the rebuilt entry" for f in sorted(set(b) - set(a))]

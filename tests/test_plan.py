@@ -192,3 +192,13 @@ def test_training_jobs_group_runs_of_an_experiment(tmp_path, folders, monkeypatc
     lone = plan.experiments["alone"].train["all", 3]
     assert plan.train_batch_of[lone.key] == lone.key  # a job of one is named by its entry
     assert "seeds_per_process" not in demo["all", 0].ingredients["params"]
+
+
+def test_training_keys_name_only_their_own_backends_versions():
+    """The backend's versions are in the training params; the code's versions leave
+    every backend's out (a TensorFlow run's key does not move with JAX's version)."""
+    from biorepro.plan import stage_code
+
+    assert "keras" in stage_code("train")["versions"]
+    assert not {"tensorflow", "jax", "jaxlib"} & set(stage_code("train")["versions"])
+    assert "tensorflow" in stage_code("frames")["versions"]  # mtcnn's crop runs on it

@@ -2,10 +2,13 @@
 
 A stage names its job module. The fingerprint covers that module and every
 ``biorepro`` module it imports, transitively (found by parsing ``import`` statements,
-not from a hand-kept list). Each module contributes the dump of its syntax tree with
-docstrings removed, so comments, formatting and docstring edits do not invalidate the
-store while any change to what the code does does. Third-party packages imported by
-those modules are reported with their installed versions, which also enter keys.
+not from a hand-kept list). Each module contributes the dump of its syntax tree reduced
+to what computes (:func:`computation`): comments, formatting, docstrings, log and console
+lines, the text of raised errors, ``doc=`` descriptions and ``__version__`` are left out,
+so editing them reruns nothing, while any change to what the code does does.
+Third-party packages imported by those modules are reported with their installed
+versions, which also enter keys. Modules that never decide what an entry's files hold
+(``NOT_FINGERPRINTED``) are left out, with what only they import.
 
 Both are cached across processes in ``CACHE`` (relative to the working directory), and
 a cached answer is only ever given for exactly what it was computed from: a module's
@@ -41,8 +44,15 @@ CACHE = Path(".biorepro") / "cache" / "fingerprint.json"
 # none of them imports a stage's computation.
 NOT_FINGERPRINTED = {
     "biorepro.joblog": "progress and log lines",
+    "biorepro.errors": "the refusal's type: how an error is shown",
     "biorepro.store.entries": "staging, atomic publication, provenance records, checks",
+    "biorepro.store.hashing": "digests of files and caches of them (inputs' identity)",
+    "biorepro.store.fingerprint": "code fingerprints (the code ingredient itself)",
     "biorepro.jobs.run": "the job adapter: inputs verified, entry published, receipt",
+    "biorepro.train.device": "which device a job uses and its record (the platform is "
+                             "provenance, compared by verify)",
+    "biorepro.train.backend": "which framework builds are installed, what they see",
+    "biorepro.train.kernels": "a check that refuses ops without a deterministic kernel",
 }
 
 
@@ -86,14 +96,65 @@ def _own_file(name: str) -> Path | None:
     return _file_in(PACKAGE_DIR.parent, name)
 
 
-def _strip_docstrings(tree: ast.AST) -> ast.AST:
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-            body = node.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-                    and isinstance(body[0].value.value, str):
-                node.body = body[1:] or [ast.Pass()]
-    return tree
+LOG_METHODS = {"debug", "info", "warning", "error", "exception", "critical"}
+
+
+def _is_text_output(node: ast.stmt) -> bool:
+    """A statement that only writes text for people: ``log(...)`` (a job's log),
+    ``<logger>.<level>(...)``, ``warnings.warn(...)``, ``print(...)`` to the console."""
+    if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)):
+        return False
+    f, call = node.value.func, node.value
+    if isinstance(f, ast.Name):
+        if f.id == "print":
+            to = next((k.value for k in call.keywords if k.arg == "file"), None)
+            return to is None or ast.unparse(to) in ("sys.stderr", "sys.stdout")
+        return f.id == "log"
+    return isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and (
+        f.attr in LOG_METHODS or (f.value.id, f.attr) == ("warnings", "warn"))
+
+
+def _is_docstring(node: ast.stmt) -> bool:
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) \
+        and isinstance(node.value.value, str)
+
+
+class _Computation(ast.NodeTransformer):
+    def generic_visit(self, node: ast.AST) -> ast.AST:
+        super().generic_visit(node)
+        for name in ("body", "orelse", "finalbody"):
+            body = getattr(node, name, None)
+            if isinstance(body, list) and body and isinstance(body[0], ast.stmt):
+                kept = [s for i, s in enumerate(body) if not _is_text_output(s) and not (
+                    i == 0 and name == "body" and _is_docstring(s) and isinstance(
+                        node, (ast.Module, ast.ClassDef, ast.FunctionDef,
+                               ast.AsyncFunctionDef)))]
+                setattr(node, name, kept or ([ast.Pass()] if name == "body" else []))
+        return node
+
+    def visit_Raise(self, node: ast.Raise) -> ast.Raise:
+        for sub in ast.walk(node):  # the error's text: its type and structure stay
+            if isinstance(sub, ast.Call):
+                sub.args = [ast.Constant("") if isinstance(a, (ast.Constant, ast.JoinedStr))
+                            and not isinstance(getattr(a, "value", ""), (int, float))
+                            else a for a in sub.args]
+        return node
+
+    def visit_keyword(self, node: ast.keyword) -> ast.keyword | None:
+        return None if node.arg == "doc" else self.generic_visit(node)
+
+    def visit_Assign(self, node: ast.Assign) -> ast.Assign | None:
+        names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+        return None if names == ["__version__"] else self.generic_visit(node)
+
+
+def computation(tree: ast.AST) -> ast.AST:
+    """``tree`` without what only speaks to people: docstrings, statements that only
+    write text (:func:`_is_text_output`), the text arguments of raised errors, ``doc=``
+    keyword arguments (descriptions, e.g. of a layout's files) and the ``__version__``
+    assignment. What is left computes (a log line's f-string arguments are dropped with
+    it: they must not have side effects)."""
+    return _Computation().visit(tree)
 
 
 def _parse_source(path: Path, name: str, is_package: bool) -> tuple[str, frozenset[str]]:
@@ -108,7 +169,7 @@ def _parse_source(path: Path, name: str, is_package: bool) -> tuple[str, frozens
             base = _resolve_from(name, is_package, node)
             imports.add(base)
             imports.update(f"{base}.{alias.name}" for alias in node.names)
-    dump = ast.dump(_strip_docstrings(tree))
+    dump = ast.dump(computation(tree))
     return hashlib.sha256(dump.encode()).hexdigest()[:16], frozenset(imports)
 
 

@@ -20,7 +20,7 @@ class File:
     """One file (or a family of files) of an entry."""
 
     pattern: str        # relative POSIX path; ``{field}`` parts vary
-    format: str         # what it holds, in which format
+    doc: str            # what it holds, in which format (documentation: not in keys)
     required: bool = True
     each: tuple[str, tuple[str, ...]] | None = None  # (field, values): one file per value
 
@@ -61,30 +61,30 @@ class Layout:
         for f in self.files.values():
             if f.each is not None:
                 field, values = f.each
-                out += [f"it has no {f(**{field: v})} ({f.format})" for v in values
+                out += [f"it has no {f(**{field: v})} ({f.doc})" for v in values
                         if f(**{field: v}) not in rels]
             elif f.required and not any(f.matches(rel) for rel in rels):
-                out.append(f"it has no {f.pattern} ({f.format})")
+                out.append(f"it has no {f.pattern} ({f.doc})")
         return out
 
 
 FRAMES = Layout(
     "frames",
-    meta=File("frames.json", "JSON: frame_indices, frame_times (s), source_frames, fps, "
+    meta=File("frames.json", doc="JSON: frame_indices, frame_times (s), source_frames, fps, "
                              "width, height, rotation, faces_missed, fta_frames, bad (and "
                              "reason)"),
-    image=File("frames/{index:05d}.png", "the chosen frames, cropped and resized (PNG, BGR "
+    image=File("frames/{index:05d}.png", doc="the chosen frames, cropped and resized (PNG, BGR "
                                          "as OpenCV writes it); none for a bad video or "
                                          "for a frame without a face (FTA)",
                required=False),
 )
 SPLIT = Layout(
     "split",
-    table=File("split.csv", "CSV: split, label, attack_type, subject, video_id, frame, file, "
+    table=File("split.csv", doc="CSV: split, label, attack_type, subject, video_id, frame, file, "
                             "fta (1: no face, no file)"),
-    bad_videos=File("bad_videos.csv", "CSV: video_id, split, label, reason (videos left out)"),
+    bad_videos=File("bad_videos.csv", doc="CSV: video_id, split, label, reason (videos left out)"),
     image=File("{split}/{label}/{video_id}__{frame:05d}.png",
-               "a frame, in the folder of its split and label (PNG)", required=False),
+               doc="a frame, in the folder of its split and label (PNG)", required=False),
 )
 SPLITS = ("train", "devel", "test")  # as biorepro.data.records.SPLITS
 SCORED = ("devel", "test")  # the splits a model is scored on
@@ -92,7 +92,7 @@ SCORED = ("devel", "test")  # the splits a model is scored on
 
 def _per_split(name: str, what: str) -> File:
     """A file of the tensor cache, one in each split's folder."""
-    return File(f"{{split}}/{name}", what, each=("split", SPLITS))
+    return File(f"{{split}}/{name}", doc=what, each=("split", SPLITS))
 
 
 TENSORS = Layout(
@@ -107,19 +107,19 @@ TENSORS = Layout(
 )
 TRAIN = Layout(
     "train",
-    architecture=File("model.json", "Keras model architecture (JSON)"),
-    weights=File("model.safetensors", "weights, safetensors format, in model.weights order"),
-    history=File("history.csv", "CSV: one row per epoch (loss, accuracy, val_loss, ...)"),
-    scores=File("scores_{split}.csv", "CSV: video_id, subject, label, attack_type, frame, "
+    architecture=File("model.json", doc="Keras model architecture (JSON)"),
+    weights=File("model.safetensors", doc="weights, safetensors format, in model.weights order"),
+    history=File("history.csv", doc="CSV: one row per epoch (loss, accuracy, val_loss, ...)"),
+    scores=File("scores_{split}.csv", doc="CSV: video_id, subject, label, attack_type, frame, "
                                       "score (probability of bona fide)", each=("split", SCORED)),
-    result=File("result.json", "JSON: status, epochs_trained, best_epoch, train_accuracy, "
+    result=File("result.json", doc="JSON: status, epochs_trained, best_epoch, train_accuracy, "
                                "weights_sha256"),
 )
 METRICS = Layout(
     "metrics",
-    metrics=File("metrics.json", "JSON: the seed's error rates at one level, threshold "
+    metrics=File("metrics.json", doc="JSON: the seed's error rates at one level, threshold "
                                  "from devel"),
-    bob_scores=File("scores_{split}.bob.csv", "bob.pad.base CSV scores at the entry's level",
+    bob_scores=File("scores_{split}.bob.csv", doc="bob.pad.base CSV scores at the entry's level",
                     each=("split", SCORED)),
 )
 CROSS = Layout(
@@ -128,38 +128,38 @@ CROSS = Layout(
 )
 SUMMARY = Layout(
     "summary",
-    summary=File("summary.md", "Markdown: every level's table and diverged seeds"),
-    table=File("summary_{level}.{ext}", "metrics across seeds (csv, md, tex); with folds, "
+    summary=File("summary.md", doc="Markdown: every level's table and diverged seeds"),
+    table=File("summary_{level}.{ext}", doc="metrics across seeds (csv, md, tex); with folds, "
                                         "each seed's value is its mean over the folds"),
-    folds=File("folds_{level}.{ext}", "with folds: per fold, across folds, all runs (csv, md, "
+    folds=File("folds_{level}.{ext}", doc="with folds: per fold, across folds, all runs (csv, md, "
                                       "tex)", required=False),
-    per_seed=File("per_seed_{level}.csv", "CSV: one row per (fold, seed) run"),
-    cross=File("cross_{level}.{ext}", "with evaluate.cross: train x test metrics across seeds "
+    per_seed=File("per_seed_{level}.csv", doc="CSV: one row per (fold, seed) run"),
+    cross=File("cross_{level}.{ext}", doc="with evaluate.cross: train x test metrics across seeds "
                                       "(csv, md, tex)", required=False),
-    paper=File("paper.{ext}", "with paper: each published number beside the reproduced "
+    paper=File("paper.{ext}", doc="with paper: each published number beside the reproduced "
                               "one (csv, md, tex)", required=False),
-    variance=File("variance_{level}.csv", "with randomness: each metric's variance by "
+    variance=File("variance_{level}.csv", doc="with randomness: each metric's variance by "
                                           "source, with bootstrap CIs", required=False),
-    sampling=File("sampling_{level}.csv", "test metrics with intervals over training runs, "
+    sampling=File("sampling_{level}.csv", doc="test metrics with intervals over training runs, "
                                           "test-set sampling, and both"),
-    expected_best=File("expected_best_{level}.csv", "expected best devel EER of k runs and "
+    expected_best=File("expected_best_{level}.csv", doc="expected best devel EER of k runs and "
                                                     "the test HTER of that run"),
-    why=File("why.html", "why do results change? every level's answer and figures"),
-    landing=File("landing.rst", "the report's landing section: headline table, answer, "
+    why=File("why.html", doc="why do results change? every level's answer and figures"),
+    landing=File("landing.rst", doc="the report's landing section: headline table, answer, "
                                 "figure"),
-    figure=File("figures/{name}.{ext}", "figures (svg, png)"),
-    data_report=File("data_report.{ext}", "counts per split, label, attack type (csv, md)"),
+    figure=File("figures/{name}.{ext}", doc="figures (svg, png)"),
+    data_report=File("data_report.{ext}", doc="counts per split, label, attack type (csv, md)"),
     bad_videos=SPLIT.bad_videos,
     split_table=SPLIT.table,
-    entries=File("entries.json", "JSON: the keys of the entries summarised, by role"),
-    fold_data=File("folds/{fold}/{name}", "with folds: each fold's data report, bad videos "
+    entries=File("entries.json", doc="JSON: the keys of the entries summarised, by role"),
+    fold_data=File("folds/{fold}/{name}", doc="with folds: each fold's data report, bad videos "
                                           "and split table", required=False),
 )
 COMPARE = Layout(
     "compare",
-    summary=File("comparisons.md", "Markdown: every level's comparison table"),
-    table=File("comparison_{level}.{ext}", "paired comparisons (csv, md, tex)"),
-    landing=File("landing.rst", "the report's landing section: the headline metric's "
+    summary=File("comparisons.md", doc="Markdown: every level's comparison table"),
+    table=File("comparison_{level}.{ext}", doc="paired comparisons (csv, md, tex)"),
+    landing=File("landing.rst", doc="the report's landing section: the headline metric's "
                                 "verdicts and power"),
 )
 

@@ -1,7 +1,9 @@
+import ast
 import importlib
 import importlib.metadata
 import json
 import os
+import re
 import shutil
 import textwrap
 import time
@@ -9,6 +11,7 @@ import time
 import pytest
 
 from biorepro.store import fingerprint, hashing
+from biorepro.store.layouts import STAGES
 
 RACY_NS = 50_000_000  # above the timestamp tick of local file systems; short for tests
 
@@ -153,3 +156,79 @@ def test_versions_follow_installed_distributions(fake_package, tmp_path, monkeyp
     importlib.invalidate_caches()
     assert fresh_fingerprint("biorepro.d").versions() == {"fake-dist": "1.1",
                                                           "other-dist": "3.1"}
+
+
+# What a stage's key holds of code: computation only (biorepro.store.fingerprint.computation).
+TEXT_ONLY_EDITS = {
+    "a log line's text": ('log(f"train: {n} seeds")', 'log(f"training {n} seeds now")'),
+    "a new log line": ("x = n + 1\n", 'x = n + 1\n    log("starting")\n'),
+    "a logger call": ("x = n + 1\n", 'x = n + 1\n    LOG.warning("%s is odd", n)\n'),
+    "a console line": ("x = n + 1\n", 'x = n + 1\n    print("at", n, file=sys.stderr)\n'),
+    "an error's message": ('raise ValueError(f"bad {n}")', 'raise ValueError(f"n={n} is bad")'),
+    "a doc= description": ('File("a.csv", doc="old")', 'File("a.csv", doc="new words")'),
+    "the version string": ('__version__ = "0.1.0"', '__version__ = "0.2.0"'),
+}
+COMPUTING_EDITS = {
+    "an arithmetic constant": ("x = n + 1\n", "x = n + 2\n"),
+    "an error's type": ('raise ValueError(f"bad {n}")', 'raise KeyError(f"bad {n}")'),
+    "a file name": ('File("a.csv", doc="old")', 'File("b.csv", doc="old")'),
+    "a print into a file": ('print(n, file=out)', 'print(n + 1, file=out)'),
+    "a condition around a log": ("if n:\n        pass", "if not n:\n        pass"),
+}
+MODULE = '''
+import sys
+__version__ = "0.1.0"
+def f(n, log, LOG, out, File):
+    """Doc."""
+    x = n + 1
+    log(f"train: {n} seeds")
+    print(n, file=out)
+    File("a.csv", doc="old")
+    if n:
+        pass
+    if x > 3:
+        raise ValueError(f"bad {n}")
+    return x
+'''
+
+
+def digest_of(tmp_path, source):
+    path = tmp_path / "m.py"
+    path.write_text(source)
+    return fingerprint._parse_source(path, "biorepro.m", False)[0]
+
+
+@pytest.mark.parametrize("edit", TEXT_ONLY_EDITS)
+def test_text_for_people_is_not_in_the_code_ingredient(tmp_path, edit):
+    old, new = TEXT_ONLY_EDITS[edit]
+    assert old in MODULE
+    assert digest_of(tmp_path, MODULE.replace(old, new)) == digest_of(tmp_path, MODULE)
+
+
+@pytest.mark.parametrize("edit", COMPUTING_EDITS)
+def test_what_computes_is_in_the_code_ingredient(tmp_path, edit):
+    old, new = COMPUTING_EDITS[edit]
+    assert old in MODULE
+    assert digest_of(tmp_path, MODULE.replace(old, new)) != digest_of(tmp_path, MODULE)
+
+
+STAGE_MODULES = [f"biorepro.jobs.{stage}" for stage in STAGES]
+
+
+@pytest.mark.parametrize("module", STAGE_MODULES)
+def test_each_stage_job_reruns_for_computation_only(module, tmp_path):
+    """Per stage, on its real job module: rewording every log line and error message
+    keeps its digest; changing any number it computes with does not."""
+    source = fingerprint._own_file(module).read_text()
+    digest = digest_of(tmp_path, source)
+    reworded = re.sub(r'(\blog\(f?)"', r'\1"reworded: ', source)
+    reworded = re.sub(r'(raise \w+\(f?)"', r'\1"reworded: ', reworded)
+    assert reworded != source or "log(" not in source
+    assert digest_of(tmp_path, reworded) == digest
+    tree = ast.parse(source)
+    numbers = [n for n in ast.walk(tree) if isinstance(n, ast.Constant)
+               and type(n.value) in (int, float)]
+    if numbers:
+        numbers[0].value += 1
+        assert digest_of(tmp_path, ast.unparse(tree)) != digest_of(tmp_path,
+                                                                   ast.unparse(ast.parse(source)))
