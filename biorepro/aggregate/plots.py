@@ -124,19 +124,28 @@ def plot_det(curves: Mapping[str, tuple[object, object]], stem: str | os.PathLik
     ``curves`` maps a label (e.g. ``"seed 3"``) to ``(negatives, positives)``; NaN scores
     are dropped and a curve with an empty class is skipped. Points are the rates at every
     candidate threshold (:func:`biorepro.evaluate.metrics.det_curve`), clipped to
-    :data:`DET_LIMITS`.
+    :data:`DET_LIMITS`. Identical curves are drawn once, labelled with every run they are
+    (``seed 0 = seed 3``); line styles alternate so that curves that overlap in part stay
+    apart.
     """
     lo, hi = DET_LIMITS
     fig = Figure(figsize=(5, 5), layout="constrained")
     ax = fig.subplots()
-    drawn = 0
+    distinct: list[tuple[list[str], np.ndarray, np.ndarray]] = []
     for label, (negatives, positives) in curves.items():
         neg, pos = metrics.remove_nan(negatives)[0], metrics.remove_nan(positives)[0]
         if neg.size and pos.size:
             _, far, frr = metrics.det_curve(neg, pos)
-            drawn += 1
-            ax.plot(norm.ppf(np.clip(far, lo, hi)), norm.ppf(np.clip(frr, lo, hi)), lw=1,
-                    label=label)
+            x, y = norm.ppf(np.clip(far, lo, hi)), norm.ppf(np.clip(frr, lo, hi))
+            same = next((d for d in distinct if np.array_equal(d[1], x)
+                         and np.array_equal(d[2], y)), None)
+            if same:
+                same[0].append(label)
+            else:
+                distinct.append(([label], x, y))
+    for i, (labels, x, y) in enumerate(distinct):
+        ax.plot(x, y, lw=1.2, ls=("-", "--", "-.", ":")[i // 10 % 4], label=" = ".join(labels))
+    drawn = len(distinct)
     ticks = [t for t in _DET_TICKS if lo <= t / 100 <= hi]
     positions = norm.ppf(np.array(ticks) / 100)
     labels = [f"{t:g}" for t in ticks]
@@ -249,7 +258,7 @@ def plot_variance(table: pd.DataFrame, metrics_to_plot: list[str], stem: str | o
     rows = table[table["metric"].isin(metrics_to_plot)]
     components = list(dict.fromkeys(rows["component"]))
     colours = {c: f"C{i % 10}" for i, c in enumerate(components)}
-    fig = Figure(figsize=(8, 0.55 * len(metrics_to_plot) + 1.4), layout="constrained")
+    fig = Figure(figsize=(8, 0.8 * len(metrics_to_plot) + 1.4), layout="constrained")
     ax = fig.subplots()
     for y, name in enumerate(metrics_to_plot):
         left = 0.0
@@ -259,10 +268,10 @@ def plot_variance(table: pd.DataFrame, metrics_to_plot: list[str], stem: str | o
                 continue
             ax.barh(y, share, left=left, color=colours[rec["component"]], edgecolor="white",
                     label=rec["component"])
-            if share >= 9:
+            if share >= 10:
                 ax.text(left + share / 2, y, f"{share:.0f}\n[{100 * rec['share_ci_low']:.0f}, "
                         f"{100 * rec['share_ci_high']:.0f}]", ha="center", va="center",
-                        fontsize=6)
+                        fontsize=8)
             left += share
     ax.set_yticks(range(len(metrics_to_plot)), metrics_to_plot, fontsize=8)
     ax.invert_yaxis()

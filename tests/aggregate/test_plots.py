@@ -91,6 +91,14 @@ def test_det_axes_and_skipped_curves(tmp_path):
     assert "seed 0" in texts and "seed 9 (diverged)" not in texts  # no scores: no curve
 
 
+def test_identical_det_curves_are_drawn_once_naming_each_run(tmp_path):
+    curves = det_curves()
+    curves["seed 4"] = curves["seed 1"]
+    svg = plots.plot_det(curves, tmp_path / "det")[0].read_text()
+    texts = re.findall(r"<!-- (.*?) -->", svg)
+    assert "seed 1 = seed 4" in texts and "seed 4" not in texts and "seed 0" in texts
+
+
 def test_bad_inputs_are_named(tmp_path):
     with pytest.raises(ValueError, match="test_eer"):
         plots.plot_metric_seeds(per_seed(), ["test_eer"], tmp_path / "x")
