@@ -212,6 +212,8 @@ def test_summary(root, split_entries, tensors_entries, train_entries, metric_ent
     assert_same_bytes(made["a"][0], made["b"][0])
     report = (Path(made["a"][0].path) / SUMMARY.data_report(ext="md")).read_text()
     assert "| test--attack--broken | test | attack |" in report and str(root) not in report
+    landing = (Path(made["a"][0].path) / SUMMARY.landing()).read_text()
+    assert ':header: "Metric", "n", "Mean", "Std", "95% CI (bootstrap)"' in landing
 
 
 def test_summary_figures_fuse_videos_as_configured(root, monkeypatch, split_entries,

@@ -171,7 +171,10 @@ def _report_pages(name: str, levels: dict[str, tuple], cautions: list[str], out:
     level = "video" if "video" in levels else next(iter(levels))
     level_lines, summary, level_figures = levels[level]
     shown = tables.format_summary(summary[summary["metric"].isin(HEADLINE)])
-    table = tables.to_rst(shown.iloc[:, :5], caption=f"{level} level, across seeds")
+    columns = [c for c in shown.columns
+               if c in ("Metric", "n", "Mean", "Std") or c.endswith("CI (bootstrap)")]
+    table = tables.to_rst(shown[columns], caption=f"{level} level, across seeds (n: runs "
+                                                  "used / run)")
     metrics_figure = _figure(out, f"metrics_{level}")
     figure = level_figures.get("variance", metrics_figure.with_name(f"{metrics_figure.name}.png"))
     (out / SUMMARY.landing()).write_text(why.landing_rst(
