@@ -7,6 +7,7 @@ pipeline, the others count what a dry run would do after one change.
 import dataclasses
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -83,6 +84,26 @@ def test_full_run_publishes_results(work):
     for stage in ("frames", "split", "tensors"):
         assert any((store / stage).iterdir()), stage
     assert not list(store.glob("*/.tmp-*")), "temporary entries left behind"
+
+
+def test_every_figure_of_the_view_reads_well(work):
+    """Each figure's texts (matplotlib writes each text drawn as paths as a comment): no
+    word twice in a row ("seed seed 0"), whole runs on best-of-k axes, and the stage graph
+    of the plan names every stage."""
+    figures = sorted((work / "results" / "tiny").glob("**/*.svg"))
+    assert len(figures) >= 9, figures
+    for svg in figures:
+        texts = re.findall(r"<!-- (.*?) -->", svg.read_text())
+        assert texts, svg.name
+        for text in texts:
+            words = text.split()
+            assert not [a for a, b in zip(words, words[1:]) if a == b], (svg.name, text)
+        if svg.name.startswith("expected_best"):  # x: the number of runs k
+            ticks = re.findall(r'<g id="xtick_\d+">.*?<!-- (.*?) -->', svg.read_text(), re.S)
+            assert ticks and all(t.isdigit() for t in ticks), (svg.name, ticks)
+    graph = re.findall(r"<!-- (.*?) -->", (work / "results" / "tiny" / "stages.svg").read_text())
+    for stage in ("frames", "split", "tensors", "train", "metrics", "summary"):
+        assert stage in graph
 
 
 def test_second_run_plans_nothing(work):
