@@ -265,7 +265,7 @@ def paper_results(experiments: dict[str, dict]) -> dict[str, list[tuple[int, dic
     base_name, base = next(iter(experiments.items()))
     if not base["paper"]["results"]:
         return {}
-    from biorepro.evaluate.seed import is_rate  # here: a config without a paper needs none
+    from biorepro.evaluate.registry import is_rate  # here: a config without a paper needs none
 
     out: dict[str, list[tuple[int, dict]]] = {}
     for i, given in enumerate(base["paper"]["results"]):

@@ -25,7 +25,7 @@ from scipy.stats import norm
 
 from biorepro.aggregate.paper import scope
 from biorepro.evaluate import metrics
-from biorepro.evaluate.seed import is_rate
+from biorepro.evaluate.registry import is_rate, metric
 
 _RC = {"svg.hashsalt": "biorepro", "svg.fonttype": "path"}
 DET_LIMITS = (0.001, 0.99)  # rates shown on DET axes; values outside are clipped
@@ -77,9 +77,9 @@ def plot_metric_seeds(per_seed: pd.DataFrame, metrics_to_plot: list[str],
         if x.size:
             ax.boxplot([x], widths=0.5, showfliers=False)
         ax.scatter(1 + rng.uniform(-0.15, 0.15, x.size), x, s=14, zorder=3, alpha=0.8)
-        ax.set_xticks([1], [name], fontsize=8)
+        ax.set_xticks([1], [metric(name).label], fontsize=8)
         ax.set_xlim(0.5, 1.5)
-        ax.set_ylabel("%" if is_rate(name) else "value")
+        ax.set_ylabel(metric(name).unit or "value")
         ax.set_title(f"n = {x.size}", fontsize=9)
     if title:
         fig.suptitle(title)
@@ -233,7 +233,7 @@ def plot_paper(paper: pd.DataFrame, values: list, stem: str | os.PathLike, *,
                      f"{rec['source']}{status}", fontsize=8, loc="left")
         ax.set_yticks([])
         ax.set_ylim(-0.6, 0.6)
-        ax.set_xlabel("%" if is_rate(name) else "value", fontsize=8)
+        ax.set_xlabel(metric(name).unit or "value", fontsize=8)
         ax.grid(axis="x", alpha=0.3)
     legend = {label: h for ax in axes for h, label in zip(*ax.get_legend_handles_labels())}
     fig.legend(legend.values(), legend.keys(), loc="outside lower center", ncols=4, fontsize=7)
@@ -301,10 +301,11 @@ def plot_expected_best(table: pd.DataFrame, stem: str | os.PathLike, *,
     fig = Figure(figsize=(5, 3.6), layout="constrained")
     ax = fig.subplots()
     devel, test = metrics
-    for column, metric, label in (
-            ("expected_best_devel", devel, f"best {devel} of k runs"),
-            ("expected_test_at_best_devel", test, f"{test} of the run picked on devel")):
-        ax.plot(table["k"], _values(metric, table[column]), marker="o", ms=3, label=label)
+    for column, name, label in (
+            ("expected_best_devel", devel, f"best {metric(devel).label} of k runs"),
+            ("expected_test_at_best_devel", test,
+             f"{metric(test).label} of the run picked on devel")):
+        ax.plot(table["k"], _values(name, table[column]), marker="o", ms=3, label=label)
     ax.set_xlabel("runs tried (k)")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     rates = all(is_rate(m) for m in metrics)

@@ -4,7 +4,8 @@ The README marks each generated passage with ``<!-- demo:NAME -->`` … ``<!-- /
 ``python -m biorepro.aggregate.readme results/demo README.md`` (``make readme``, after
 ``make demo``) rewrites them from ``results/demo/``:
 
-- ``table``: the video-level summary table's headline rows (``summary_video.md``);
+- ``table``: the video-level summary table's rows of the registry's ``demo`` metrics
+  (``summary_video.md``);
 - ``why``: the test-set sampling share of the mean test HTER's variance
   (``sampling_video.csv``) and where the run with the best devel EER ranks on test
   (``per_seed_video.csv``).
@@ -21,29 +22,31 @@ from pathlib import Path
 
 import pandas as pd
 
+from biorepro.evaluate import registry
+from biorepro.evaluate.registry import PRIMARY, SELECTION
+
 LEVEL = "video"
-TABLE_METRICS = ("test_hter", "test_apcer_ap", "test_bpcer", "test_acer", "test_auc",
-                 "devel_eer", "train_accuracy")
 ORDINALS = ("best", "second best", "third best", "fourth best", "fifth best")
 
 
 def table(view: Path) -> str:
-    """The header and the :data:`TABLE_METRICS` rows of the summary's first table."""
+    """The header and the ``demo`` metrics' rows of the summary's first table."""
     lines = (view / f"summary_{LEVEL}.md").read_text().splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("| Metric"))
     rows = {line.split("|")[1].strip(): line for line in lines[start + 2:]
             if line.startswith("|")}
-    return "\n".join([lines[start], lines[start + 1], *(rows[m] for m in TABLE_METRICS)])
+    return "\n".join([lines[start], lines[start + 1],
+                      *(rows[m] for m in registry.with_role("demo"))])
 
 
 def why(view: Path) -> str:
     """The sentence on test-set sampling and on picking the run by its devel EER."""
-    sampling = pd.read_csv(view / f"sampling_{LEVEL}.csv").set_index("metric").loc["test_hter"]
+    sampling = pd.read_csv(view / f"sampling_{LEVEL}.csv").set_index("metric").loc[PRIMARY]
     share, subjects = float(sampling["test_share"]), int(sampling["n_subjects"])
     runs = pd.read_csv(view / f"per_seed_{LEVEL}.csv")
     runs = runs[runs["status"] == "ok"]
-    best = runs.loc[runs["devel_eer"].idxmin()]
-    rank = int((runs["test_hter"] < best["test_hter"]).sum())
+    best = runs.loc[runs[SELECTION].idxmin()]
+    rank = int((runs[PRIMARY] < best[PRIMARY]).sum())
     place = ("the worst" if rank == len(runs) - 1
              else f"the {ORDINALS[rank]}" if rank < len(ORDINALS) else f"rank {rank + 1}")
     bigger = ("a bigger test set would narrow the interval more than more seeds"
@@ -51,8 +54,8 @@ def why(view: Path) -> str:
               "test set")
     return (f"The test set's own sampling is {share:.0%} of the variance of the mean HTER "
             f"({subjects} test subjects), so {bigger}; and the seed with the best devel EER "
-            f"(seed {best['seed']}, {best['devel_eer']:.2%}) has {place} test HTER of the "
-            f"{len(runs)} ({best['test_hter']:.2%}).")
+            f"(seed {best['seed']}, {best[SELECTION]:.2%}) has {place} test HTER of the "
+            f"{len(runs)} ({best[PRIMARY]:.2%}).")
 
 
 BLOCKS = {"table": table, "why": why}

@@ -11,9 +11,9 @@ seeds); the expanded one reads the bootstrap distribution at the level that make
 wide as the t interval for normal data (:func:`expanded_levels`), keeps the bootstrap's
 use of the data's shape, and is as reproducible as the percentile one (studentized or
 BCa intervals are erratic with a handful of seeds). Interval ends are clipped to the
-metric's range (:func:`metric_bounds`, e.g. [0, 1] for rates), which never drops the
-true mean, and ``clipped`` says so. ``approximate`` marks summaries of fewer than
-:data:`MIN_RELIABLE_N` seeds, whose coverage is not assured (see
+metric's range (declared in :mod:`biorepro.evaluate.registry`, e.g. [0, 1] for rates),
+which never drops the true mean, and ``clipped`` says so. ``approximate`` marks summaries
+of fewer than :data:`MIN_RELIABLE_N` seeds, whose coverage is not assured (see
 :data:`MIN_RELIABLE_N`). NaN values (e.g. a metric a diverged run could not produce)
 are excluded and counted, never silently averaged.
 """
@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from biorepro.evaluate.seed import is_rate
+from biorepro.evaluate import registry
 from biorepro.store.layouts import METRICS
 
 DDOF = 1
@@ -42,26 +42,12 @@ SUMMARY_KEYS = ("n", "n_nan", "mean", "std", "median", "min", "max",
 # the range of the seeds, which misses the mean with probability about 2^(1-n)). Heavily
 # skewed metrics (a few runs far off) need more seeds still.
 MIN_RELIABLE_N = 10
-_UNIT_WORDS = {"auc", "f1"}  # in [0, 1], though not shown as rates
-_COUNT_WORDS = {"epoch", "epochs"}
 
 
 def _check_ci(ci: float) -> float:
     if not 0.0 < ci < 1.0:
         raise ValueError(f"ci must be a confidence level in (0, 1), got {ci!r}")
     return ci
-
-
-def metric_bounds(metric: str) -> tuple[float, float] | None:
-    """The range of ``metric``'s values: ``(0, 1)`` for rates
-    (:func:`biorepro.evaluate.seed.is_rate`, accuracy included), AUC and F1; ``(0, inf)``
-    for epoch counts; None (unbounded) otherwise."""
-    words = set(metric.split("_"))
-    if is_rate(metric) or words & _UNIT_WORDS:
-        return 0.0, 1.0
-    if words & _COUNT_WORDS:
-        return 0.0, math.inf
-    return None
 
 
 def bootstrap_ci(values, statistic, *, n_boot: int = 10000, ci: float = 0.95, seed: int = 0):
@@ -131,7 +117,7 @@ def summarize(values, *, n_boot: int = 10000, ci: float = 0.95, seed: int = 0,
     everything but the counts and flags is NaN; with n = 1 mean/median/min/max are that
     value and std and both intervals are NaN (no spread can be estimated from one seed).
     Intervals: :func:`mean_intervals`, clipped to ``bounds`` (the metric's range, e.g.
-    :func:`metric_bounds`; None: unbounded). ``approximate``: n < :data:`MIN_RELIABLE_N`.
+    the registry's; None: unbounded). ``approximate``: n < :data:`MIN_RELIABLE_N`.
     """
     _check_ci(ci)
     x = np.asarray(values, dtype=np.float64).ravel()
@@ -211,7 +197,7 @@ def diverged_seeds(per_seed: pd.DataFrame, *, status_col: str = "status",
 def summarize_seeds(per_seed: pd.DataFrame, *, metrics: list[str] | None = None,
                     status_col: str = "status", seed_col: str = "seed",
                     n_boot: int = 10000, ci: float = 0.95, seed: int = 0,
-                    bounds: Callable[[str], tuple[float, float] | None] = metric_bounds
+                    bounds: Callable[[str], tuple[float, float] | None] | None = None
                     ) -> pd.DataFrame:
     """Long table, one row per metric: ``metric, n_seeds, n_diverged`` then :data:`SUMMARY_KEYS`.
 
@@ -220,8 +206,9 @@ def summarize_seeds(per_seed: pd.DataFrame, *, metrics: list[str] | None = None,
     and counted in ``n_diverged`` (see :func:`diverged_seeds`); among the others, NaN
     values are counted in ``n_nan``. ``metrics`` defaults to every numeric column but the
     seed column. ``bounds`` maps a metric's name to its range, to which its intervals are
-    clipped (:func:`summarize`).
+    clipped (:func:`summarize`; default: the registry's bounds).
     """
+    bounds = bounds or (lambda name: registry.metric(name).bounds)
     diverged = diverged_seeds(per_seed, status_col=status_col, seed_col=seed_col)
     ok = per_seed[per_seed[status_col] == "ok"]
     if metrics is None:

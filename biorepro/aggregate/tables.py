@@ -1,7 +1,7 @@
 """Summary tables as CSV (raw numbers), Markdown (pipe table) and LaTeX (booktabs).
 
 The CSV keeps every value at full precision in its own unit (rates as fractions).
-Markdown and LaTeX show rates (see :func:`biorepro.evaluate.seed.is_rate`) as percentages
+Markdown and LaTeX show rates (see :mod:`biorepro.evaluate.registry`) as percentages
 with a ``%`` sign and other values with 4 significant digits; missing values print as
 ``n/a``. A note line under each table states how the numbers were computed (ddof, CI).
 A seed summary shows the operating points (:func:`biorepro.evaluate.seed.operating_point`)
@@ -21,7 +21,8 @@ import pandas as pd
 from biorepro.aggregate.compare import MAX_PAIRS, TARGET_POWER, min_pairs
 from biorepro.aggregate.paper import scope
 from biorepro.aggregate.stats import DDOF, FOLD_DDOF, MIN_RELIABLE_N
-from biorepro.evaluate.seed import is_rate, operating_point
+from biorepro.evaluate.registry import is_rate
+from biorepro.evaluate.seed import operating_point
 
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                   "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",

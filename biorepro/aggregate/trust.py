@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from biorepro.evaluate import registry
+
 MIN_SUBJECTS = 3
 CHANCE_ACCURACY = 0.6
 CHANCE_ERROR = 0.4
@@ -115,9 +117,9 @@ def run_warnings(per_run: pd.DataFrame, level: str) -> list[Caution]:
     at_chance = []
     if "train_accuracy" in ok and (ok["train_accuracy"] <= CHANCE_ACCURACY).all():
         at_chance.append(f"train accuracy ≤ {CHANCE_ACCURACY:.0%}")
-    for metric, name in (("devel_eer", "devel EER"), ("test_hter", "test HTER")):
-        if metric in ok and (ok[metric] >= CHANCE_ERROR).all():
-            at_chance.append(f"{name} ≥ {CHANCE_ERROR:.0%}")
+    for name in (registry.SELECTION, registry.PRIMARY):
+        if name in ok and (ok[name] >= CHANCE_ERROR).all():
+            at_chance.append(f"{registry.metric(name).label} ≥ {CHANCE_ERROR:.0%}")
     if at_chance:
         out.append(Caution(
             "chance", f"every run is at chance at the {level} level ({', '.join(at_chance)} "

@@ -26,19 +26,18 @@ from biorepro.aggregate import budget, stats
 from biorepro.aggregate import sampling as test_sampling
 from biorepro.aggregate import variance as sources
 from biorepro.aggregate.trust import MIN_SUBJECTS
+from biorepro.evaluate import registry
 from biorepro.train.randomness import SOURCES
 
-HEADLINE_METRIC = "test_hter"
-VARIANCE_METRICS = ("test_hter", "test_apcer_ap", "test_bpcer", "test_acer", "devel_eer",
-                    "test_auc", "train_accuracy")
-BEST_OF = ("devel_eer", "test_hter")  # chosen on, reported
+BEST_OF = (registry.SELECTION, registry.PRIMARY)  # chosen on, reported
 
 
 def variance(per_run: pd.DataFrame, design: str, st: dict) -> pd.DataFrame:
-    """Each metric of :data:`VARIANCE_METRICS` (present and not NaN everywhere) by source;
+    """Each metric of the registry's ``variance`` role (present and not NaN everywhere) by
+    source;
     see :func:`biorepro.aggregate.variance.decompose_with_ci` (no row when every run
     diverged)."""
-    metrics = [m for m in VARIANCE_METRICS
+    metrics = [m for m in registry.with_role("variance")
                if m in per_run.columns and per_run.loc[per_run["status"] == "ok", m].notna().any()]
     if not metrics:
         return pd.DataFrame(columns=list(sources.CI_COLUMNS))
@@ -78,7 +77,7 @@ def answer(summary: pd.DataFrame, shares: pd.DataFrame | None, spread: pd.DataFr
     """Markdown lines answering "why do results change?" for the headline metric;
     ``estimable``: whether the test set has enough subjects per class for its sampling to
     be estimated (:func:`biorepro.aggregate.trust.test_sampling_estimable`)."""
-    m = HEADLINE_METRIC
+    m = registry.PRIMARY
     row = summary.set_index("metric").loc[m]
     n, std = int(row["n"]), float(row["std"])
     lines = [f"- **Spread**: {m} is {_pct(row['mean'])} ± {_pct(std)} (mean ± std, ddof 1) "

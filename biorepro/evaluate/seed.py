@@ -46,8 +46,6 @@ from biorepro.evaluate.fusion import FUSIONS, check_scores, fuse
 from biorepro.store.layouts import TRAIN
 
 LEVELS = ("video", "frame")
-_RATE_WORDS = {"eer", "hter", "far", "frr", "apcer", "bpcer", "acer", "fta",
-               "accuracy", "precision", "recall", "tpr"}
 # evaluate.operating_points: target rates of each kind (the config's defaults)
 OPERATING_POINTS = {"apcer": (0.01, 0.05, 0.1), "bpcer": (0.01, 0.05, 0.1),
                     "fpr": (0.01, 0.005, 0.001)}
@@ -60,12 +58,6 @@ def read_frame_scores(train_entry: str | Path, split: str) -> pd.DataFrame:
     return pd.read_csv(Path(train_entry) / TRAIN.scores(split=split), keep_default_na=False,
                        na_values=["", "nan", "NaN"],
                        dtype={"attack_type": str, "subject": str, "video_id": str})
-
-
-def is_rate(metric: str) -> bool:
-    """True when ``metric`` (a name produced by :func:`evaluate`) is a rate in [0, 1]
-    conventionally shown as a percentage (AUC and F1 are not)."""
-    return any(word in _RATE_WORDS for word in metric.split("_")[1:3])
 
 
 def operating_point(metric: str) -> tuple | None:

@@ -13,13 +13,9 @@ from pathlib import Path
 
 from biorepro.aggregate import stats, tables
 from biorepro.aggregate.compare import compare_table
+from biorepro.evaluate.registry import PRIMARY, metric, with_role
 from biorepro.joblog import Log
 from biorepro.store.layouts import COMPARE
-
-# metric -> lower is better
-COMPARED = {"test_hter": True, "test_acer": True, "test_apcer_ap": True, "test_bpcer": True,
-            "devel_eer": True, "test_auc": False}
-HEADLINE = "test_hter"  # the metric of the report's landing section
 
 
 def build(job: dict, out: Path, log: Log) -> None:
@@ -32,7 +28,7 @@ def build(job: dict, out: Path, log: Log) -> None:
     md, verdicts = ["# Comparisons between experiments", ""], {}
     for level in levels:
         per_seed = {n: stats.per_seed_table(experiments[n], level) for n in names}
-        metrics = {m: low for m, low in COMPARED.items()
+        metrics = {m: metric(m).lower_better for m in with_role("compared")
                    if all(m in t.columns for t in per_seed.values())}
         table = compare_table(per_seed, pairs, metrics, seed_col="run", n_boot=st["n_boot"],
                               ci=st["ci"], seed=st["bootstrap_seed"])
@@ -43,9 +39,9 @@ def build(job: dict, out: Path, log: Log) -> None:
         verdicts[level] = table
     (out / COMPARE.summary()).write_text("\n".join(md))
     level = "video" if "video" in verdicts else levels[0]
-    shown = tables.format_comparison(verdicts[level][verdicts[level]["metric"] == HEADLINE])
+    shown = tables.format_comparison(verdicts[level][verdicts[level]["metric"] == PRIMARY])
     (out / COMPARE.landing()).write_text("\n".join([
         "comparisons", "-" * len("comparisons"), "",
         tables.to_rst(shown.drop(columns=["CI", "Wilcoxon p"]),
-                      caption=f"{HEADLINE}, {level} level: verdicts and power"),
+                      caption=f"{PRIMARY}, {level} level: verdicts and power"),
         tables.comparison_note(st["ci"], st["n_boot"]), ""]))

@@ -16,53 +16,29 @@ across seeds, DET curves, score histograms; videos scored by the configured fusi
 and a ``summary.md`` that ties them together. Seeds are drawn in increasing order.
 With published numbers (``params["paper"]``), a reported-vs-reproduced table and figure
 (:mod:`biorepro.aggregate.paper`).
+
+This module reads the inputs and writes the files; what the tables and the Markdown say
+is built in :mod:`biorepro.aggregate` (:mod:`~biorepro.aggregate.summary`,
+:mod:`~biorepro.aggregate.why`, :mod:`~biorepro.aggregate.tables`), and which metrics
+appear where is the registry's (:mod:`biorepro.evaluate.registry`).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import shutil
 from pathlib import Path
 
 import pandas as pd
 
 from biorepro.aggregate import paper, plots, stats, tables, trust, why
+from biorepro.aggregate import summary as said
 from biorepro.aggregate.datareport import write_data_report
-from biorepro.evaluate.seed import is_rate, read_frame_scores, scores_at_level, split_classes
+from biorepro.evaluate import registry
+from biorepro.evaluate.seed import read_frame_scores, scores_at_level, split_classes
 from biorepro.joblog import Log
 from biorepro.store.layouts import SPLIT, SUMMARY, TRAIN
 from biorepro.train.randomness import SOURCES
-
-# Metrics shown first (in this order) in tables and figures; every other numeric metric
-# (e.g. per-attack-type APCER) follows in the CSV files.
-HEADLINE = ("test_hter", "test_apcer_ap", "test_bpcer", "test_acer", "test_auc",
-            "devel_eer", "test_accuracy", "train_accuracy", "epochs_trained")
-FIGURE_METRICS = ("test_hter", "test_acer", "test_apcer_ap", "test_bpcer", "devel_eer",
-                  "test_auc")
-NOT_METRICS = ("seed", "target", "best_epoch", *SOURCES)
-CROSS_METRICS = ("test_hter", "test_auc", "test_apcer_ap", "test_bpcer", "devel_eer")
-FOLD_METRICS = ("test_hter", "test_apcer_ap", "test_bpcer", "test_acer", "devel_eer")
-
-
-def metric_columns(per_seed: pd.DataFrame) -> list[str]:
-    """The metric columns of a per-seed table: headline metrics first, then the rest."""
-    numeric = [c for c in per_seed.select_dtypes("number").columns if c not in NOT_METRICS]
-    return [m for m in HEADLINE if m in numeric] + sorted(set(numeric) - set(HEADLINE))
-
-
-def summarize_level(per_seed: pd.DataFrame, st: dict) -> pd.DataFrame:
-    """Every metric across seeds, with the seeds a target CI half-width needs (rates) and
-    that number's range (``seeds_needed_low``/``_high``: the std is itself uncertain)."""
-    summary = stats.summarize_seeds(per_seed, metrics=metric_columns(per_seed),
-                                    n_boot=st["n_boot"], ci=st["ci"], seed=st["bootstrap_seed"])
-    h, ci, nan = st["target_half_width"], st["ci"], float("nan")
-    budgets = [  # for rates only: the half-width is a rate
-        (stats.seeds_needed(s, h, ci), *stats.seeds_needed_range(s, n, h, ci))
-        if is_rate(m) and math.isfinite(s) and s > 0 else (nan, nan, nan)
-        for m, s, n in zip(summary["metric"], summary["std"], summary["n"])]
-    summary[["seeds_needed", "seeds_needed_low", "seeds_needed_high"]] = budgets
-    return summary
 
 
 def _train_entries(job: dict) -> list[tuple[str, str, Path]]:
@@ -101,7 +77,7 @@ def _figures(job: dict, level: str, per_seed: pd.DataFrame, tests: dict[str, pd.
              out: Path, log: Log) -> None:
     params = job["ingredients"]["params"]
     name, fusion = params["experiment"], params["fusion"]
-    shown = [m for m in FIGURE_METRICS if m in per_seed.columns]
+    shown = [m for m in registry.with_role("figure") if m in per_seed.columns]
     scored = f"{level} level" + (f", {fusion} of frames" if level == "video" else "")
     plots.plot_metric_seeds(per_seed, shown, _figure(out, f"metrics_{level}"),
                             title=f"{name}: {level} level, every seed")
@@ -170,19 +146,11 @@ def _report_pages(name: str, levels: dict[str, tuple], cautions: list[str], out:
                                                    figures))
     level = "video" if "video" in levels else next(iter(levels))
     level_lines, summary, level_figures = levels[level]
-    shown = tables.format_summary(summary[summary["metric"].isin(HEADLINE)])
-    columns = [c for c in shown.columns
-               if c in ("Metric", "n", "Mean", "Std") or c.endswith("CI (bootstrap)")]
-    table = tables.to_rst(shown[columns], caption=f"{level} level, across seeds (n: runs "
-                                                  "used / run)")
+    table = said.landing_table(summary, level)
     metrics_figure = _figure(out, f"metrics_{level}")
     figure = level_figures.get("variance", metrics_figure.with_name(f"{metrics_figure.name}.png"))
     (out / SUMMARY.landing()).write_text(why.landing_rst(
         name, table, [ln for ln in cautions + level_lines if ln.startswith("- ")], figure))
-
-
-THRESHOLD_NAMES = {"devel": "source devel", "target-devel": "target devel",
-                   "test": "target test (optimistic)"}
 
 
 def _by_target(cross: dict[str, str]) -> dict[str, dict[str, str]]:
@@ -202,18 +170,8 @@ def _cross_section(cross: dict[str, str], name: str, st: dict, out: Path) -> lis
     by_target = _by_target(cross)
     md = ["## Cross-dataset testing", ""]
     for level in stats.levels({run: p for runs in by_target.values() for run, p in runs.items()}):
-        rows = []
-        for target, runs in by_target.items():
-            per_run = stats.per_seed_table(runs, level)
-            shown = [m for m in CROSS_METRICS if m in per_run.columns]
-            per_seed = (stats.seed_means(per_run, shown) if per_run["fold"].nunique() > 1
-                        else per_run)
-            summary = stats.summarize_seeds(per_seed, metrics=shown, n_boot=st["n_boot"],
-                                            ci=st["ci"], seed=st["bootstrap_seed"])
-            summary.insert(0, "threshold_from", THRESHOLD_NAMES[per_run["threshold_from"][0]])
-            summary.insert(0, "test", target)
-            summary.insert(0, "train", name)
-            rows.append(summary)
+        rows = [said.cross_rows(stats.per_seed_table(runs, level), name, target, st)
+                for target, runs in by_target.items()]
         paths = tables.write_cross(pd.concat(rows, ignore_index=True),
                                    out / SUMMARY.cross.stem(level=level), ci=st["ci"],
                                    n_boot=st["n_boot"],
@@ -240,10 +198,7 @@ def _paper_section(published: dict, per_runs: dict, cross: dict[str, str], name:
                      title=f"{name}: reported vs reproduced")
     for rec in table[table["status"] != "ok"].to_dict("records"):
         log(f"summary: published {rec['metric']} ({rec['source']}): {rec['status']}")
-    title = published["title"] and f"*{published['title']}*"
-    cited = ", ".join(v for v in (title, published["source"]) if v)
-    return (["## Reported vs reproduced", ""] + ([f"Published in {cited}.", ""] if cited else [])
-            + [paths["md"].read_text(), "", "Figure: `figures/paper.svg`.", ""])
+    return said.paper_lines(published, paths["md"].read_text())
 
 
 def _data_reports(inputs: dict, out: Path) -> None:
@@ -277,17 +232,14 @@ def build(job: dict, out: Path, log: Log) -> None:
     histories = {label: pd.read_csv(p / TRAIN.history()) for label, _, p in _train_entries(job)}
     plots.plot_training_curves(histories, _figure(out, "training_curves"),
                                title=f"{name}: loss and val_loss of every run")
-    md = [f"# Experiment `{name}`", ""]
-    if multi:
-        md += [f"Folds: {', '.join(folds)}. The tables across seeds take each seed's mean "
-               "over the folds; the fold tables show each fold and the spread across folds.", ""]
+    md = said.header(name, folds)
     per_runs, why_md, pages = {}, ["## Why do results change?", ""], {}
     for level in stats.levels(inputs["metrics"]):
         per_run = per_runs[level, None] = stats.per_seed_table(inputs["metrics"], level)
         per_run.to_csv(out / SUMMARY.per_seed(level=level), index=False)
-        columns = metric_columns(per_run)
+        columns = said.metric_columns(per_run)
         per_seed = (stats.seed_means(per_run, [*columns, *SOURCES]) if multi else per_run)
-        summary = summarize_level(per_seed, st)
+        summary = said.summarize_level(per_seed, st)
         over = f", each seed averaged over {len(folds)} folds" if multi else ""
         paths = tables.write_summary(
             summary, out / SUMMARY.table.stem(level=level), ci=st["ci"],
@@ -296,15 +248,15 @@ def build(job: dict, out: Path, log: Log) -> None:
         tests = _test_samples(job, level)
         _figures(job, level, per_run, tests, out, log)
         diverged = stats.diverged_seeds(per_run, seed_col="seed" if not multi else "run")
-        md += [f"## {level.capitalize()} level", "", paths["md"].read_text(), ""]
+        folds_md = None
         if multi:
-            fold_paths = tables.write_folds(
+            folds_md = tables.write_folds(
                 stats.summarize_folds(per_run, columns),
-                [m for m in FOLD_METRICS if m in columns], out / SUMMARY.folds.stem(level=level),
-                caption=f"{name}: per fold, {level} level", label=f"tab:{name}-folds-{level}")
-            md += [fold_paths["md"].read_text(), ""]
-        md += [f"Diverged {'runs' if multi else 'seeds'}: "
-               f"{', '.join(map(str, diverged)) if diverged else 'none'}.", ""]
+                [m for m in registry.with_role("fold") if m in columns],
+                out / SUMMARY.folds.stem(level=level),
+                caption=f"{name}: per fold, {level} level",
+                label=f"tab:{name}-folds-{level}")["md"].read_text()
+        md += said.level_lines(level, paths["md"].read_text(), folds_md, diverged, multi)
         cautions += trust.run_warnings(per_run, level)
         why_lines, why_figures = _why_section(job, level, per_run, per_seed, summary, tests,
                                               estimable, out)
@@ -322,7 +274,5 @@ def build(job: dict, out: Path, log: Log) -> None:
         md += _paper_section(params["paper"], per_runs, inputs.get("cross", {}), name, st, out,
                              log)
         log(f"summary: {len(params['paper']['results'])} published numbers compared")
-    md += ["Figures are in `figures/`; data in `data_report.md`"
-           + (" of each `folds/<fold>/`" if multi else "")
-           + "; per-run values in `per_seed_<level>.csv`.", ""]
+    md += said.footer(multi)
     (out / SUMMARY.summary()).write_text("\n".join(md))

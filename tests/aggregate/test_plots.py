@@ -126,6 +126,6 @@ def test_figure_labels_say_what_each_line_is_once(tmp_path):
     best = expected_test_of_best(per_seed().test_hter, per_seed().test_hter + 0.01)
     [svg, _] = plots.plot_expected_best(best, tmp_path / "b", metrics=("devel_eer", "test_hter"))
     words = texts(svg)
-    assert "best devel_eer of k runs" in words and "test_hter of the run picked on devel" in words
-    assert "expected devel_eer (%)" not in words and "expected value (%)" in words
+    assert "best devel EER of k runs" in words and "test HTER of the run picked on devel" in words
+    assert "expected devel EER (%)" not in words and "expected value (%)" in words
     assert not [w for w in words if re.fullmatch(r"\d+\.5", w)]  # whole numbers of runs

@@ -2,6 +2,7 @@ import pandas as pd
 import pytest
 
 from biorepro.aggregate import readme
+from biorepro.evaluate import registry
 
 HEADER = "| Metric | n | Mean |\n|:---|---:|---:|"
 
@@ -9,7 +10,7 @@ HEADER = "| Metric | n | Mean |\n|:---|---:|---:|"
 @pytest.fixture
 def view(tmp_path):
     rows = "\n".join(f"| {m} | 3/3 | {i}% |" for i, m in
-                     enumerate([*readme.TABLE_METRICS, "test_accuracy"]))
+                     enumerate([*registry.with_role("demo"), "test_accuracy"]))
     (tmp_path / "summary_video.md").write_text(f"demo: metrics\n\n{HEADER}\n{rows}\n\nnote\n")
     pd.DataFrame({"metric": ["test_far", "test_hter"], "test_share": [0.1, 0.25],
                   "n_subjects": [8, 8]}).to_csv(tmp_path / "sampling_video.csv", index=False)

@@ -12,12 +12,12 @@ from biorepro.aggregate.stats import (
     bootstrap_ci,
     diverged_seeds,
     expanded_levels,
-    metric_bounds,
     seeds_needed,
     seeds_needed_range,
     summarize,
     summarize_seeds,
 )
+from biorepro.evaluate import registry
 
 
 def test_known_sample():
@@ -110,13 +110,6 @@ def test_diverged_seeds():
         diverged_seeds(per_seed_table().drop(columns="status"))
 
 
-def test_metric_bounds():
-    for rate in ("test_hter", "train_accuracy", "test_apcer_print", "test_auc", "devel_f1"):
-        assert metric_bounds(rate) == (0.0, 1.0), rate
-    assert metric_bounds("epochs_trained") == (0.0, math.inf)
-    assert metric_bounds("threshold") is None
-
-
 def test_intervals_are_clipped_to_the_range():
     # two seeds of a rate: the t interval spans about +-6 std, far outside [0, 1]
     s = summarize([0.02, 0.5], bounds=(0.0, 1.0))
@@ -125,7 +118,7 @@ def test_intervals_are_clipped_to_the_range():
     free = summarize([0.02, 0.5])
     assert free["ci_t_low"] < 0 < 1 < free["ci_t_high"] and not free["clipped"]
     accuracy = [0.9156, 0.97, 0.95, 0.94, 0.99] * 2
-    s = summarize(accuracy, bounds=metric_bounds("train_accuracy"))
+    s = summarize(accuracy, bounds=registry.metric("train_accuracy").bounds)
     assert s["ci_t_high"] <= 1.0 and not s["approximate"]  # 10 seeds
     table = summarize_seeds(pd.DataFrame({"seed": [0, 1], "status": "ok",
                                           "test_hter": [0.0, 0.3], "threshold": [-1.0, 1.0]}))

@@ -9,7 +9,8 @@ import pytest
 from biorepro.evaluate import metrics
 from biorepro.evaluate.bobcsv import write_scores
 from biorepro.evaluate.fusion import fuse
-from biorepro.evaluate.seed import OPERATING_POINTS, evaluate, is_rate, pct_name
+from biorepro.evaluate.registry import is_rate
+from biorepro.evaluate.seed import OPERATING_POINTS, evaluate, pct_name
 
 NAN = float("nan")
 
