@@ -48,8 +48,8 @@ rule view:
                 f"{{graph,{STAGE_GRAPH.removesuffix('.svg')}}}.svg",
             ],
             category="{view}",
-            subcategory=lambda wildcards: report_section(dict(wildcards.items())),
-            labels=lambda wildcards: {"file": next(iter(dict(wildcards.items()).values()))},
+            subcategory=report_subcategory,
+            labels=report_labels,
             caption="../report/summary.rst",
         ),
     log:
@@ -68,12 +68,17 @@ rule view:
         "../scripts/view.py"
 
 
+# Marks a view that shows another entry than the planned one, so that it is refreshed.
 rule stale_view:
     output:
         stale_view("{view}"),
+    log:
+        f"{LOGS}/stale_view/{{view}}.log",
     localrule: True
+    conda:
+        "../envs/biorepro.yaml"
     shell:
-        "touch {output:q}"
+        "echo 'results/{wildcards.view} shows another entry' > {log:q}; touch {output:q}"
 
 
 onstart:

@@ -189,6 +189,16 @@ def view_closure(wildcards):
     )
 
 
+def report_subcategory(wildcards):
+    """The report section of a view's file (its pattern's wildcards: biorepro.store.view)."""
+    return report_section(dict(wildcards.items()))
+
+
+def report_labels(wildcards):
+    """The report's label of a view's file: its name (the pattern's own wildcard)."""
+    return {"file": next(iter(dict(wildcards.items()).values()))}
+
+
 def view_graph(wildcards):
     """The stage graph of the view ``wildcards.view`` (see biorepro.aggregate.stagegraph)."""
     return json.dumps(stage_graph(VIEWS[wildcards.view].closure()))
