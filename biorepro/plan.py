@@ -52,6 +52,7 @@ from biorepro.store.entries import (
 from biorepro.store.fingerprint import code_fingerprint
 from biorepro.store.hashing import StatCache
 from biorepro.store.keys import derive_key, ingredients
+from biorepro.store.roles import Run
 from biorepro.synth import dataset as synthetic
 from biorepro.train import catalog, randomness
 from biorepro.train.backend import BACKENDS
@@ -438,10 +439,9 @@ def _plan_experiment(name: str, conf: dict, store: str, digests: dict[str, str],
                            "fusion": conf["evaluate"]["fusion"], "paper": published,
                            "design": (conf["randomness"] or {}).get("design")},
         {"split": split, "tensors": tensors,
-         "train": {run_role(f, s): t for (f, s), t in train.items()},
-         "metrics": {run_role(f, s, lv): m for (f, s, lv), m in metrics.items()},
-         "cross": {f"{tn}/{run_role(f, s, lv)}": m
-                   for (tn, f, s, lv), m in cross_metrics.items()}},
+         "train": {Run(f, s).role: t for (f, s), t in train.items()},
+         "metrics": {Run(f, s, lv).role: m for (f, s, lv), m in metrics.items()},
+         "cross": {Run(f, s, lv, tn).role: m for (tn, f, s, lv), m in cross_metrics.items()}},
         what=f"summary of experiment {name}")
     return ExperimentPlan(name, conf, records[None], frames, split, tensors, train, metrics,
                           summary, cross, cross_metrics,
@@ -459,12 +459,6 @@ def _metrics(store: str, conf: dict, seed: int | str, sources: dict, level: str,
         "operating_points": ev["operating_points"],
         "fusion": ev["fusion"] if level == "video" else None, "threshold_from": threshold_from},
         deps, what=f"{what}, {level} level")
-
-
-def run_role(fold: str, seed: int, level: str | None = None) -> str:
-    """The role of a (fold, seed[, level]) entry among a summary's inputs:
-    ``"<fold>/<seed>[/<level>]"`` (parsed back by :func:`biorepro.aggregate.stats.parse_role`)."""
-    return f"{fold}/{seed}" + (f"/{level}" if level else "")
 
 
 def cross_config(target: dict, index: int) -> dict:
@@ -565,7 +559,7 @@ def build_plan(config: dict) -> Plan:
     if len(plans) > 1:
         compare = make_entry(
             base["store"], "compare", {"stats": base["stats"], "order": list(plans)},
-            {"metrics": {name: {run_role(f, s, lv): m for (f, s, lv), m in exp.metrics.items()}
+            {"metrics": {name: {Run(f, s, lv).role: m for (f, s, lv), m in exp.metrics.items()}
                          for name, exp in plans.items()}},
             what=f"comparison of {', '.join(plans)}")
     return Plan(base["store"], plans, compare)

@@ -31,6 +31,7 @@ from scipy import stats as sps
 
 from biorepro.evaluate import registry
 from biorepro.store.layouts import METRICS
+from biorepro.store.roles import Run
 
 DDOF = 1
 SUMMARY_KEYS = ("n", "n_nan", "mean", "std", "median", "min", "max",
@@ -225,18 +226,6 @@ def summarize_seeds(per_seed: pd.DataFrame, *, metrics: list[str] | None = None,
     return pd.DataFrame(rows, columns=["metric", "n_seeds", "n_diverged", *SUMMARY_KEYS])
 
 
-def run_label(text: str) -> int | str:
-    """A run's label as written in a role: a plain seed (int), or a run of a
-    ``randomness`` design such as ``i1-o0-n0`` (str)."""
-    return int(text) if text.isdigit() else text
-
-
-def parse_role(role: str) -> tuple[str, int | str, str]:
-    """``(fold, run label, level)`` of a metrics entry's role ``"<fold>/<run>/<level>"``."""
-    fold, seed, level = role.rsplit("/", 2)
-    return fold, run_label(seed), level
-
-
 def per_seed_table(metrics_entries: dict[str, str], level: str) -> pd.DataFrame:
     """One row per (fold, run) at ``level``, from the records of metrics entries keyed
     ``"<fold>/<run>/<level>"``: columns ``fold``, ``run`` (``"<fold>/<run label>"``,
@@ -245,7 +234,8 @@ def per_seed_table(metrics_entries: dict[str, str], level: str) -> pd.DataFrame:
     order given."""
     rows, order = [], {}
     for role, path in metrics_entries.items():
-        fold, seed, lv = parse_role(role)
+        run = Run.parse(role, level=True)
+        fold, seed, lv = run.fold, run.label, run.level
         order.setdefault(fold, len(order))
         if lv == level:
             record = json.loads((Path(path) / METRICS.metrics()).read_text())
@@ -259,7 +249,7 @@ def per_seed_table(metrics_entries: dict[str, str], level: str) -> pd.DataFrame:
 
 def levels(metrics_entries: dict[str, str]) -> list[str]:
     """The levels of metrics entries keyed ``"<fold>/<seed>/<level>"``, sorted."""
-    return sorted({parse_role(role)[2] for role in metrics_entries})
+    return sorted({Run.parse(role, level=True).level for role in metrics_entries})
 
 
 def seed_means(per_run: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:

@@ -38,23 +38,18 @@ from biorepro.evaluate import registry
 from biorepro.evaluate.seed import read_frame_scores, scores_at_level, split_classes
 from biorepro.joblog import Log
 from biorepro.store.layouts import SPLIT, SUMMARY, TRAIN
+from biorepro.store.roles import Run
 from biorepro.train.randomness import SOURCES
 
 
 def _train_entries(job: dict) -> list[tuple[str, str, Path]]:
     """``(label, run, train entry)`` of every run, folds in order, seeds increasing."""
-    runs = [(role.rsplit("/", 1), Path(p)) for role, p in job["inputs"]["train"].items()]
-    folds = list(dict.fromkeys(fold for (fold, _), _ in runs))
-    runs.sort(key=lambda r: (folds.index(r[0][0]), _run_order(r[0][1])))
+    runs = [(Run.parse(role, level=False), Path(p)) for role, p in job["inputs"]["train"].items()]
+    folds = list(dict.fromkeys(run.fold for run, _ in runs))
+    runs.sort(key=lambda r: (folds.index(r[0].fold), r[0].order))
     single = len(folds) == 1
-    return [(f"seed {seed}" if single else f"fold {fold}, seed {seed}", f"{fold}/{seed}", path)
-            for (fold, seed), path in runs]
-
-
-def _run_order(label: str) -> tuple:
-    """Plain seeds in increasing order, before the runs of a design (in their order)."""
-    seed = stats.run_label(label)
-    return (0, seed) if isinstance(seed, int) else (1, 0)
+    return [(f"seed {r.label}" if single else f"fold {r.fold}, seed {r.label}", r.run, path)
+            for r, path in runs]
 
 
 def _figure(out: Path, name: str) -> Path:
@@ -158,8 +153,8 @@ def _by_target(cross: dict[str, str]) -> dict[str, dict[str, str]]:
     (each keyed ``"<fold>/<seed>/<level>"``)."""
     by_target: dict[str, dict[str, str]] = {}
     for role, path in cross.items():
-        target, run = role.split("/", 1)
-        by_target.setdefault(target, {})[run] = path
+        run = Run.parse(role, level=True, target=True)
+        by_target.setdefault(run.target, {})[Run(run.fold, run.label, run.level).role] = path
     return by_target
 
 
