@@ -43,6 +43,16 @@ def schema() -> dict:
     return yaml.load(SCHEMA_PATH.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
+def keys_marked(mark: str) -> tuple[str, ...]:
+    """The dotted keys the schema marks with ``mark`` (``x-run``, ``x-runtime``)."""
+    def walk(node: dict, prefix: str):
+        for name, sub in node.get("properties", {}).items():
+            if sub.get(mark):
+                yield prefix + name
+            yield from walk(sub, f"{prefix}{name}.")
+    return tuple(walk(schema(), ""))
+
+
 def deep_merge(base: dict, override: dict) -> dict:
     """Recursive merge: mappings merge, any other value in ``override`` replaces."""
     out = copy.deepcopy(base)

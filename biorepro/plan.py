@@ -60,11 +60,12 @@ from biorepro.train.backend import key_part as backend_key
 from biorepro.train.check import check_model
 
 GPU_LOCKS = ".biorepro/gpu-locks"  # lock files of local GPUs, in the working directory
-# Keys of ``train`` that change how a job runs but not what it computes.
-TRAIN_RUNTIME_KEYS = ("device", "gpu_wait_s", "mem_mb", "seeds_per_gpu",
-                      "seeds_per_process")
-# Keys that apply to a whole run, not to one experiment: a variant cannot change them.
-RUN_KEYS = ("store", "stat_cache", "results", "extract.videos_per_job", "verify", "paper")
+# Keys of ``train`` that change how a job runs but not what it computes (``x-runtime``
+# in the schema), and keys that apply to a whole run: a variant cannot change them
+# (``x-run``).
+TRAIN_RUNTIME_KEYS = tuple(k.removeprefix("train.") for k in cfg.keys_marked("x-runtime")
+                           if k.startswith("train."))
+RUN_KEYS = cfg.keys_marked("x-run")
 
 
 # Stages whose key names the Keras backend with its own versions (``params["backend"]``):

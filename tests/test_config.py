@@ -1,9 +1,12 @@
 import re
+from pathlib import Path
 
 import pytest
 import yaml
 
 from biorepro import config as cfg
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def test_defaults_fill_and_validate():
@@ -238,3 +241,21 @@ def test_a_file_switching_the_model_starts_from_its_own_parameters(tmp_path):
 def test_bounds_are_said_as_the_config_docs_say_them():
     with pytest.raises(cfg.ConfigError, match=r"'train.learning_rate': must be > 0, got -0.001"):
         cfg.validate({"train": {"learning_rate": -0.001}})
+
+
+def test_the_schema_marks_what_the_docs_say_feeds_no_stage():
+    """config/README.md's "feeds" column is "—" for every key the schema marks x-runtime
+    or, unless it feeds the summary (``paper``), x-run; and the plan's lists are those."""
+    from biorepro.plan import RUN_KEYS, TRAIN_RUNTIME_KEYS
+
+    rows = [line.split("|") for line in (REPO / "config" / "README.md").read_text()
+            .splitlines() if line.startswith("| `")]
+    feeds = {cells[1].strip().strip("`"): cells[-2].strip() for cells in rows}
+    for key in cfg.keys_marked("x-runtime"):
+        assert feeds[key] == "—", key
+    for key in cfg.keys_marked("x-run"):
+        assert feeds[key] in ("—", "") or key == "paper", (key, feeds[key])
+    assert TRAIN_RUNTIME_KEYS == ("device", "gpu_wait_s", "mem_mb", "seeds_per_gpu",
+                                  "seeds_per_process")
+    assert set(RUN_KEYS) == {"store", "stat_cache", "results", "extract.videos_per_job",
+                             "verify", "paper"}
