@@ -21,7 +21,6 @@ between platforms is not nondeterminism).
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -89,8 +88,6 @@ def _process_setup(params: dict, runtime: dict, log: Log) -> dict:
 
         assignment = assign_device(runtime["device"], runtime["lock_dir"],
                                    runtime["gpu_wait_s"], slots=runtime["seeds_per_gpu"])
-        if assignment.device == "cpu":  # every GPU hidden: TensorFlow's failing CUDA probe
-            os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # would only print an error line
         with native_stderr(log):  # the framework's import notices go to the job's log
             gpu_memory = limit_gpu_memory(backend, assignment.memory_mb,
                                           runtime["seeds_per_gpu"])
