@@ -29,7 +29,7 @@ BUILD_cpu := CPU
 BUILD_gpu := CUDA
 STAMP := $(VENV)/.installed-$(ACCEL_KIND)
 
-.PHONY: install demo readme test test-slow lint bench clean
+.PHONY: install demo readme keys test test-slow lint bench clean
 
 # After the lock, what only the other build's lock pins (the CUDA wheels, on a switch to
 # cpu) is uninstalled, so that neither framework finds them.
@@ -55,6 +55,10 @@ demo: $(STAMP)
 # The README's demo numbers, from results/demo/ (after make demo).
 readme: $(STAMP)
 	$(BIN)/python -m biorepro.aggregate.readme results/demo README.md
+
+# Record the tiny configuration's keys after a change that alters them on purpose.
+keys: $(STAMP)
+	BIOREPRO_WRITE_KEYS=1 $(BIN)/python -m pytest -q tests/store/test_keytable.py
 
 test: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q -n 2 --dist loadfile

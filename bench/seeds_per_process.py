@@ -81,7 +81,7 @@ def train_jobs(cache, store: Path, runs: int, epochs: int) -> list[dict]:
     runtime = {**runtime, "lock_dir": str(store / "locks")}
     return [make_entry(str(store), "train", {**params, "seeds": {
         "init": s, "order": s, "noise": s, "replicate": 0}}, {"tensors": cache},
-        runtime=runtime).job for s in range(runs)]
+        runtime=runtime).job() for s in range(runs)]
 
 
 def loop(jobs_file: Path) -> None:

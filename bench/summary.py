@@ -69,9 +69,10 @@ def main() -> int:
         from biorepro.jobs import summary
         from biorepro.jobs.run import rebuild
         from biorepro.plan import build_plan
+        from biorepro.store import receipts
 
         plan = build_plan(cfg.load([work / c for c in CONFIGS]))
-        job = plan.experiments["tiny"].summary.job
+        job = receipts.resolve(plan.experiments["tiny"].summary.job())
         answer = summary._why_section
         times = {"full": [], "without": []}
         for r in range(args.rounds):

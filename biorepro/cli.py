@@ -62,7 +62,7 @@ def cmd_status(args) -> int:
     root = roots.find_config(plan.store, roots.config_identity(
         os.getcwd(), args.configfile, args.overrides))
     last = {(stage, what): key for stage, key, what in root.entries} if root else {}
-    print(format_explanations(plan, explain(plan, last)))
+    print(format_explanations(plan, explain(plan, last), root.ran if root else ()))
     damaged = plan.damaged()
     for check in damaged:
         print(f"DAMAGED {check.path}: {'; '.join(check.problems)}")

@@ -62,7 +62,7 @@ def find_garbage(plan: Plan, *, keep: list[roots.Root] = (),
     """Entries of known stages neither in ``plan`` nor listed by a root of ``keep``,
     stale temporary directories, and quarantined (damaged) entries."""
     now = time.time() if now is None else now
-    reachable = {(s, k) for (s, k) in plan.by_key}
+    reachable = {(e.stage, e.key) for e in plan.entries() if e.key is not None}
     reachable |= {(stage, key) for root in keep for stage, key, _ in root.entries}
     out = []
     for stage in STAGES:

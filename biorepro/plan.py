@@ -1,4 +1,4 @@
-"""The plan: every store entry a configuration needs, with its key, computed up front.
+"""The plan: every store entry a configuration needs, with its key where it is known.
 
 The Snakefile builds the plan once at parse time; ``biorepro status``, ``gc``, ``fsck``
 and ``recheck`` read the same plan. Planning reads the dataset and the store and writes
@@ -8,24 +8,27 @@ model that still has seeds to train is built once (:mod:`biorepro.train.check`),
 that its errors stop the run before any job.
 
 Stages and what their keys cover (besides the code fingerprint of the stage's job module
-and the versions of the packages it imports):
+and the versions of the packages it imports). A derived entry takes its inputs' content
+digests, not their keys (early cutoff, see :mod:`biorepro.store.receipts`): its key is
+known at planning when its inputs are in the store, else its job resolves it.
 
 ==========  =====================================================================
 frames      extraction parameters and the face detector (version, weight files'
             digests); the video's content digest (not its path), and its annotation
             file's with ``crop: annotations``
 split       the videos (id, label, subject, split, attack type), ``on_bad_video``;
-            the frames entries' keys
-tensors     image size; the split entry's key
+            the frames entries' content
+tensors     image size; the split entry's content
 train       training parameters and the run's seeds (init, order, noise, replicate),
             Keras' backend and its versions (``train.backend``), the model (a
             built-in's name and parameters, or a user model file's code fingerprint),
-            the weights file's digest; the tensors entry's key (of the run's split seed)
+            the weights file's digest; the tensors entry's content (of the run's split
+            seed)
 metrics     the run's label and seeds, evaluation level, fusion, threshold criterion;
-            the train entry's key
+            the train entry's content
 summary     experiment name, statistics settings, fusion, the published numbers
-            (``paper``) concerning it; the keys of its entries
-compare     statistics settings, experiment order; the metrics entries' keys
+            (``paper``) concerning it; its entries' content
+compare     statistics settings, experiment order; the metrics entries' content
 ==========  =====================================================================
 """
 
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -46,12 +50,13 @@ from biorepro.store.entries import (
     EntryCheck,
     VerifiedRecords,
     check_entry,
+    content_digest,
     entry_path,
     is_published,
 )
 from biorepro.store.fingerprint import code_fingerprint
 from biorepro.store.hashing import StatCache
-from biorepro.store.keys import derive_key, ingredients
+from biorepro.store.keys import derive_key, ingredients, map_tree, tree_leaves
 from biorepro.store.roles import Run
 from biorepro.synth import dataset as synthetic
 from biorepro.train import catalog, randomness
@@ -98,52 +103,74 @@ class Entry:
     """One store entry the plan needs.
 
     ``deps`` declares what it is built from, once: a mapping of roles to entries or
-    sources (or to mappings of them). The key's ``inputs`` ingredient (their keys and
+    sources (or to mappings of them). The key's ``inputs`` ingredient (their content
     digests), the entries waited for, and the paths the job receives are all derived
     from it, so nothing reaches a job without entering its key.
+
+    Its ``key`` is taken over its inputs' content (see :mod:`biorepro.store.receipts`):
+    None while an input is not in the store, and resolved by its job. Its ``recipe``,
+    taken over its inputs' recipes, names its job and is always known (it is the key of
+    an entry built from sources only).
     """
 
     stage: str
-    key: str
-    path: str
-    ingredients: dict
+    recipe: str
+    key: str | None
+    store: str
+    ingredients: dict  # the key's, ``inputs`` None while the key is not known
     deps: dict = field(default_factory=dict)
     what: str = ""
     runtime: dict = field(default_factory=dict)  # how the job runs (not in the key)
+    _content: str | None = field(default=None, repr=False)
+
+    @property
+    def path(self) -> str | None:
+        """Its store path (None while its key is not known)."""
+        return None if self.key is None else str(entry_path(self.store, self.stage, self.key))
 
     @property
     def published(self) -> bool:
         """Whether the entry is in the store (complete, with its provenance)."""
-        return is_published(self.path)
+        return self.key is not None and is_published(self.path)
+
+    @property
+    def content(self) -> str | None:
+        """Its content digest when it is in the store (what its descendants' keys take)."""
+        if self._content is None and self.published:
+            self._content = content_digest(self.path)
+        return self._content
 
     @property
     def upstream(self) -> list[Entry]:
         """The store entries it is built from."""
-        entries = {d.path: d for d in _leaves(self.deps) if isinstance(d, Entry)}
+        entries = {d.recipe: d for d in tree_leaves(self.deps) if isinstance(d, Entry)}
         return list(entries.values())
+
+    @property
+    def waits_for(self) -> list[str]:
+        """The stages of its inputs not in the store yet (its key waits for them)."""
+        return sorted({u.stage for u in self.upstream if not u.published})
 
     def closure(self) -> list[Entry]:
         """The entry and every entry it is built from, transitively (inputs first)."""
         return [*_upstream_closure(self), self]
 
-    @property
-    def job(self) -> dict:
-        """What its job receives (see :mod:`biorepro.jobs.run`)."""
-        return {"stage": self.stage, "out": self.path, "ingredients": self.ingredients,
-                "inputs": _map(self.deps, lambda d: d.path),
-                "entries": [e.path for e in self.upstream], "runtime": self.runtime}
+    def job(self, receipt: Callable[[Entry], str] | None = None) -> dict:
+        """What its job receives (see :mod:`biorepro.jobs.run`); ``receipt(entry)`` is the
+        receipt that will name an input whose key is not known yet."""
+        def leaf(d: Entry | Source) -> list:
+            if isinstance(d, Source):
+                return ["source", d.path, d.digest]
+            if d.key is not None:
+                return ["entry", d.path]
+            if receipt is None:
+                raise ValueError(f"{d.what}: its key is not known before it is built")
+            return ["pending", receipt(d), d.recipe]
 
-
-def _map(deps, leaf):
-    return {k: _map(v, leaf) for k, v in deps.items()} if isinstance(deps, dict) else leaf(deps)
-
-
-def _leaves(deps):
-    if isinstance(deps, dict):
-        for v in deps.values():
-            yield from _leaves(v)
-    else:
-        yield deps
+        return {"stage": self.stage, "store": self.store, "recipe": self.recipe,
+                "key": self.key, "what": self.what, "out": self.path,
+                "ingredients": {k: v for k, v in self.ingredients.items() if k != "inputs"},
+                "inputs": map_tree(self.deps, leaf), "runtime": self.runtime}
 
 
 def _upstream_closure(entry: Entry) -> list[Entry]:
@@ -152,9 +179,9 @@ def _upstream_closure(entry: Entry) -> list[Entry]:
 
     def visit(e: Entry) -> None:
         for u in e.upstream:
-            if u.path not in seen:
+            if u.recipe not in seen:
                 visit(u)
-                seen[u.path] = u
+                seen[u.recipe] = u
 
     visit(entry)
     return list(seen.values())
@@ -163,13 +190,19 @@ def _upstream_closure(entry: Entry) -> list[Entry]:
 def make_entry(store: str, stage: str, params: dict, deps: dict, *, what: str = "",
                runtime: dict | None = None) -> Entry:
     """The entry of ``stage`` built with ``params`` from ``deps``, keyed by all three
-    and by the stage's code."""
+    (its inputs by content) and by the stage's code."""
     code = stage_code(stage)
-    inputs = _map(deps, lambda d: d.digest if isinstance(d, Source) else d.key)
-    ingr = ingredients(stage, code["code"], code["versions"], params, inputs)
-    key = derive_key(ingr)
-    return Entry(stage, key, str(entry_path(store, stage, key)), ingr, deps, what,
-                 runtime or {})
+
+    def ingr(inputs):
+        return ingredients(stage, code["code"], code["versions"], params, inputs)
+
+    recipe = derive_key(ingr(map_tree(deps, lambda d: d.digest if isinstance(d, Source)
+                                      else d.recipe)))
+    content = map_tree(deps, lambda d: d.digest if isinstance(d, Source) else d.content)
+    known = all(c is not None for c in tree_leaves(content))
+    key_ingredients = ingr(content if known else None)
+    return Entry(stage, recipe, derive_key(key_ingredients) if known else None, store,
+                 key_ingredients, deps, what, runtime or {})
 
 
 @dataclass
@@ -204,7 +237,7 @@ class ExperimentPlan:
                         if e.stage in ("frames", "split", "tensors")]
         seeded = [e for split, tensors in self.split_seeds.values()
                   for e in (*split.values(), *tensors.values())]
-        return list({e.path: e for e in (
+        return list({e.recipe: e for e in (
             *self.frames.values(), *self.split.values(), *self.tensors.values(), *seeded,
             *cross_inputs,
             *self.train.values(), *self.cross.values(), *self.metrics.values(),
@@ -218,18 +251,18 @@ class Plan:
     store: str
     experiments: dict[str, ExperimentPlan]
     compare: Entry | None = None  # when there are several experiments
-    by_key: dict[tuple[str, str], Entry] = field(default_factory=dict)
+    by_recipe: dict[tuple[str, str], Entry] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for exp in self.experiments.values():
             for e in exp.entries():
-                self.by_key.setdefault((e.stage, e.key), e)
+                self.by_recipe.setdefault((e.stage, e.recipe), e)
         if self.compare is not None:
-            self.by_key[("compare", self.compare.key)] = self.compare
+            self.by_recipe[("compare", self.compare.recipe)] = self.compare
 
-    def entry(self, stage: str, key: str) -> Entry:
-        """The planned entry ``key`` of ``stage``."""
-        return self.by_key[(stage, key)]
+    def entry(self, stage: str, recipe: str) -> Entry:
+        """The planned entry of ``stage`` named by ``recipe``."""
+        return self.by_recipe[(stage, recipe)]
 
     def damaged(self) -> list[EntryCheck]:
         """Published entries of the plan whose files do not match their provenance (names
@@ -243,39 +276,42 @@ class Plan:
 
     def entries(self, stage: str | None = None) -> list[Entry]:
         """The planned entries (of ``stage`` only, when given), each once."""
-        return [e for (s, _k), e in self.by_key.items() if stage is None or s == stage]
+        return [e for (s, _r), e in self.by_recipe.items() if stage is None or s == stage]
 
     def missing(self, stage: str | None = None) -> list[Entry]:
-        """The planned entries not in the store (of ``stage`` only, when given)."""
+        """The planned entries not in the store (of ``stage`` only, when given): those
+        whose key is known, which will be built, and those whose key waits for an input
+        (:attr:`Entry.waits_for`), which are built only when that input's content is new."""
         return [e for e in self.entries(stage) if not e.published]
 
     @cached_property
     def train_batches(self) -> dict[str, list[Entry]]:
         """The training jobs: each experiment's train entries in plan order,
         ``train.seeds_per_process`` of them per job (an entry shared by experiments in the
-        first one's only). A job of one entry is named by its key, a larger one by a key of
-        its entries' keys. A function of the plan alone, not of what the store holds, so
+        first one's only). A job of one entry is named by its recipe, a larger one by a key
+        of its entries' recipes. A function of the plan alone, not of what the store holds, so
         that cluster jobs, which plan again, see the same jobs; a job skips its entries
         already published."""
         batches, seen = {}, set()
         for exp in self.experiments.values():
-            todo = [e for e in exp.train.values() if e.key not in seen]
-            seen.update(e.key for e in todo)
+            todo = [e for e in exp.train.values() if e.recipe not in seen]
+            seen.update(e.recipe for e in todo)
             k = exp.config["train"]["seeds_per_process"]
             for start in range(0, len(todo), k):
                 chunk = todo[start:start + k]
-                name = (chunk[0].key if len(chunk) == 1 else
-                        derive_key({"train batch": [e.key for e in chunk]}))
+                name = (chunk[0].recipe if len(chunk) == 1 else
+                        derive_key({"train batch": [e.recipe for e in chunk]}))
                 batches[name] = chunk
         return batches
 
     @cached_property
     def train_batch_of(self) -> dict[str, str]:
-        """The training job (:attr:`train_batches`) of each train entry's key."""
-        return {e.key: name for name, batch in self.train_batches.items() for e in batch}
+        """The training job (:attr:`train_batches`) of each train entry's recipe."""
+        return {e.recipe: name for name, batch in self.train_batches.items() for e in batch}
 
     def extract_batches(self, videos_per_job: int) -> dict[str, list[str]]:
-        """Keys of the missing frames entries, grouped into batches (one job each).
+        """Recipes (keys: a frames entry is keyed by its sources) of the missing frames
+        entries, grouped into batches (one job each).
 
         Only missing entries are batched, so a batch never contains an entry that
         already exists and changing one video re-extracts exactly that video.
@@ -283,7 +319,7 @@ class Plan:
         todo = sorted(self.missing("frames"), key=lambda e: e.deps["video"].path)
         batches = {}
         for start in range(0, len(todo), videos_per_job):
-            chunk = [e.key for e in todo[start:start + videos_per_job]]
+            chunk = [e.recipe for e in todo[start:start + videos_per_job]]
             batches[hashlib.sha256("".join(chunk).encode()).hexdigest()[:12]] = chunk
         return batches
 

@@ -44,7 +44,7 @@ def rebuild(e: Entry, out: Path, log: Log) -> None:
     own, as the workflow runs it (``python -m biorepro.jobs``)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     job_file = out.parent / f"{out.name}.job.json"
-    job_file.write_text(json.dumps(e.job))
+    job_file.write_text(json.dumps(e.job()))
     try:
         proc = subprocess.run([sys.executable, "-m", "biorepro.jobs", "--job", f"@{job_file}",
                                "--into", str(out)], capture_output=True, text=True)

@@ -6,7 +6,9 @@ the same role (same stage and description, from its root in the store, see
 is gone), the nearest published entry of the same stage (fewest differing ingredients).
 The ingredients that differ are reported: ``params.size: 128 -> 64``, ``inputs.video:
 <digest> -> <digest>``, a code change (``code.digest``) or a package upgrade
-(``versions.tensorflow``).
+(``versions.tensorflow``). An entry whose key waits for an input that is not in the
+store is not explained but said to *may rerun*: its job builds it only when that input
+is rebuilt with other content (early cutoff, :mod:`biorepro.store.receipts`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from pathlib import Path
 from biorepro.plan import Entry, Plan
 from biorepro.store.entries import PROVENANCE
 from biorepro.store.keys import flatten
+from biorepro.store.layouts import STAGES
+from biorepro.store.receipts import OUTCOMES
 
 
 @dataclass
@@ -30,6 +34,11 @@ class Explanation:
     nearest: str | None          # key of the store entry compared with, if any
     changes: list[tuple[str, object, object]]  # (ingredient, in store, planned)
     last_run: bool = False       # nearest is what this configuration used last
+
+    @property
+    def may_rerun(self) -> bool:
+        """Its key waits for inputs not in the store (:attr:`Entry.waits_for`)."""
+        return self.entry.key is None
 
 
 def _published(store: str, stage: str) -> dict[str, dict]:
@@ -61,6 +70,9 @@ def explain(plan: Plan, last: dict[tuple[str, str], str] | None = None) -> list[
     published: dict[str, dict[str, dict]] = {}
     out = []
     for e in plan.missing():
+        if e.key is None:
+            out.append(Explanation(e, None, []))
+            continue
         if e.stage not in published:
             published[e.stage] = _published(plan.store, e.stage)
         planned = flatten(e.ingredients)
@@ -82,13 +94,22 @@ def _short(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def format_explanations(plan: Plan, explanations: list[Explanation]) -> str:
+def format_explanations(plan: Plan, explanations: list[Explanation],
+                        ran: tuple[tuple[str, str, str, str], ...] = ()) -> str:
     """Human-readable report: a summary line, then each entry with at most 6 changes
-    (values cut to 40 characters)."""
-    total = len(plan.by_key)
+    (values cut to 40 characters), and what the configuration's last run did (``ran``:
+    its root's record)."""
+    total = len(plan.by_recipe)
+    waiting = [x for x in explanations if x.may_rerun]
     lines = [f"{total - len(explanations)} of {total} planned entries are in the store "
-             f"({plan.store}); {len(explanations)} would run."]
+             f"({plan.store}); {len(explanations) - len(waiting)} would run"
+             + (f", {len(waiting)} may rerun (each is rebuilt only if what it waits for is "
+                "rebuilt with other content)" if waiting else "") + "."]
     for x in explanations:
+        if x.may_rerun:
+            lines.append(f"{x.entry.stage:8s} {'(key not known yet)':24s}  {x.entry.what}\n"
+                         f"    may rerun: waits for {', '.join(x.entry.waits_for)}")
+            continue
         head = f"{x.entry.stage:8s} {x.entry.key}  {x.entry.what}"
         if x.nearest is None:
             lines.append(f"{head}\n    new: the store has no {x.entry.stage} entry yet")
@@ -99,4 +120,41 @@ def format_explanations(plan: Plan, explanations: list[Explanation]) -> str:
             lines.append(f"      {name}: {_short(old)} -> {_short(new)}")
         if len(x.changes) > 6:
             lines.append(f"      ... and {len(x.changes) - 6} more ingredients")
+    if ran:
+        lines.append(format_last_run(ran))
+    return "\n".join(lines)
+
+
+def by_stage(stages: list[str]) -> str:
+    """``stages`` (one per entry) counted, in data-flow order: ``split 1, train 2``."""
+    return ", ".join(f"{s} {stages.count(s)}" for s in STAGES if s in stages)
+
+
+def format_pending(plan: Plan) -> str | None:
+    """One line on what a run of ``plan`` will do (None when nothing): the entries it
+    will build, and those that may rerun (their key waits for an input not in the store,
+    so each is built only if that input is rebuilt with other content)."""
+    missing = plan.missing()
+    if not missing:
+        return None
+    build = [e.stage for e in missing if e.key is not None]
+    wait = [e.stage for e in missing if e.key is None]
+    return (f"{len(build)} entries to build ({by_stage(build)})"
+            + (f"; {len(wait)} may rerun, only if what they wait for is rebuilt with "
+               f"other content ({by_stage(wait)})" if wait else ""))
+
+
+def format_last_run(ran: tuple[tuple[str, str, str, str], ...]) -> str:
+    """What the configuration's last run did: entries built, cut off (their key waited
+    for inputs that were rebuilt with the same content) and found (published meanwhile
+    by another run), by stage; the cut-off entries named."""
+    ran = sorted(ran, key=lambda r: STAGES.index(r[0]))
+    said = [f"{len(stages)} {outcome} ({by_stage(stages)})" for outcome in OUTCOMES
+            if (stages := [r[0] for r in ran if r[3] == outcome])]
+    lines = [f"Last run of this configuration: {'; '.join(said)}."]
+    cut = [(stage, key, what) for stage, key, what, outcome in ran if outcome == "cut off"]
+    if cut:
+        lines.append("Cut off (their inputs were rebuilt with the same content, so they "
+                     "were not):")
+        lines += [f"  {stage:8s} {key}  {what}" for stage, key, what in cut]
     return "\n".join(lines)

@@ -60,7 +60,7 @@ rule view:
     conda:
         "../envs/biorepro.yaml"
     params:
-        entry=lambda wildcards: VIEWS[wildcards.view].path,
+        entry=lambda wildcards: json.dumps(job_input(VIEWS[wildcards.view])),
         store=PLAN.store,
         closure=view_closure,
         graph=view_graph,
@@ -90,14 +90,17 @@ onsuccess:
     for _name in VIEWS:
         if os.path.isdir(results_dir(_name)):
             print(f"biorepro: results of '{_name}' are in {results_dir(_name)}/")
-        for _caution in read_cautions(f"{VIEWS[_name].path}/{SUMMARY.summary()}"):
+        _shown = built_path(VIEWS[_name])
+        for _caution in (
+            read_cautions(f"{_shown}/{SUMMARY.summary()}") if _shown else ()
+        ):
             print(f"biorepro: WARNING ({_name}) {_caution}")
     if os.path.isfile(VERIFY_REPORT) and os.path.getmtime(VERIFY_REPORT) >= STARTED:
         print(
             f"biorepro: determinism check of '{BASE['experiment']}': {VERIFY_REPORT}"
         )
-    clean_receipts()
+    finish_run()
 
 
 onerror:
-    clean_receipts()
+    finish_run()

@@ -19,7 +19,9 @@ from biorepro.errors import Refusal
 from biorepro.train.randomness import runs as cfg_runs
 from biorepro.store.invocation import Invocation
 from biorepro.plan import build_plan
+from biorepro.status import by_stage, format_pending
 from biorepro.store import roots
+from biorepro.store import receipts
 from biorepro.store.keys import KEY_PATTERN
 from biorepro.store.layouts import SUMMARY
 from biorepro.store.view import report_section
@@ -47,6 +49,8 @@ try:
 except (Refusal, OSError) as err:
     raise WorkflowError(f"biorepro: {err}") from None
 EXPERIMENTS = PLAN.experiments
+if not workflow.remote_exec and (_pending := format_pending(PLAN)):
+    print(f"biorepro: {_pending}", file=sys.stderr)
 BASE = next(iter(EXPERIMENTS.values())).config
 LOGS = ".biorepro/logs"
 # Jobs' outputs, for Snakemake, are receipts in the working directory, one folder per
@@ -68,17 +72,25 @@ VERIFY_ENTRIES = [
 
 
 wildcard_constraints:
-    key=KEY_PATTERN,
+    recipe=KEY_PATTERN,
 
 
 def entry(stage, wildcards):
-    return PLAN.entry(stage, wildcards.key)
+    return PLAN.entry(stage, wildcards.recipe)
 
 
 def receipt(e):
     """The receipt of entry ``e``'s job (a training job may build several entries)."""
-    key = PLAN.train_batch_of[e.key] if e.stage == "train" else e.key
-    return f"{RUN_DIR}/{e.stage}/{key}"
+    name = PLAN.train_batch_of[e.recipe] if e.stage == "train" else e.recipe
+    return f"{RUN_DIR}/{e.stage}/{name}"
+
+
+def built_path(e):
+    """The store path of entry ``e`` once it is built (None before): planned, or read
+    from its job's receipt (an entry whose key waited for its inputs)."""
+    if e.key is not None:
+        return e.path
+    return receipts.find(receipt(e), e.recipe) if os.path.exists(receipt(e)) else None
 
 
 def stale_view(name):
@@ -108,27 +120,27 @@ def upstream(stage):
 
 
 def store_output(stage):
-    """The output of a stage's rule: the receipt of its entry, named by key."""
-    return f"{RUN_DIR}/{stage}/{{key}}"
+    """The output of a stage's rule: the receipt of its entry, named by recipe."""
+    return f"{RUN_DIR}/{stage}/{{recipe}}"
 
 
 def log_file(stage):
-    return f"{LOGS}/{stage}/{{key}}.log"
+    return f"{LOGS}/{stage}/{{recipe}}.log"
 
 
 def train_batch(wildcards):
-    """The train entries of the training job named ``{key}`` (see Plan.train_batches)."""
-    return PLAN.train_batches[wildcards.key]
+    """The train entries of the training job named ``{recipe}`` (see Plan.train_batches)."""
+    return PLAN.train_batches[wildcards.recipe]
 
 
 def jobs_of(stage):
     """Input function: the jobs of a stage's rule (one entry; a batch for frames)."""
-    return lambda wildcards: [entry(stage, wildcards).job]
+    return lambda wildcards: [entry(stage, wildcards).job(receipt)]
 
 
 def job_json(stage):
     """Input function: the job of a rule that runs ``python -m biorepro.jobs``."""
-    return lambda wildcards: json.dumps(entry(stage, wildcards).job)
+    return lambda wildcards: json.dumps(entry(stage, wildcards).job(receipt))
 
 
 def results_dir(name):
@@ -169,8 +181,10 @@ def extract_batches():
     return PLAN.extract_batches(BASE["extract"]["videos_per_job"])
 
 
-def record_root():
-    """Record this configuration as a root of the store (it keeps its entries from gc)."""
+def record_root(ran=()):
+    """Record this configuration as a root of the store (it keeps its entries from gc):
+    the planned entries whose key is known, and those this run's jobs resolved (``ran``:
+    their receipts' items, also kept as what the run did, for ``biorepro status``)."""
     if workflow.remote_exec:
         return
     identity = roots.config_identity(
@@ -178,14 +192,42 @@ def record_root():
         [str(f) for f in workflow.config_settings.configfiles],
         roots.plain(workflow.config_settings.config),
     )
-    entries = [(e.stage, e.key, e.what) for e in PLAN.by_key.values()]
-    roots.record_config(PLAN.store, identity, entries)
+    entries = {(e.stage, e.key): e.what for e in PLAN.entries() if e.key is not None}
+    entries.update({(i["stage"], i["key"]): i["what"] for i in ran})
+    roots.record_config(
+        PLAN.store,
+        identity,
+        [(stage, key, what) for (stage, key), what in entries.items()],
+        ran=[[i["stage"], i["key"], i["what"], i["outcome"]] for i in ran],
+    )
+
+
+def finish_run():
+    """After the run (successful or not): record the root with every entry the jobs
+    resolved, say what was cut off, and remove the receipts."""
+    if workflow.remote_exec:
+        return
+    ran = receipts.read_run(RUN_DIR)
+    record_root(ran)
+    cut = [i["stage"] for i in ran if i["outcome"] == "cut off"]
+    if cut:
+        print(
+            f"biorepro: {len(cut)} entries cut off, not built: what they are built "
+            f"from was rebuilt with the same content ({by_stage(cut)})"
+        )
+    clean_receipts()
+
+
+def job_input(e):
+    """How a job that runs after entry ``e`` names it (see biorepro.store.receipts)."""
+    return ["entry", e.path] if e.key is not None else ["pending", receipt(e), e.recipe]
 
 
 def view_closure(wildcards):
-    """The entries the view ``wildcards.view`` shows, as (stage, key, what) in JSON."""
+    """The entries the view ``wildcards.view`` shows, as (stage, input, what) in JSON
+    (the view's job reads their keys: see job_input)."""
     return json.dumps(
-        [[e.stage, e.key, e.what] for e in VIEWS[wildcards.view].closure()]
+        [[e.stage, job_input(e), e.what] for e in VIEWS[wildcards.view].closure()]
     )
 
 
@@ -213,7 +255,7 @@ def record_extract_batches():
 def clean_receipts():
     """Remove this run's receipts (every entry is in the store now) and those that
     failed runs left more than a day ago."""
-    if workflow.remote_exec or not os.path.isdir(RECEIPTS):
+    if not os.path.isdir(RECEIPTS):
         return
     for d in os.scandir(RECEIPTS):
         if d.name == RUN or time.time() - d.stat().st_mtime > 86400:

@@ -22,7 +22,7 @@ for _batch_id, _keys in EXTRACT_BATCHES.items():
         resources:
             mem_mb=1000,
         params:
-            jobs=[e.job for e in _batch],
+            jobs=[e.job(receipt) for e in _batch],
         script:
             "../scripts/job.py"
 

@@ -1,5 +1,5 @@
 # Training jobs of train.seeds_per_process runs each (their own process: determinism
-# variables are set before Python starts; {key} names the job, see Plan.train_batches),
+# variables are set before Python starts; {recipe} names the job, see Plan.train_batches),
 # and the determinism check.
 
 
@@ -19,7 +19,9 @@ rule train:
         mem_mb=lambda wildcards: train_batch(wildcards)[0].runtime["mem_mb"],
         gpu=lambda wildcards: int(train_batch(wildcards)[0].runtime["device"] == "gpu"),
     params:
-        job=lambda wildcards: json.dumps([e.job for e in train_batch(wildcards)]),
+        job=lambda wildcards: json.dumps(
+            [e.job(receipt) for e in train_batch(wildcards)]
+        ),
         python=sys.executable,
     shell:
         "{params.python} -m biorepro.jobs --job {params.job:q} --receipt {output:q} "
@@ -31,9 +33,9 @@ rule verify_seed:
     input:
         lambda wildcards: target(entry("train", wildcards)),
     output:
-        f"{VERIFY}/{{key}}/verify.json",
+        f"{VERIFY}/{{recipe}}/verify.json",
     log:
-        f"{LOGS}/verify/{{key}}.log",
+        f"{LOGS}/verify/{{recipe}}.log",
     conda:
         "../envs/biorepro.yaml"
     threads: runtime("train", "threads")
@@ -43,7 +45,7 @@ rule verify_seed:
     params:
         job=job_json("train"),
         python=sys.executable,
-        scratch=lambda wildcards: f"{VERIFY}/{wildcards.key}/retrained",
+        scratch=lambda wildcards: f"{VERIFY}/{wildcards.recipe}/retrained",
     shell:
         "{params.python} -m biorepro.jobs --job {params.job:q} --into {params.scratch:q} "
         "--report {output:q} --log {log:q}"
@@ -51,7 +53,7 @@ rule verify_seed:
 
 rule verify:
     input:
-        [f"{VERIFY}/{e.key}/verify.json" for e in VERIFY_ENTRIES],
+        [f"{VERIFY}/{e.recipe}/verify.json" for e in VERIFY_ENTRIES],
     output:
         VERIFY_REPORT,
     log:

@@ -27,7 +27,7 @@ from biorepro.reproduce import (
     override_config,
     workdir_for,
 )
-from biorepro.store.entries import entry_path, staging, write_provenance
+from biorepro.store.entries import staging, write_provenance
 from biorepro.store.keys import derive_key
 from biorepro.store.layouts import LAYOUTS
 from biorepro.store.view import publish_view
@@ -42,7 +42,7 @@ def fake_entry(store, stage, what, **params):
     """A published entry of ``stage`` holding every required file of its layout."""
     ingredients = {"stage": stage, "params": params}
     key = derive_key(ingredients)
-    e = Entry(stage, key, str(entry_path(store, stage, key)), ingredients, what=what)
+    e = Entry(stage, key, key, str(store), ingredients, what=what)
     with staging(e.path) as tmp:
         for f in LAYOUTS[stage].files.values():
             if not f.required and f.each is None:

@@ -29,6 +29,7 @@ from biorepro.evaluate.seed import read_frame_scores, scores_at_level
 from biorepro.jobs import summary
 from biorepro.jobs.run import produce
 from biorepro.plan import Source, make_entry
+from biorepro.store import receipts
 from biorepro.store.entries import PROVENANCE
 from biorepro.store.hashing import file_digest
 from biorepro.store.layouts import SPLIT, SUMMARY
@@ -72,7 +73,7 @@ def twice(plan) -> dict:
     """``{store: plan(store)}`` for the stores a and b, the entries (a list, or a mapping
     of entries) of store a built here while those of b are built in a fresh interpreter."""
     made = {s: plan(s) for s in STORES}
-    jobs = {s: [e.job for e in (made[s].values() if isinstance(made[s], dict) else made[s])]
+    jobs = {s: [e.job() for e in (made[s].values() if isinstance(made[s], dict) else made[s])]
             for s in STORES}
     child = multiprocessing.get_context("spawn").Process(target=produce_all, args=(jobs["b"],))
     child.start()
@@ -138,7 +139,7 @@ def train_entries(root, tensors_entries):
                           runtime={**RUNTIME, "lock_dir": str(root / "locks")})
             for s in STORES}
     procs = [subprocess.Popen([sys.executable, "-m", "biorepro.jobs", "--job",
-                               json.dumps(e.job)], stderr=subprocess.PIPE, text=True)
+                               json.dumps(e.job())], stderr=subprocess.PIPE, text=True)
              for e in made.values()]
     for proc in procs:
         _, err = proc.communicate(timeout=300)
@@ -228,7 +229,7 @@ def test_summary_figures_fuse_videos_as_configured(root, monkeypatch, split_entr
                       metric_entries, "max", name="fused-max")
     out = root / "fused-max-out"
     out.mkdir()
-    summary.build(e.job, out, quiet)
+    summary.build(receipts.resolve(e.job()), out, quiet)
     frame_scores = read_frame_scores(train_entries["a"].path, "test")
     fused = scores_at_level(frame_scores, "video", "max", "test")
     pd.testing.assert_frame_equal(drawn["scores_video_seed0"], fused)

@@ -3,7 +3,8 @@
 import pytest
 
 from biorepro import config as cfg
-from biorepro.plan import build_plan
+from biorepro.plan import Source, build_plan
+from biorepro.store.keys import tree_leaves
 from tests.data.test_ingest import touch
 
 
@@ -28,24 +29,31 @@ def test_a_job_receives_exactly_what_its_key_declares(tmp_path, folders, monkeyp
     monkeypatch.chdir(tmp_path)
     plan = build_plan(config(tmp_path, folders))
     exp = plan.experiments["demo"]
+
+    def receipt(entry):
+        return f"receipts/{entry.recipe}"
+
     for e in plan.entries():
-        job = e.job
-        assert job["ingredients"] == e.ingredients and job["out"] == e.path
-        # the paths a job reads mirror its key's inputs, role for role
-        keys, paths = e.ingredients["inputs"], job["inputs"]
-
-        def same_shape(a, b):
-            return (a.keys() == b.keys() and all(same_shape(a[k], b[k]) for k in a)
-                    if isinstance(a, dict) else isinstance(b, str))
-
-        assert same_shape(keys, paths), e.stage
-        assert sorted(job["entries"]) == sorted({u.path for u in e.upstream})
-    train = exp.train["all", 1]
-    assert train.job["inputs"] == {"tensors": exp.tensors["all"].path}
-    assert train.ingredients["inputs"] == {"tensors": exp.tensors["all"].key}
+        job = e.job(receipt)
+        assert job["ingredients"] == {k: v for k, v in e.ingredients.items() if k != "inputs"}
+        assert (job["out"], job["key"], job["recipe"]) == (e.path, e.key, e.recipe)
+        # what a job reads mirrors its key's inputs, role for role (leaves: see receipts)
+        assert job["inputs"].keys() == e.deps.keys()
+        assert sorted(leaf[0] for leaf in tree_leaves(job["inputs"])) == sorted(
+            "source" if isinstance(d, Source) else "entry" if d.key else "pending"
+            for d in tree_leaves(e.deps))
+    # nothing is in the store: only entries built from sources have their key
     frames = next(iter(exp.frames.values()))
+    assert frames.key == frames.recipe and frames.path is not None
     assert frames.ingredients["inputs"]["video"] == frames.deps["video"].digest
-    assert frames.job["entries"] == []  # a source file, not a store entry
+    assert frames.job()["inputs"] == {"video": ["source", frames.deps["video"].path,
+                                                frames.deps["video"].digest]}
+    train, tensors = exp.train["all", 1], exp.tensors["all"]
+    assert train.key is None and train.path is None and train.waits_for == ["tensors"]
+    assert train.job(receipt)["inputs"] == {"tensors": ["pending", receipt(tensors),
+                                                        tensors.recipe]}
+    with pytest.raises(ValueError, match="not known before it is built"):
+        train.job()
 
 
 def test_annotation_crops_read_each_video_s_annotation_file(tmp_path, monkeypatch):
@@ -64,8 +72,9 @@ def test_annotation_crops_read_each_video_s_annotation_file(tmp_path, monkeypatc
     dataset = {"kind": "manifest", "manifest": str(tmp_path / "d" / "m.csv")}
     conf = {**config(tmp_path, None), "dataset": dataset, "extract": {"crop": "annotations"}}
     frames = build_plan(conf).experiments["demo"].frames["train-attack"]
-    assert frames.job["inputs"] == {"video": str(tmp_path / "d" / "train-attack.mov"),
-                                    "annotations": str(tmp_path / "d" / "train-attack.csv")}
+    assert {role: leaf[1] for role, leaf in frames.job()["inputs"].items()} == {
+        "video": str(tmp_path / "d" / "train-attack.mov"),
+        "annotations": str(tmp_path / "d" / "train-attack.csv")}
     (tmp_path / "d" / "m.csv").write_text("\n".join(r.rsplit(",", 1)[0] + ","
                                                     if i == 2 else r for i, r in enumerate(rows))
                                           + "\n")
@@ -108,9 +117,9 @@ def test_operating_points_enter_the_metrics_key_only(tmp_path, folders, monkeypa
     assert base.metrics["all", 0, "video"].ingredients["params"]["operating_points"] == {
         "apcer": [0.01, 0.05, 0.1], "bpcer": [0.01, 0.05, 0.1], "fpr": [0.01, 0.005, 0.001]}
     assert op.metrics["all", 0, "video"].ingredients["params"]["operating_points"]["fpr"] == [0.02]
-    assert base.train["all", 0].key == op.train["all", 0].key
+    assert base.train["all", 0].recipe == op.train["all", 0].recipe
     for seed_level, entry in base.metrics.items():
-        assert entry.key != op.metrics[seed_level].key
+        assert entry.recipe != op.metrics[seed_level].recipe
 
 
 PUBLISHED = {"metric": "test_hter", "value": 0.1, "source": "Table 1"}
@@ -123,9 +132,9 @@ def test_published_numbers_enter_the_summary_key_of_their_experiment_only(tmp_pa
     plain = build_plan(config(tmp_path, folders, experiments=variants))
     published = build_plan(config(tmp_path, folders, experiments=variants, paper={
         "title": "A paper", "results": [{**PUBLISHED, "experiment": "v"}]}))
-    before, after = ({(e.stage, e.key) for e in p.entries()} for p in (plain, published))
-    assert before - after == {("summary", plain.experiments["v"].summary.key)}
-    assert after - before == {("summary", published.experiments["v"].summary.key)}
+    before, after = ({(e.stage, e.recipe) for e in p.entries()} for p in (plain, published))
+    assert before - after == {("summary", plain.experiments["v"].summary.recipe)}
+    assert after - before == {("summary", published.experiments["v"].summary.recipe)}
     params = published.experiments["v"].summary.ingredients["params"]["paper"]
     assert params["title"] == "A paper" and params["results"][0]["value"] == 0.1
     assert published.experiments["demo"].summary.ingredients["params"]["paper"] is None
@@ -148,10 +157,10 @@ def test_randomness_designs_key_each_run_by_its_seeds(tmp_path, folders, monkeyp
     plain, oat, crossed = (plan.experiments[n] for n in ("demo", "oat", "crossed"))
     assert [s for _, s in oat.train] == ["i0-o0-n0", "i1-o0-n0", "i2-o0-n0", "i0-o5-n0",
                                          "i0-o0-n7"]
-    assert oat.train["all", "i0-o0-n0"].key == plain.train["all", 0].key
+    assert oat.train["all", "i0-o0-n0"].recipe == plain.train["all", 0].recipe
     seeds = {s: e.ingredients["params"]["seeds"] for (_, s), e in oat.train.items()}
     assert seeds["i0-o5-n0"] == {"init": 0, "order": 5, "noise": 0, "replicate": 0}
-    assert len({e.key for e in oat.train.values()}) == 5
+    assert len({e.recipe for e in oat.train.values()}) == 5
     assert len(crossed.train) == 3 * 2 * 2 * 2 and ("all", "i2-o5-n7-r1") in crossed.train
     metrics = crossed.metrics["all", "i2-o5-n7-r1", "video"].ingredients["params"]
     assert metrics["seed"] == "i2-o5-n7-r1" and metrics["sources"] == {
@@ -174,9 +183,9 @@ def test_split_seeds_make_their_own_splits_and_are_refused_where_splits_are_fixe
     exp = plan.experiments["demo"]
     split_of = {run: e.deps["tensors"].deps["split"] for (_, run), e in exp.train.items()}
     assert set(split_of) == {"i0-o0-n0-s3", "i0-o0-n0-s4"}
-    assert split_of["i0-o0-n0-s3"].key != split_of["i0-o0-n0-s4"].key
-    assert {splits["all"].key for splits, _ in exp.split_seeds.values()} == {
-        e.key for e in split_of.values()}
+    assert split_of["i0-o0-n0-s3"].recipe != split_of["i0-o0-n0-s4"].recipe
+    assert {splits["all"].recipe for splits, _ in exp.split_seeds.values()} == {
+        e.recipe for e in split_of.values()}
 
 
 def test_training_jobs_group_runs_of_an_experiment(tmp_path, folders, monkeypatch):
@@ -187,10 +196,10 @@ def test_training_jobs_group_runs_of_an_experiment(tmp_path, folders, monkeypatc
     sizes = [len(b) for b in plan.train_batches.values()]
     assert sizes == [2, 2, 1, 1, 1, 1, 1, 1]
     demo = plan.experiments["demo"].train
-    first = plan.train_batch_of[demo["all", 0].key]
-    assert plan.train_batch_of[demo["all", 1].key] == first != demo["all", 0].key
+    first = plan.train_batch_of[demo["all", 0].recipe]
+    assert plan.train_batch_of[demo["all", 1].recipe] == first != demo["all", 0].recipe
     lone = plan.experiments["alone"].train["all", 3]
-    assert plan.train_batch_of[lone.key] == lone.key  # a job of one is named by its entry
+    assert plan.train_batch_of[lone.recipe] == lone.recipe  # a job of one is named by its entry
     assert "seeds_per_process" not in demo["all", 0].ingredients["params"]
 
 

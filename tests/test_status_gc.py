@@ -21,7 +21,7 @@ def frames(store, size, digest):
 
 def plan_of(store, *entries):
     plan = Plan(str(store), {})
-    plan.by_key.update({(e.stage, e.key): e for e in entries})
+    plan.by_recipe.update({(e.stage, e.recipe): e for e in entries})
     return plan
 
 
@@ -78,7 +78,7 @@ def test_status_names_the_changed_module(tmp_path):
                                                "biorepro.train.model": "m1"}},
                            {}, {"seed": 0, "model": user}, {"tensors": "t"})
         key = derive_key(ingr)
-        return Entry("train", key, str(tmp_path / "train" / key), ingr, what="seed 0")
+        return Entry("train", key, key, str(tmp_path), ingr, what="seed 0")
 
     publish(entry("aa"))
     [x] = explain(plan_of(tmp_path, entry("bb")))

@@ -23,8 +23,8 @@ from biorepro.jobs.run import (
     reexec_if_needed,
     refusals_end_the_job,
     stage_module,
-    write_receipt,
 )
+from biorepro.store import receipts
 from biorepro.store.entries import verify_entry
 
 
@@ -43,15 +43,17 @@ def main(argv: list[str] | None = None) -> int:
     reexec_if_needed(jobs)
     with job_logger(args.log) as log, refusals_end_the_job(log):
         if args.into is None:
+            items = []
             for n, one in enumerate(jobs, start=1):
                 if len(jobs) > 1:
-                    log(f"{one['stage']} {n}/{len(jobs)}: {one['out']}")
-                produce(one, log)
+                    log(f"{one['stage']} {n}/{len(jobs)}: {one['what']}")
+                items.append(produce(one, log))
             if args.receipt:
-                write_receipt(args.receipt, *(one["out"] for one in jobs))
+                receipts.write(args.receipt, items)
             return 0
         if len(jobs) > 1:
             ap.error("--into rebuilds one job, not a list")
+        job = receipts.resolve(job)
         if args.report:  # the stored entry compared with must be intact, file by file
             verify_entry(job["out"])
         rebuilt = rebuild(job, args.into, log)

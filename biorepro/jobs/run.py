@@ -1,10 +1,14 @@
 """The one adapter between the workflow and the stage jobs.
 
-A *job* (``Entry.job`` in :mod:`biorepro.plan`) is a JSON-able dict: ``stage``, ``out``
-(the entry's store path), ``ingredients`` (its key's), ``inputs`` (the paths it is built
+A *job* (``Entry.job`` in :mod:`biorepro.plan`) is a JSON-able dict: ``stage``,
+``store``, ``recipe`` (what names it), ``key`` (None when not known at planning),
+``what``, ``ingredients`` (its key's, but the inputs), ``inputs`` (what it is built
 from, shaped as the ingredients' ``inputs``: nothing reaches a job without entering its
-key), ``entries`` (the store entries among them, verified before building) and
-``runtime`` (how it runs, e.g. the device: no ingredient of what it computes).
+key) and ``runtime`` (how it runs, e.g. the device: no ingredient of what it computes).
+It is first resolved (:func:`biorepro.store.receipts.resolve`): its inputs become paths,
+the entries among them (``entries``) are verified before building, the key is taken over
+their content and ``out`` is the entry's store path. An entry already in the store under
+that key is not built again (early cutoff).
 
 The module ``biorepro.jobs.<stage>`` of each stage has ``build(job, out, log)``: it
 writes the entry's files into the folder ``out`` and returns what it observed (recorded
@@ -28,6 +32,7 @@ from types import ModuleType
 
 from biorepro.errors import Refusal
 from biorepro.joblog import Log, job_logger
+from biorepro.store import receipts
 from biorepro.store.entries import (
     DamagedEntryError,
     check_entry,
@@ -46,15 +51,19 @@ def stage_module(stage: str) -> ModuleType:
 
 
 def needs_building(job: dict, log: Log) -> bool:
-    """Whether ``job["out"]`` must be built: no when another run published it meanwhile
-    (it is then checked, cheaply). Before a build, every input entry is verified file by
-    file, so that nothing is computed from damaged data."""
+    """Whether the entry of a resolved ``job`` must be built: no when the store holds it
+    (it is then checked, cheaply): its key was not known at planning and its inputs'
+    content is what built it before (cut off), or another run published it meanwhile.
+    Before a build, every input entry is verified file by file, so that nothing is
+    computed from damaged data."""
     out = job["out"]
     if is_published(out):
         check = check_entry(out, deep=False)
         if not check.ok:
             raise DamagedEntryError(out, list(check.problems))
-        log(f"{out} is already in the store (published by another run)")
+        log(f"{out} is already in the store " + (
+            "(published by another run)" if job["planned_key"] is not None else
+            "(cut off: its inputs were rebuilt with the content that built it)"))
         return False
     _verify_inputs(job)
     return True
@@ -65,38 +74,35 @@ def _verify_inputs(job: dict) -> None:
         verify_entry(path)
 
 
-def produce(job: dict, log: Log) -> None:
-    """Build and publish the entry of ``job`` unless it is in the store already."""
+def produce(job: dict, log: Log) -> dict:
+    """Build and publish the entry of ``job`` unless it is in the store already; its
+    receipt's item (:func:`biorepro.store.receipts.outcome`)."""
+    job = receipts.resolve(job)
     if not needs_building(job, log):
-        return
+        return receipts.outcome(job, built=False)
     with staging(job["out"]) as tmp:
         observed = stage_module(job["stage"]).build(job, tmp, log)
-        write_provenance(tmp, job["ingredients"], observed)
+        write_provenance(tmp, job["ingredients"], {**(observed or {}), "inputs": _input_keys(job)})
     log(f"{job['stage']}: published {job['out']}")
+    return receipts.outcome(job, built=True)
+
+
+def _input_keys(job: dict) -> list[str]:
+    """The store entries a resolved job read, as ``stage/key`` (provenance: the key's
+    ingredients name them by content only)."""
+    return sorted("/".join(Path(p).parts[-2:]) for p in job["entries"])
 
 
 def rebuild(job: dict, into: str | os.PathLike, log: Log) -> Path:
-    """Build the entry of ``job`` again into the folder ``into`` (not the store), from
-    its verified inputs; what ``biorepro recheck`` and ``verify`` compare."""
+    """Build the entry of a resolved ``job`` again into the folder ``into`` (not the
+    store), from its verified inputs; what ``biorepro recheck`` and ``verify`` compare."""
     into = Path(into)
     _verify_inputs(job)
     shutil.rmtree(into, ignore_errors=True)
     into.mkdir(parents=True)
     observed = stage_module(job["stage"]).build(job, into, log)
-    write_provenance(into, job["ingredients"], observed)
+    write_provenance(into, job["ingredients"], {**(observed or {}), "inputs": _input_keys(job)})
     return into
-
-
-def write_receipt(receipt: str | os.PathLike, *entries: str | os.PathLike) -> None:
-    """Write a job's receipt (its output for Snakemake, in the working directory) once
-    its ``entries`` are published, one path per line: Snakemake may delete a receipt,
-    never a store entry."""
-    for entry in entries:
-        if not is_published(entry):
-            raise RuntimeError(f"the job ended without publishing {entry}")
-    receipt = Path(receipt)
-    receipt.parent.mkdir(parents=True, exist_ok=True)
-    receipt.write_text("".join(f"{Path(e).resolve()}\n" for e in entries))
 
 
 @contextmanager
@@ -111,18 +117,17 @@ def refusals_end_the_job(log: Log) -> Iterator[None]:
         raise SystemExit(1) from None
 
 
-def run_jobs(jobs: list[dict], receipts: list[str], log_path: str | None) -> None:
+def run_jobs(jobs: list[dict], receipt_files: list[str], log_path: str | None) -> None:
     """What a rule runs: produce every job (a batch for ``frames``), then its receipt."""
     with job_logger(log_path) as log, refusals_end_the_job(log):
         for job in jobs:
             if _missing_environment(job):
                 raise RuntimeError(f"a {job['stage']} job needs variables set before Python "
                                    "starts: run it with python -m biorepro.jobs")
-        for n, (job, receipt) in enumerate(zip(jobs, receipts, strict=True), start=1):
+        for n, (job, receipt) in enumerate(zip(jobs, receipt_files, strict=True), start=1):
             if len(jobs) > 1:
-                log(f"{job['stage']} {n}/{len(jobs)}: {job['out']}")
-            produce(job, log)
-            write_receipt(receipt, job["out"])
+                log(f"{job['stage']} {n}/{len(jobs)}: {job['what']}")
+            receipts.write(receipt, [produce(job, log)])
 
 
 def reexec_if_needed(jobs: list[dict]) -> None:

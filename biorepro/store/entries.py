@@ -201,6 +201,15 @@ def write_provenance(
     return path
 
 
+def content_digest(entry: str | os.PathLike) -> str:
+    """The digest of a published entry's content: of its files' names, sizes and SHA-256
+    as its provenance record lists them (not of its ingredients, nor of what was observed
+    when it was built). An entry derived from it is keyed by this digest, so that an
+    entry rebuilt with the same files leaves its descendants' keys unchanged."""
+    files = json.loads((Path(entry) / PROVENANCE).read_text())["files"]
+    return hashlib.sha256(canonical_json(files).encode()).hexdigest()
+
+
 def observed(entry: str | os.PathLike) -> dict:
     """What the provenance record of a published entry says was observed when it was
     built (host, time, e.g. the video's path): for messages, never for computing."""
@@ -367,13 +376,22 @@ def _file_problems(rel: str, path: str | None, size: int, sha256: str | None) ->
     return []
 
 
+class EntryGone(Refusal, FileNotFoundError):
+    """A store entry a job reads is no longer in the store."""
+
+
+def require_published(entry: str | os.PathLike) -> None:
+    """Raise :class:`EntryGone` unless ``entry`` is in the store (whole or damaged)."""
+    if not Path(entry).is_dir():
+        raise EntryGone(f"store entry {entry} is no longer in the store (removed after the "
+                        "workflow was planned, e.g. by gc or fsck --repair); run the workflow "
+                        "again: it is rebuilt")
+
+
 def verify_entry(entry: str | os.PathLike) -> None:
     """Raise :class:`DamagedEntryError` unless ``entry`` is published and intact
     (every file's digest checked): what a job calls on the entries it reads."""
-    if not Path(entry).is_dir():
-        raise FileNotFoundError(f"store entry {entry} is no longer in the store (removed after "
-                                "the workflow was planned, e.g. by gc or fsck --repair); run "
-                                "the workflow again: it is rebuilt")
+    require_published(entry)
     check = check_entry(entry, deep=True)
     if not check.ok:
         raise DamagedEntryError(entry, list(check.problems))

@@ -37,6 +37,22 @@ def ingredients(stage: str, code: dict, versions: dict, params: dict, inputs: di
     }
 
 
+def map_tree(tree, leaf):
+    """``tree`` (nested dicts, as a key's ``inputs``) with ``leaf`` applied to each value
+    that is not a dict."""
+    return ({k: map_tree(v, leaf) for k, v in tree.items()} if isinstance(tree, dict)
+            else leaf(tree))
+
+
+def tree_leaves(tree):
+    """The values of ``tree`` (nested dicts) that are not dicts, in order."""
+    if isinstance(tree, dict):
+        for v in tree.values():
+            yield from tree_leaves(v)
+    else:
+        yield tree
+
+
 def flatten(value, prefix: str = "") -> dict[str, object]:
     """Flatten nested dicts into ``{"a.b.c": leaf}`` (lists stay leaves)."""
     if isinstance(value, dict):

@@ -151,7 +151,8 @@ SUMMARY = Layout(
     data_report=File("data_report.{ext}", doc="counts per split, label, attack type (csv, md)"),
     bad_videos=SPLIT.bad_videos,
     split_table=SPLIT.table,
-    entries=File("entries.json", doc="JSON: the keys of the entries summarised, by role"),
+    entries=File("entries.json", doc="JSON: the content digests of the entries summarised, "
+                                 "by role (what its key is taken over)"),
     fold_data=File("folds/{fold}/{name}", doc="with folds: each fold's data report, bad videos "
                                           "and split table", required=False),
 )

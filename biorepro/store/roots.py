@@ -47,6 +47,9 @@ class Root:
     configfiles: tuple[str, ...] = ()
     overrides: str = ""
     shows: str = ""  # a view root: the store entry the view shows
+    # a config root: what its last run's jobs did, (stage, key, what, outcome) with the
+    # outcome of biorepro.store.receipts (built, cut off, found)
+    ran: tuple[tuple[str, str, str, str], ...] = ()
     user: str = ""
     host: str = ""
     time: float = 0.0
@@ -109,7 +112,7 @@ def _write(store: str | os.PathLike, root: Root) -> Path:
     path = folder / f"{root.id}.json"
     tmp = folder / f".{root.id}.{uuid.uuid4().hex[:12]}.tmp"
     record = {**root.__dict__, "entries": [list(e) for e in root.entries],
-              "configfiles": list(root.configfiles)}
+              "configfiles": list(root.configfiles), "ran": [list(r) for r in root.ran]}
     tmp.write_text(json.dumps(record, indent=1) + "\n")
     os.replace(tmp, path)
     return path
@@ -124,12 +127,13 @@ def _who() -> dict:
 
 
 def record_config(store: str | os.PathLike, identity: dict,
-                  entries: list[tuple[str, str, str]]) -> Path:
+                  entries: list[tuple[str, str, str]],
+                  ran: list[tuple[str, str, str, str]] = ()) -> Path:
     """Record (or replace) the root of the configuration ``identity``
-    (:func:`config_identity`) keeping ``entries``."""
+    (:func:`config_identity`) keeping ``entries``; ``ran``: what its run's jobs did."""
     root = Root(_id("config", identity), "config", identity["workdir"],
                 tuple(tuple(e) for e in entries), tuple(identity["configfiles"]),
-                identity["overrides"], **_who())
+                identity["overrides"], ran=tuple(tuple(r) for r in ran), **_who())
     return _write(store, root)
 
 
@@ -153,6 +157,7 @@ def load(store: str | os.PathLike) -> list[Root]:
             data = json.loads(f.read_text())
             data["entries"] = tuple(tuple(e) for e in data["entries"])
             data["configfiles"] = tuple(data.get("configfiles", ()))
+            data["ran"] = tuple(tuple(r) for r in data.get("ran", ()))
             roots.append(Root(**data))
         except (OSError, ValueError, TypeError, KeyError) as err:
             raise ValueError(f"store root {f} cannot be read ({err}): fix or delete it "

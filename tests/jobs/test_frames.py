@@ -30,7 +30,7 @@ def frames_entry(store, video, annotations="", digest=file_digest, **params):
 
 def run(tmp_path, entries, log="log.txt"):
     receipts = [str(tmp_path / "receipts" / e.key) for e in entries]
-    run_jobs([e.job for e in entries], receipts, str(tmp_path / log))
+    run_jobs([e.job() for e in entries], receipts, str(tmp_path / log))
     return (tmp_path / log).read_text()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -30,16 +31,27 @@ def synth(workdir: Path, configfiles=("config/tiny.yaml",)) -> None:
                    capture_output=True)
 
 
+def copy_library(folder: Path) -> dict[str, str]:
+    """A copy of the ``biorepro`` package in ``folder``, to edit (beside links to the
+    repository's files it reads: the config schema, the locks); the environment that
+    makes every process of a run import it."""
+    shutil.copytree(REPO / "biorepro", folder / "biorepro",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("config", "requirements.lock", "requirements-gpu.lock"):
+        (folder / name).symlink_to(REPO / name)
+    return {"PYTHONPATH": str(folder)}
+
+
 def snakemake(workdir: Path, *args: str, configfiles=("config/tiny.yaml",), check=True,
-              timeout=900, generate=True) -> subprocess.CompletedProcess:
+              timeout=900, generate=True, env=None) -> subprocess.CompletedProcess:
     """Run snakemake in ``workdir`` (the synthetic dataset generated first, unless not
-    ``generate``)."""
+    ``generate``), with ``env`` added to the environment."""
     bindir = Path(sys.executable).parent
     if generate:
         synth(workdir, configfiles)
     cmd = [str(bindir / "snakemake"), *args, "--cores", "2",
            "--configfile", *[str(c) for c in configfiles]]
-    env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}"}
+    env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}", **(env or {})}
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env=env,
                           timeout=timeout)
     if check and proc.returncode != 0:
@@ -51,9 +63,10 @@ def snakemake(workdir: Path, *args: str, configfiles=("config/tiny.yaml",), chec
 JOB_ROW = re.compile(r"^(\S+)\s+(\d+)$")
 
 
-def planned_jobs(workdir: Path, *args: str, configfiles=("config/tiny.yaml",)) -> dict[str, int]:
+def planned_jobs(workdir: Path, *args: str, configfiles=("config/tiny.yaml",),
+                 env=None) -> dict[str, int]:
     """Jobs a dry run plans, per rule (extraction batches summed under ``frames``)."""
-    out = snakemake(workdir, "-n", *args, configfiles=configfiles)
+    out = snakemake(workdir, "-n", *args, configfiles=configfiles, env=env)
     text = out.stdout + out.stderr
     counts: dict[str, int] = {}
     if "Job stats:" not in text:

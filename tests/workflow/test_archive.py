@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from biorepro.archive import read_manifest
 from tests.workflow.smk import make_workdir, snakemake
 
@@ -17,6 +19,7 @@ def biorepro(cwd: Path, *args: str, timeout=900) -> subprocess.CompletedProcess:
                           text=True, timeout=timeout)
 
 
+@pytest.mark.slow  # about 5 minutes: two whole runs; archive logic: tests/test_archive.py
 def test_archive_then_reproduce_every_entry_bit_for_bit(tmp_path):
     work = make_workdir(tmp_path / "wf")
     snakemake(work)

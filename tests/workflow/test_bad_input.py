@@ -79,6 +79,7 @@ def test_bad_videos_are_skipped_and_reported(tmp_path, folders_dataset):
     assert "empty" in " ".join(bad["reason"])
 
 
+@pytest.mark.slow  # about 2 minutes: a whole run, killed, then completed
 def test_interrupted_run_completes_on_rerun(tmp_path):
     work = make_workdir(tmp_path / "w")
     synth(work)  # else planning stops at once and the wait below runs out, never killing a job

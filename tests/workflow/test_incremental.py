@@ -21,7 +21,13 @@ import yaml
 from biorepro import config as cfg
 from biorepro.plan import dataset_records
 from tests.conftest import MODELS
-from tests.workflow.smk import extracted_videos, make_workdir, planned_jobs, snakemake
+from tests.workflow.smk import (
+    copy_library,
+    extracted_videos,
+    make_workdir,
+    planned_jobs,
+    snakemake,
+)
 
 STORE_RULES = ("split", "tensors", "train", "metrics", "summary")
 
@@ -110,6 +116,50 @@ def test_second_run_plans_nothing(work):
     assert planned_jobs(work) == {}
     dry = snakemake(work, "-n", generate=False)
     assert "missing provenance/metadata" not in dry.stdout + dry.stderr
+
+
+def store_counts(work) -> dict[str, int]:
+    store = work / ".biorepro" / "store"
+    return {stage: len([d for d in (store / stage).iterdir() if not d.name.startswith(".")])
+            for stage in ("frames", *STORE_RULES)}
+
+
+def status(work, *configfiles, env=None) -> str:
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "biorepro"), "status", "--configfile",
+         *(configfiles or ("config/tiny.yaml",))],
+        cwd=work, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_a_rebuild_with_the_same_content_cuts_off_everything_after_it(work, tmp_path):
+    """Early cutoff, with an edited copy of the library: an unused helper added to the
+    extraction code changes every frames key, so the dry run extracts every video again
+    and says the rest may rerun; the run extracts the same bytes and builds nothing
+    after the frames; status says what was cut off. A new log text in training changes
+    no key at all."""
+    env = copy_library(tmp_path)
+    assert planned_jobs(work, env=env) == {}  # the copy plans what the library plans
+    frames_code = tmp_path / "biorepro" / "data" / "frames.py"
+    frames_code.write_text(frames_code.read_text() + "\n\ndef unused_helper():\n    return 1\n")
+    before = store_counts(work)
+    dry = snakemake(work, "-n", env=env, generate=False)
+    assert re.search(r"biorepro: \d+ entries to build \(frames \d+\); 9 may rerun",
+                     dry.stderr), dry.stderr[-2000:]
+    assert "may rerun: waits for frames" in status(work, env=env)
+    proc = snakemake(work, env=env, generate=False)
+    assert "9 entries cut off, not built" in proc.stdout + proc.stderr
+    after = store_counts(work)
+    assert after["frames"] == 2 * before["frames"]
+    assert {s: after[s] for s in STORE_RULES} == {s: before[s] for s in STORE_RULES}
+    said = status(work, env=env)
+    assert "9 cut off (split 1, tensors 1, train 2, metrics 4, summary 1)" in said, said
+    train_code = tmp_path / "biorepro" / "jobs" / "train.py"
+    text = train_code.read_text()
+    assert 'log(f"' in text
+    train_code.write_text(text.replace('log(f"', 'log(f"(reworded) ', 1))
+    assert planned_jobs(work, env=env) == {}
 
 
 def test_touching_every_source_video_plans_nothing(work):
@@ -201,12 +251,10 @@ def test_user_model_file_trains_and_only_its_code_retrains(work):
 
 def test_status_explains_what_would_run(work):
     changed = override(work, "size40", {"extract": {"size": 40}})
-    proc = subprocess.run(
-        [str(Path(sys.executable).parent / "biorepro"), "status", "--configfile", *changed],
-        cwd=work, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    assert "params.size: 48 -> 40" in proc.stdout
-    assert "inputs.split" in proc.stdout  # downstream entries: their input changed
+    said = status(work, *changed)
+    assert "params.size: 48 -> 40" in said
+    # downstream entries: their keys wait for the new frames' content
+    assert "may rerun: waits for frames" in said and "may rerun: waits for split" in said
 
 
 def test_verify_retrains_and_reports_bit_identity(work):

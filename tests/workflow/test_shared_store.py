@@ -6,12 +6,14 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 
 from biorepro.store.entries import TMP_PREFIX, is_published
 from tests.workflow.smk import make_workdir, synth
 
 
+@pytest.mark.slow  # about 4 minutes: two whole runs at once
 def test_two_concurrent_runs_share_one_store(tmp_path):
     shared = tmp_path / "shared"
     override = {"store": str(shared / "store"), "stat_cache": str(shared / "statcache.sqlite"),
