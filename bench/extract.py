@@ -1,7 +1,8 @@
 """Benchmark: frame extraction through the workflow vs. a full ffmpeg decode; decoders.
 
-1. Generates a synthetic dataset of at least 200 videos (10 s, 320x240, 25 fps MJPEG) and
-   an H.264 copy of it (``-preset veryfast -bf 3 -g 60``, the same tree and names).
+1. Generates (``biorepro synth``, not timed) a synthetic dataset of at least 200 videos
+   (``--clients`` 9 per split, 8 videos each; 10 s, 320x240, 25 fps MJPEG) and an H.264
+   copy of it (``-preset veryfast -bf 3 -g 60``, the same tree and names).
 2. For each codec, times ``snakemake --cores P --until split`` on it (planning,
    hashing on a cold stat cache, batched extraction of ``n_frames`` per video, split
    folders) and ``ffmpeg -i v -f null -`` over the same files with P in parallel: prints
@@ -14,7 +15,13 @@
 4. Times the parse-time planning of a Replay-Attack-sized manifest (1,300 videos) on a
    warm stat cache, against the same planning on a cold cache (which reads every byte).
 
-    .venv/bin/python bench/extract.py [--clients 9] [--parallel 2] [--workdir bench/out]
+    .venv/bin/python bench/extract.py [--clients 9] [--duration 10] [--parallel 2]
+        [--workdir bench/out/extract] [--toy]
+
+``--toy``: the same steps at the smallest sizes that exercise them: 1 client per split
+(24 videos of 2 s), decoders compared once on 5 videos of each codec, planning of 78
+videos (3 subjects, one per split); a smoke run of about a minute, its ratios not
+comparable with the goal's.
 """
 
 from __future__ import annotations
@@ -35,10 +42,12 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from biorepro import config as cfg  # noqa: E402
 from biorepro.config import load  # noqa: E402
 from biorepro.data.frames import ExtractParams  # noqa: E402
 from biorepro.data.videoio import read_frames  # noqa: E402
 from biorepro.plan import build_plan  # noqa: E402
+from biorepro.synth.dataset import generated_dataset  # noqa: E402
 from tests.workflow.smk import make_workdir  # noqa: E402
 
 
@@ -55,13 +64,19 @@ def snakemake_cmd(parallel: int, configfile: str) -> tuple[list[str], dict]:
             configfile], env
 
 
-def synthetic_dataset(work: Path, clients: int, parallel: int) -> tuple[dict, list[Path]]:
-    """The synthetic dataset's configuration and videos, generating it (not timed)."""
-    dataset = {"root": str(work / "data"), "synthetic": {
-        "clients": {"train": clients, "devel": clients, "test": clients}}}
-    smk, env = snakemake_cmd(parallel, write_config(work, "generate", dataset))
-    subprocess.run([*smk, "-n"], cwd=work, check=True, capture_output=True, env=env)
-    return dataset, sorted((work / "data").rglob("*.mov"))
+def synthetic_dataset(work: Path, clients: int, duration_s: float) -> tuple[dict, list[Path]]:
+    """The synthetic dataset's configuration and videos, generating it with ``biorepro
+    synth`` as ``make demo`` does (not timed)."""
+    dataset = {"kind": "synthetic", "root": str(work / "data"), "synthetic": {
+        "clients": {"train": clients, "devel": clients, "test": clients},
+        "duration_s": duration_s}}
+    configfile = write_config(work, "generate", dataset)
+    bindir = Path(sys.executable).parent
+    subprocess.run([str(bindir / "biorepro"), "synth", "--configfile", configfile], cwd=work,
+                   check=True, capture_output=True)
+    conf = cfg.experiments(load([REPO / "config" / "config.yaml", work / configfile]))
+    ds = next(iter(conf.values()))["dataset"]
+    return dataset, sorted(generated_dataset(ds["root"], ds["synthetic"]).rglob("*.mov"))
 
 
 def write_config(work: Path, name: str, dataset: dict) -> str:
@@ -72,9 +87,9 @@ def write_config(work: Path, name: str, dataset: dict) -> str:
 
 def h264_copy(work: Path, videos: list[Path], parallel: int) -> tuple[dict, list[Path]]:
     """The videos re-encoded as H.264 with B-frames and 60-frame GOPs, same tree and names
-    (a Replay-Attack layout), made once."""
-    root = next((work / "data").rglob("synth.json")).parent
-    out = work / "h264"
+    (a Replay-Attack layout), made once per dataset."""
+    root = next(p for p in videos[0].parents if (p / "synth.json").is_file())
+    out = work / "h264" / root.name
     copies = [out / v.relative_to(root) for v in videos]
 
     def encode(pair: tuple[Path, Path]) -> None:
@@ -92,7 +107,7 @@ def h264_copy(work: Path, videos: list[Path], parallel: int) -> tuple[dict, list
 
 
 def bench_extraction(work: Path, codec: str, dataset: dict, videos: list[Path],
-                     parallel: int) -> None:
+                     parallel: int, duration_s: float) -> None:
     name = codec.lower().replace(".", "")
     smk, env = snakemake_cmd(parallel, write_config(work, name, dataset))
     shutil.rmtree(work / ".biorepro", ignore_errors=True)  # cold store and stat cache
@@ -103,7 +118,8 @@ def bench_extraction(work: Path, codec: str, dataset: dict, videos: list[Path],
                     "-f", "null", "-"], input=listing, check=True, capture_output=True)
     t_ff = time.perf_counter() - start
     goal = " (goal <= 1.0x)" if codec == "MJPEG" else ""
-    print(f"{codec}: {len(videos)} videos (10 s, 320x240, 25 fps), parallelism {parallel}")
+    print(f"{codec}: {len(videos)} videos ({duration_s:g} s, 320x240, 25 fps), "
+          f"parallelism {parallel}")
     print(f"  workflow extraction (incl. snakemake start, planning, hashing, split): "
           f"{t_wf:.1f} s")
     print(f"  ffmpeg full decode (-f null): {t_ff:.1f} s")
@@ -187,18 +203,25 @@ def _time_plan(conf) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--clients", type=int, default=9, help="clients per split")
+    ap.add_argument("--clients", type=int, help="clients per split (default 9)")
+    ap.add_argument("--duration", type=float, help="seconds per video (default 10)")
     ap.add_argument("--parallel", type=int, default=2)
     ap.add_argument("--workdir", type=Path, default=REPO / "bench" / "out" / "extract")
+    ap.add_argument("--toy", action="store_true", help="the smallest sizes: a smoke run")
     args = ap.parse_args()
+    toy = dict(clients=1, duration=2.0, repeats=1, n_videos=78)
+    full = dict(clients=9, duration=10.0, repeats=3, n_videos=1300)
+    sizes = toy if args.toy else full
+    clients = args.clients or sizes["clients"]
+    duration = args.duration or sizes["duration"]
     work = make_workdir(args.workdir)
-    synthetic, mjpeg = synthetic_dataset(work, args.clients, args.parallel)
+    synthetic, mjpeg = synthetic_dataset(work, clients, duration)
     h264_dataset, h264 = h264_copy(work, mjpeg, args.parallel)
-    bench_extraction(work, "MJPEG", synthetic, mjpeg, args.parallel)
-    bench_extraction(work, "H.264", h264_dataset, h264, args.parallel)
-    bench_decoders("MJPEG", mjpeg[::len(mjpeg) // 5][:5])
-    bench_decoders("H.264", h264[::len(h264) // 5][:5])
-    bench_planning(work)
+    bench_extraction(work, "MJPEG", synthetic, mjpeg, args.parallel, duration)
+    bench_extraction(work, "H.264", h264_dataset, h264, args.parallel, duration)
+    bench_decoders("MJPEG", mjpeg[::max(1, len(mjpeg) // 5)][:5], sizes["repeats"])
+    bench_decoders("H.264", h264[::max(1, len(h264) // 5)][:5], sizes["repeats"])
+    bench_planning(work, sizes["n_videos"])
 
 
 if __name__ == "__main__":

@@ -11,7 +11,12 @@ included; the stat and code-fingerprint caches are warm, as after any earlier ru
 prints the minimum of ``--repeat`` runs of each and the ratio (goal: ``snakemake -n``
 <= 1.3x ``--version``), in wall time and in CPU time (steadier on a shared machine).
 
-    .venv/bin/python bench/plan.py [--workdir bench/out/plan] [--repeat 5]
+    .venv/bin/python bench/plan.py [--workdir bench/out/plan] [--seeds 30] [--repeat 5]
+        [--toy]
+
+``--toy``: the same at the smallest sizes that exercise it: 3 clients (one per split, 78
+videos), 2 seeds, one timed run of each command; a smoke run of about a minute, its
+ratio not comparable with the goal's.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import argparse
 import os
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -40,6 +46,7 @@ from biorepro.store.view import publish_view  # noqa: E402
 from tests.workflow.smk import make_workdir  # noqa: E402
 
 SPLIT_CLIENTS = {"train": 15, "devel": 15, "test": 20}  # 50 clients, as Replay-Attack
+TOY_CLIENTS = {"train": 1, "devel": 1, "test": 1}
 REAL = [f"session01_webcam_authenticate_{light}_{i}"
         for light in ("adverse", "controlled") for i in (1, 2, 3)]
 ATTACKS = [(instrument, f"session01_{device}_{medium}_{light}")
@@ -63,27 +70,42 @@ def tiny_video(path: Path) -> bytes:
     return data
 
 
-def replay_attack_tree(root: Path) -> int:
-    """Write the stand-in dataset under ``root`` (kept when complete); its video count."""
+def replay_attack_tree(root: Path, split_clients: dict[str, int]) -> int:
+    """Write the stand-in dataset of ``split_clients`` clients per split under ``root``
+    (kept when complete, at that size); its video count."""
     done = root / "complete"
     names = []
     client = 0
-    for split, n_clients in SPLIT_CLIENTS.items():
+    for split, n_clients in split_clients.items():
         for _ in range(n_clients):
             client += 1
             c = f"client{client:03d}"
             names += [f"{split}/real/{c}_{rest}.mov" for rest in REAL]
             names += [f"{split}/attack/{support}/attack_{instrument}_{c}_{rest}.mov"
                       for support in ("fixed", "hand") for instrument, rest in ATTACKS]
-    if not done.is_file():
-        root.mkdir(parents=True, exist_ok=True)
+    if not done.is_file() or done.read_text() != str(len(names)):
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir(parents=True)
         video = tiny_video(root / "tiny.mov")
         for i, name in enumerate(names):
             path = root / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(video + (12).to_bytes(4, "big") + b"free" + i.to_bytes(4, "big"))
-        done.touch()
+        done.write_text(str(len(names)))
     return len(names)
+
+
+def required_files(stage: str) -> list[str]:
+    """A name for each file a published entry of ``stage`` must hold: one per value of a
+    family declared per value (``{split}/images.npy``), any other field filled with x."""
+    out = []
+    for f in LAYOUTS[stage].files.values():
+        if f.each is not None:
+            field, values = f.each
+            out += [f.pattern.replace(f"{{{field}}}", v) for v in values]
+        elif f.required:
+            out.append(f.pattern)
+    return [re.sub(r"\{[^}]*\}", "x", rel) for rel in out]
 
 
 def publish_everything(work: Path, seeds: int) -> int:
@@ -100,11 +122,10 @@ def publish_everything(work: Path, seeds: int) -> int:
             break
         for e in entries:
             if e.key is not None and not is_published(e.path):
-                for f in LAYOUTS[e.stage].files.values():  # an empty file of each kind
-                    if f.required:
-                        path = Path(e.path) / re.sub(r"\{[^}]*\}", "x", f.pattern)
-                        path.parent.mkdir(parents=True, exist_ok=True)
-                        path.touch()
+                for rel in required_files(e.stage):  # an empty file of each kind
+                    path = Path(e.path) / rel
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.touch()
                 write_provenance(e.path, e.ingredients)
     results = next(iter(plan.experiments.values())).config["results"]
     views = {name: exp.summary for name, exp in plan.experiments.items()}
@@ -132,11 +153,14 @@ def best(cmd: list[str], work: Path, env: dict, repeat: int) -> tuple[float, flo
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workdir", type=Path, default=REPO / "bench" / "out" / "plan")
-    ap.add_argument("--seeds", type=int, default=30)
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--seeds", type=int, help="default 30")
+    ap.add_argument("--repeat", type=int, help="timed runs of each command (default 5)")
+    ap.add_argument("--toy", action="store_true", help="the smallest sizes: a smoke run")
     args = ap.parse_args()
+    args.seeds = args.seeds or (2 if args.toy else 30)
+    args.repeat = args.repeat or (1 if args.toy else 5)
     work = make_workdir(args.workdir).resolve()
-    n_videos = replay_attack_tree(work / "data")
+    n_videos = replay_attack_tree(work / "data", TOY_CLIENTS if args.toy else SPLIT_CLIENTS)
     n_entries = publish_everything(work, args.seeds)
     print(f"{n_videos} videos, {args.seeds} seeds: {n_entries} entries, all published")
 

@@ -16,11 +16,16 @@ the same ``--runs`` seeds are trained three ways, each timed from process start 
 The three alternate over ``--rounds`` rounds (order rotated each round; fresh stores), so
 they share the machine's load; the ratios batched/loop (goal <= 1.1) and separate/loop
 divide the medians. The batched entries are checked bit for bit against the separate ones
-(weights digest), as the workflow's ``verify`` does.
+(weights digest), as the workflow's ``verify`` does. Exits 1 when the goal is missed or
+the entries differ.
 
     .venv/bin/python bench/seeds_per_process.py [--runs 5] [--rounds 3] [--epochs 2]
+        [--images 64] [--toy]
 
-About 4 minutes on 2 cores with the defaults.
+About 4 minutes on 2 cores with the defaults. ``--toy``: 2 runs, one round, 1 epoch, 16
+frames per split (one batch): the three ways and the bit-for-bit check in about a
+minute and a half on 2 cores (mostly TensorFlow's import in each of the 4 processes); its
+ratios are not comparable with the goal's, so only differing entries fail it.
 """
 
 from __future__ import annotations
@@ -140,15 +145,21 @@ def weights(store: Path) -> set[str]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--epochs", type=int, default=2)
-    ap.add_argument("--images", type=int, default=64)
+    ap.add_argument("--runs", type=int, help="default 5")
+    ap.add_argument("--rounds", type=int, help="default 3")
+    ap.add_argument("--epochs", type=int, help="default 2")
+    ap.add_argument("--images", type=int, help="frames per split (default 64)")
+    ap.add_argument("--toy", action="store_true", help="the smallest sizes: a smoke run")
     ap.add_argument("--loop", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.loop:
         loop(args.loop)
         return 0
+    sizes = (dict(runs=2, rounds=1, epochs=1, images=TRAIN["batch_size"]) if args.toy else
+             dict(runs=5, rounds=3, epochs=2, images=64))
+    for key, value in sizes.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         cache = make_entry(str(tmp / "cache-store"), "tensors", {"image_size": SIZE}, {})
@@ -170,7 +181,7 @@ def main() -> int:
           f"{med['separate']:.1f} s")
     print(f"batched/loop {batched:.2f} (goal <= {GOAL}), separate/loop {separate:.2f}; "
           f"batched entries bit-identical to separate ones: {same}")
-    return 0 if batched <= GOAL and same else 1
+    return 0 if (batched <= GOAL or args.toy) and same else 1
 
 
 if __name__ == "__main__":

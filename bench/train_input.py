@@ -30,7 +30,7 @@ after the first step (graph built) must stay far below the cache size (images ar
 from the page cache, batch by batch). ``--big-gb 0`` skips that.
 
     .venv/bin/python bench/train_input.py [--models a,b] [--sizes 64,128] [--epoch-s 3]
-        [--images N] [--rounds 5] [--big-gb 1.5] [--quick]
+        [--images N] [--rounds 5] [--big-gb 1.5] [--quick | --toy]
 
 Runtime on 2 cores, estimated for the full run (5 backbones at 64 and 128 px, xception at
 128 only) from ``STEP_S``, which was measured under load (load average 3-7, about twice
@@ -38,7 +38,10 @@ the idle times): about 25 minutes idle, of which 18 epochs per row about 10 (Res
 Xception, one step per epoch, most of it), one graph build per row about 6 and the 1.5 GB
 large cache about 10. Measured under load average 3-4: ``--quick`` (xception_small and
 mobilenet_v2 at 64 px, 1 s epochs, 3 rounds, a 0.15 GB large cache) 3.8 minutes;
-``--models xception_small,mobilenet_v2 --sizes 64 --big-gb 0`` 4.6.
+``--models xception_small,mobilenet_v2 --sizes 64 --big-gb 0`` 4.6. ``--toy``
+(xception_small at 64 px, one 32-image step per epoch, one round, a 0.02 GB large cache
+against a 0.01 GB budget: every measurement above, at the smallest size) 1.3 minutes
+under load average 1-2; its ratios are not comparable with the goals.
 """
 
 from __future__ import annotations
@@ -105,17 +108,19 @@ def run(args) -> dict:
     from biorepro.data.tensors import load_split
     from biorepro.plan import train_params
     from biorepro.store.hashing import file_digest
-    from biorepro.train import optim
+    from biorepro.train import optim, sources
+    from biorepro.train.fit import seeded_model
     from biorepro.train.input import CacheBatches
-    from biorepro.train.model import build_model
 
     pipelines = args.pipelines.split(",")
     train = load_split(args.cache, "train")
     n, shape = len(train), train.images.shape[1:]
-    conf = cfg.validate({"train": {"model": args.model, "device": "cpu"},
+    conf = cfg.validate({"train": {"model": args.model, "device": "cpu",
+                                   "determinism": args.mode},
                          "tensors": {"image_size": shape[0]}})
     params, runtime = train_params(conf, file_digest)
-    model = build_model(params, runtime, shape, noise_seed=0)
+    seeds = {"init": 0, "order": 0, "noise": 0}
+    model = seeded_model(params, runtime, shape, seeds)
     epochs = len(pipelines) * (1 + args.rounds)
     model.compile(optimizer=optim.optimizer(params["optimizer"], optim.schedule(
                       params["schedule"], params["learning_rate"], epochs, n // BATCH)),
@@ -138,6 +143,7 @@ def run(args) -> dict:
             label_mode="binary")),
     }
     inputs = {p: fit_args[p]() for p in pipelines}
+    sources.set_global(seeds["noise"], args.mode)  # as a training job does before fitting
     memory = {"base": None, "peak": 0.0}
 
     class Clock(keras.callbacks.Callback):
@@ -253,6 +259,8 @@ def main() -> None:
     ap.add_argument("--budget-gb", type=float, help="its memory budget (default 1.0)")
     ap.add_argument("--quick", action="store_true", help="xception_small and mobilenet_v2 "
                     "at 64 px, short epochs, a small large cache: a smoke run")
+    ap.add_argument("--toy", action="store_true", help="xception_small at 64 px, one step "
+                    "per epoch, one round, a tiny large cache: every measurement, smallest")
     ap.add_argument("--run", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--cache", help=argparse.SUPPRESS)
     ap.add_argument("--model", help=argparse.SUPPRESS)
@@ -263,7 +271,11 @@ def main() -> None:
     if args.run:
         print(json.dumps(run(args)))
         return
-    defaults = (dict(models="xception_small,mobilenet_v2", sizes="64", epoch_s=1.0, rounds=3,
+    if args.quick and args.toy:
+        ap.error("--quick and --toy: choose one")
+    defaults = (dict(models="xception_small", sizes="64", epoch_s=1.0, images=BATCH, rounds=1,
+                     big_gb=0.02, budget_gb=0.01) if args.toy else
+                dict(models="xception_small,mobilenet_v2", sizes="64", epoch_s=1.0, rounds=3,
                      big_gb=0.15, budget_gb=0.1) if args.quick else
                 dict(models=",".join(BUILTIN), sizes="64,128", epoch_s=3.0, rounds=5,
                      big_gb=1.5, budget_gb=1.0))
