@@ -58,7 +58,7 @@ readme: $(STAMP)
 
 # Record the tiny configuration's keys after a change that alters them on purpose.
 keys: $(STAMP)
-	BIOREPRO_WRITE_KEYS=1 $(BIN)/python -m pytest -q tests/store/test_keytable.py
+	BIOREPRO_WRITE_KEYS=1 $(BIN)/python -m pytest -q tests/test_keytable.py
 
 test: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q -n 2 --dist loadfile

@@ -92,11 +92,12 @@ def train_jobs(cache, store: Path, runs: int, epochs: int) -> list[dict]:
 def loop(jobs_file: Path) -> None:
     """The reference: every job's training and scoring through the library, in this
     process (started with the jobs' environment)."""
+    from biorepro.store import receipts
     from biorepro.train.determinism import configure
     from biorepro.train.fit import score_split, train_seed
     from biorepro.train.sources import reset
 
-    jobs = json.loads(jobs_file.read_text())
+    jobs = [receipts.resolve(job) for job in json.loads(jobs_file.read_text())]
     p = jobs[0]["ingredients"]["params"]
     configure(p["determinism"], p["threads"], p["backend"]["name"])
     for job in jobs:

@@ -7,7 +7,7 @@ fingerprint, the versions of the packages that code imports, and a digest over i
 entries' recipes (which follow the parameters too). :func:`differences` names what
 changed between two tables, stage by stage, in words for a changelog.
 
-    python -m biorepro.store.keytable TABLE CONFIG... [--write]
+    python -m biorepro.keytable TABLE CONFIG... [--write]
         compare the plan of the CONFIG files with TABLE (exit 1 on a difference), or
         record it there with --write
 """
@@ -20,6 +20,8 @@ import json
 import sys
 from pathlib import Path
 
+from biorepro import config as cfg
+from biorepro.plan import build_plan, stage_code
 from biorepro.store.keys import canonical_json
 from biorepro.store.layouts import STAGES
 
@@ -27,8 +29,6 @@ from biorepro.store.layouts import STAGES
 def key_table(plan) -> dict[str, dict]:
     """The key table of ``plan`` (a :class:`biorepro.plan.Plan`), stages in data-flow
     order."""
-    from biorepro.plan import stage_code
-
     recipes: dict[str, list[str]] = {}
     for e in plan.entries():
         recipes.setdefault(e.stage, []).append(e.recipe)
@@ -67,10 +67,7 @@ def differences(recorded: dict[str, dict], now: dict[str, dict]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Compare or record a key table (see the module docstring)."""
-    from biorepro import config as cfg
-    from biorepro.plan import build_plan
-
-    ap = argparse.ArgumentParser(prog="python -m biorepro.store.keytable",
+    ap = argparse.ArgumentParser(prog="python -m biorepro.keytable",
                                  description=__doc__.splitlines()[0])
     ap.add_argument("table", type=Path)
     ap.add_argument("configfile", nargs="+")

@@ -12,10 +12,10 @@ import os
 from pathlib import Path
 
 from biorepro import config as cfg
+from biorepro.keytable import differences, key_table, main
 from biorepro.plan import build_plan
-from biorepro.store.keytable import differences, key_table, main
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 TABLE = Path(__file__).with_name("keys-tiny.json")
 WRITE = "BIOREPRO_WRITE_KEYS"  # set by `make keys`
 
