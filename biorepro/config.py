@@ -43,14 +43,38 @@ def schema() -> dict:
     return yaml.load(SCHEMA_PATH.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
+def _nodes(node: dict, prefix: str = "", feeds: tuple[str, ...] = ()):
+    """``(dotted key, schema node, stages it feeds)`` of every key under ``node``; array
+    items are ``key[].sub``; a key feeds what its ``x-feeds`` says, else its section's,
+    and nothing when marked ``x-run`` or ``x-runtime`` without an ``x-feeds`` of its own."""
+    for name, sub in node.get("properties", {}).items():
+        own = sub.get("x-feeds")
+        mine = (tuple(own) if own is not None else
+                () if sub.get("x-run") or sub.get("x-runtime") else feeds)
+        yield prefix + name, sub, mine
+        items = sub.get("items")
+        if isinstance(items, dict) and "properties" in items:
+            yield from _nodes(items, f"{prefix}{name}[].", mine)
+        else:
+            yield from _nodes(sub, f"{prefix}{name}.", mine)
+
+
+@functools.lru_cache(maxsize=1)
+def feeds() -> dict[str, tuple[str, ...]]:
+    """Every config key (dotted, ``key[].sub`` for array items) and the stages whose keys
+    it enters (``x-feeds`` in the schema)."""
+    return {key: stages for key, _node, stages in _nodes(schema())}
+
+
+def section_params(values: dict, section: str, stage: str) -> dict:
+    """The keys of the config ``section`` (its ``values``) that enter ``stage``'s keys."""
+    fed = feeds()
+    return {k: v for k, v in values.items() if stage in fed[f"{section}.{k}"]}
+
+
 def keys_marked(mark: str) -> tuple[str, ...]:
     """The dotted keys the schema marks with ``mark`` (``x-run``, ``x-runtime``)."""
-    def walk(node: dict, prefix: str):
-        for name, sub in node.get("properties", {}).items():
-            if sub.get(mark):
-                yield prefix + name
-            yield from walk(sub, f"{prefix}{name}.")
-    return tuple(walk(schema(), ""))
+    return tuple(key for key, node, _feeds in _nodes(schema()) if node.get(mark))
 
 
 def deep_merge(base: dict, override: dict) -> dict:

@@ -43,9 +43,10 @@ def key_table(plan) -> dict[str, dict]:
 
 def differences(recorded: dict[str, dict], now: dict[str, dict]) -> list[str]:
     """What differs from the ``recorded`` table ``now``, one line per stage that changed:
-    its modules (changed, new, gone), package versions, and otherwise its recipes
-    (parameters, or what it is built from)."""
-    out = []
+    its modules (changed, new, gone), package versions, and otherwise its recipes: they
+    follow a stage before it that changed (its keys stay when that stage's bytes do:
+    early cutoff), or its parameters."""
+    out, changed = [], []
     for stage in [*recorded, *(s for s in now if s not in recorded)]:
         old, new = recorded.get(stage), now.get(stage)
         if old == new:
@@ -60,7 +61,9 @@ def differences(recorded: dict[str, dict], now: dict[str, dict]) -> list[str]:
                                             f"{a[n]} -> {b[n]}")
                      for n in sorted(a.keys() | b.keys()) if a.get(n) != b.get(n)]
         if not said:
-            said.append("recipes changed (parameters, or what it is built from)")
+            said.append(f"recipes follow {', '.join(changed)} (keys unchanged where their "
+                        "bytes are)" if changed else "parameters changed")
+        changed.append(stage)
         out.append(f"{stage}: {'; '.join(said)}")
     return out
 

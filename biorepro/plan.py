@@ -360,7 +360,7 @@ def train_params(conf: dict, digest) -> tuple[dict, dict]:
     model, files = catalog.resolve(conf["train"], conf["tensors"]["image_size"], digest)
     backend = conf["train"]["backend"]
     catalog.check_backend(model["model"], backend, conf["train"]["model"])
-    params = {k: v for k, v in conf["train"].items() if k not in TRAIN_RUNTIME_KEYS}
+    params = cfg.section_params(conf["train"], "train", "train")
     params["backend"] = backend_key(backend)
     runtime = {**{k: conf["train"][k] for k in (*TRAIN_RUNTIME_KEYS, "threads")},
                "lock_dir": GPU_LOCKS, **files}
@@ -370,9 +370,14 @@ def train_params(conf: dict, digest) -> tuple[dict, dict]:
 def frames_params(extract: dict, digest) -> dict:
     """The ``extract`` settings that enter frames keys, with the face detector's identity
     (``detector``, for ``crop: face``/``mtcnn``); ``digest(path)`` gives a file's SHA-256."""
-    params = {k: v for k, v in extract.items() if k != "videos_per_job"}
+    params = cfg.section_params(extract, "extract", "frames")
     detector = detector_identity(extract["crop"], digest)
     return params if detector is None else {**params, "detector": detector}
+
+
+def tensors_params(conf: dict) -> dict:
+    """The ``tensors`` settings that enter tensors keys."""
+    return cfg.section_params(conf["tensors"], "tensors", "tensors")
 
 
 def frames_sources(record: VideoRecord, video_digest: str, crop: str,
@@ -425,7 +430,7 @@ def _data_entries(store: str, conf: dict, records: dict[str, list[VideoRecord]],
             in_fold += f", split seed {split_seed}"
         split[fold] = _split_entry(store, conf, fold_records, digests, f"dataset{in_fold}",
                                    digest, made)
-        tensors[fold] = make_entry(store, "tensors", dict(conf["tensors"]), {"split": split[fold]},
+        tensors[fold] = make_entry(store, "tensors", tensors_params(conf), {"split": split[fold]},
                                    what=f"tensors {conf['tensors']['image_size']}px{in_fold}")
     return split, tensors
 
@@ -457,7 +462,7 @@ def _plan_experiment(name: str, conf: dict, store: str, digests: dict[str, str],
     cross, cross_metrics = {}, {}
     for target in conf["evaluate"]["cross"]:
         tname = target["name"]
-        t_tensors = make_entry(store, "tensors", dict(conf["tensors"]),
+        t_tensors = make_entry(store, "tensors", tensors_params(conf),
                                {"split": targets[tname]}, what=f"tensors of cross target {tname}")
         for (fold, seed), t in train.items():
             cross[tname, fold, seed] = make_entry(
@@ -472,7 +477,8 @@ def _plan_experiment(name: str, conf: dict, store: str, digests: dict[str, str],
                     {"train": t, "scores": cross[tname, fold, seed]},
                     target["threshold_from"], f"{t.what} on {tname}")
     summary = make_entry(
-        store, "summary", {"experiment": name, "stats": conf["stats"],
+        store, "summary", {"experiment": name,
+                           "stats": cfg.section_params(conf["stats"], "stats", "summary"),
                            "fusion": conf["evaluate"]["fusion"], "paper": published,
                            "design": (conf["randomness"] or {}).get("design")},
         {"split": split, "tensors": tensors,

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import settings
 
 from biorepro import config as cfg
+from biorepro.data.frames import ExtractParams
 from biorepro.data.tensors import VIDEO_COLUMNS
 from biorepro.plan import train_params
 from biorepro.store.hashing import file_digest
@@ -30,6 +31,14 @@ def with_fake_smi(folder: Path, name: str = "nvidia-smi") -> dict:
     from ``folder``): a driver listing a GPU that no installed framework can use."""
     (folder / "nvidia-smi").symlink_to(FAKES / name)
     return {**os.environ, "PATH": f"{folder}{os.pathsep}{os.environ['PATH']}"}
+
+
+def extract_params(**settings) -> ExtractParams:
+    """Extraction settings as a validated config gives them: ``settings`` over the
+    schema's defaults (``fps`` alone sets ``n_frames`` to null)."""
+    if "fps" in settings and "n_frames" not in settings:
+        settings["n_frames"] = None
+    return ExtractParams.from_config(cfg.validate({"extract": settings})["extract"])
 
 
 def write_video(path: Path, n_frames: int, size=(64, 48), fps=25.0, encode_index=True) -> Path:

@@ -69,9 +69,10 @@ def test_differences_name_modules_versions_and_recipes():
            "cross": {"modules": {}, "versions": {}, "entries": 1, "recipes": "c"}}
     assert differences(old, new) == [
         "frames: module added new; module gone gone; module m 1 -> 9; version numpy 1.0 -> 2.0",
-        "split: recipes changed (parameters, or what it is built from)",
+        "split: recipes follow frames (keys unchanged where their bytes are)",
         "cross: stage new"]
     assert differences(old, old) == []
+    assert differences(old, {**old, "split": new["split"]}) == ["split: parameters changed"]
 
 
 def test_the_command_compares_and_records(tmp_path, monkeypatch, capsys):
@@ -85,4 +86,4 @@ def test_the_command_compares_and_records(tmp_path, monkeypatch, capsys):
     assert "keys as recorded" in capsys.readouterr().out
     assert main([str(table), str(REPO / "config/config.yaml"), str(REPO / "config/tiny.yaml"),
                  str(conf)]) == 1
-    assert "recipes changed" in capsys.readouterr().out
+    assert "parameters changed" in capsys.readouterr().out

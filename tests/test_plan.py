@@ -211,3 +211,25 @@ def test_training_keys_name_only_their_own_backends_versions():
     assert "keras" in stage_code("train")["versions"]
     assert not {"tensorflow", "jax", "jaxlib"} & set(stage_code("train")["versions"])
     assert "tensorflow" in stage_code("frames")["versions"]  # mtcnn's crop runs on it
+
+
+def test_each_stage_s_key_takes_the_config_keys_the_schema_says_it_feeds(tmp_path, folders,
+                                                                         monkeypatch):
+    """``x-feeds`` in the schema decides which keys of a section enter a stage's key."""
+    monkeypatch.chdir(tmp_path)
+    conf = config(tmp_path, folders)
+    exp = build_plan(conf).experiments["demo"]
+    fed = cfg.feeds()
+
+    def feeding(section, stage):
+        return {k for k in cfg.schema()["properties"][section]["properties"]
+                if stage in fed[f"{section}.{k}"]}
+
+    frames = next(iter(exp.frames.values())).ingredients["params"]
+    assert set(frames) == feeding("extract", "frames")  # detector: with a face crop only
+    assert "videos_per_job" not in frames
+    assert set(exp.tensors["all"].ingredients["params"]) == feeding("tensors", "tensors")
+    train = exp.train["all", 0].ingredients["params"]
+    assert feeding("train", "train") <= set(train)
+    assert not set(train) & set(cfg.keys_marked("x-runtime")) and "device" not in train
+    assert set(exp.summary.ingredients["params"]["stats"]) == feeding("stats", "summary")

@@ -21,6 +21,7 @@ is bad even when its chosen frames decode: the frame choice would rest on a cut-
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import itertools
 import json
 from collections.abc import Callable, Sequence
@@ -35,46 +36,31 @@ from biorepro.data.faces import Box, haar_face, is_face, mtcnn_face, read_annota
 from biorepro.data.videoio import BadVideoError, read_frames
 from biorepro.store.layouts import FRAMES
 
-CROPS = ("center", "face", "annotations", "mtcnn")
-
 
 @dataclass(frozen=True)
 class ExtractParams:
-    """Frame extraction settings (config ``extract``): exactly one of ``n_frames`` (per
-    video) and ``fps`` (frames per second); ``crop`` one of ``CROPS``; ``size`` in pixels;
-    ``no_face`` (``fta`` or ``center``) what a frame without a face gets;
-    ``min_face_confidence`` of an MTCNN detection; ``detector`` the identity of the
+    """Frame extraction settings: a validated config's ``extract`` section (its defaults
+    and bounds are the schema's, declared nowhere else): exactly one of ``n_frames`` (per
+    video) and ``fps`` (frames per second); ``crop`` (``center``, ``face``,
+    ``annotations``, ``mtcnn``); ``size`` in pixels; ``no_face`` (``fta`` or ``center``)
+    what a frame without a face gets; ``min_face_confidence`` of an MTCNN detection;
+    ``detector`` the identity of the
     ``face``/``mtcnn`` detector the entry was planned with (see
     :func:`biorepro.data.faces.detector_identity`; checked by the job, unused here)."""
-    n_frames: int | None = 10
-    fps: float | None = None
-    crop: str = "center"
-    size: int = 128
-    face_scale: float = 1.3
-    no_face: str = "fta"
-    min_face_confidence: float = 0.9
+    n_frames: int | None
+    fps: float | None
+    crop: str
+    size: int
+    face_scale: float
+    no_face: str
+    min_face_confidence: float
     detector: dict | None = None
-
-    def __post_init__(self) -> None:
-        if (self.n_frames is None) == (self.fps is None):
-            raise ValueError("extract.n_frames / extract.fps: set exactly one of them")
-        if self.n_frames is not None and self.n_frames < 1:
-            raise ValueError(f"extract.n_frames: must be >= 1, got {self.n_frames}")
-        if self.fps is not None and self.fps <= 0:
-            raise ValueError(f"extract.fps: must be > 0, got {self.fps}")
-        if self.crop not in CROPS:
-            raise ValueError(f"extract.crop: {self.crop!r} is not one of {', '.join(CROPS)}")
-        if self.no_face not in ("fta", "center"):
-            raise ValueError(f"extract.no_face: {self.no_face!r} is not one of fta, center")
-        if self.size < 1:
-            raise ValueError(f"extract.size: must be >= 1, got {self.size}")
 
     @classmethod
     def from_config(cls, conf: dict) -> ExtractParams:
-        """From the ``extract`` config section (absent keys take the defaults, others ignored)."""
-        return cls(**{k: conf[k] for k in ("n_frames", "fps", "crop", "size", "face_scale",
-                                           "no_face", "min_face_confidence", "detector")
-                      if k in conf})
+        """From a validated ``extract`` config section, or a frames key's parameters."""
+        return cls(**{f.name: conf[f.name] for f in dataclasses.fields(cls)
+                      if f.name in conf})
 
     def frame_indices(self, times: Sequence[Fraction]) -> list[int]:
         """Frame numbers to take from a video whose frame ``i`` is at ``times[i]`` seconds

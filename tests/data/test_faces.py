@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from biorepro.data import faces
-from biorepro.data.frames import ExtractParams, extract_video, square_box
+from biorepro.data.frames import extract_video, square_box
 from biorepro.data.videoio import read_frames
+from tests.conftest import extract_params
 
 W, H = 96, 64
 BOX = (40, 16, 32, 32)  # x, y, width, height of the drawn face
@@ -51,7 +52,7 @@ def write_face_file(path: Path, boxes: dict[int, tuple]) -> Path:
 
 
 # n_frames=4 of 12 frames: frames 1, 4, 7, 10
-PARAMS = ExtractParams(n_frames=4, crop="annotations", size=16, face_scale=1.0)
+PARAMS = extract_params(n_frames=4, crop="annotations", size=16, face_scale=1.0)
 
 
 def test_replay_face_file_crops_the_box_and_a_zero_box_is_fta(tmp_path):
@@ -78,7 +79,7 @@ def test_csv_boxes_a_frame_it_does_not_list_is_fta_or_centre_cropped(tmp_path):
                    + "".join(f"{k},{','.join(map(str, BOX))}\n" for k in range(12) if k != 7))
     meta = extract_video(video, tmp_path / "e", PARAMS, ann)
     assert meta["fta_frames"] == [7] and sorted(pngs(tmp_path / "e")) == [0, 1, 3]
-    centred = ExtractParams(n_frames=4, crop="annotations", size=16, face_scale=1.0,
+    centred = extract_params(n_frames=4, crop="annotations", size=16, face_scale=1.0,
                             no_face="center")
     meta = extract_video(video, tmp_path / "c", centred, ann)
     assert meta["fta_frames"] == [] and meta["faces_missed"] == 1
@@ -148,7 +149,7 @@ def test_mtcnn_finds_the_face_of_a_photograph_and_none_in_a_drawing(tmp_path):
     assert faces.mtcnn_face(photo, 0.9) == box  # same input, same box
     assert faces.mtcnn_face(photo, 1.01) is None  # nothing passes an impossible confidence
     meta = extract_video(face_video(tmp_path / "v.mov"), tmp_path / "e",
-                         ExtractParams(n_frames=2, crop="mtcnn", size=16))
+                         extract_params(n_frames=2, crop="mtcnn", size=16))
     assert meta["fta_frames"] == meta["frame_indices"] == [3, 9]
     assert pngs(tmp_path / "e") == {}
 

@@ -4,8 +4,10 @@ import cv2
 import numpy as np
 import pytest
 
-from biorepro.data.frames import ExtractParams, crop_resize, extract_video
+from biorepro import config as cfg
+from biorepro.data.frames import crop_resize, extract_video
 from biorepro.data.videoio import BadVideoError
+from tests.conftest import extract_params
 
 
 def grey_levels(out_dir):
@@ -14,7 +16,7 @@ def grey_levels(out_dir):
 
 def test_evenly_spaced_frames_are_the_asked_ones(video_factory, tmp_path):
     video = video_factory("v.mov", 30)
-    meta = extract_video(video, tmp_path / "e", ExtractParams(n_frames=5, size=16))
+    meta = extract_video(video, tmp_path / "e", extract_params(n_frames=5, size=16))
     assert meta["frame_indices"] == [3, 9, 15, 21, 27]
     levels = grey_levels(tmp_path / "e")
     assert all(abs(lv - 8 * k) <= 3 for lv, k in zip(levels, meta["frame_indices"])), levels
@@ -24,14 +26,14 @@ def test_evenly_spaced_frames_are_the_asked_ones(video_factory, tmp_path):
 
 def test_fps_mode(video_factory, tmp_path):
     meta = extract_video(video_factory("v.mov", 30), tmp_path / "e",
-                         ExtractParams(n_frames=None, fps=5.0, size=8))
+                         extract_params(n_frames=None, fps=5.0, size=8))
     assert meta["frame_indices"] == [0, 5, 10, 15, 20, 25]
 
 
 def test_center_crop():
     frame = np.zeros((40, 80, 3), np.uint8)
     frame[:, 20:60] = 255  # the centred 40x40 square is white
-    img = crop_resize(frame, ExtractParams(size=10))
+    img = crop_resize(frame, extract_params(size=10))
     assert img.shape == (10, 10, 3) and img.min() == 255
 
 
@@ -49,7 +51,7 @@ def written(path, data):
 def test_bad_videos_raise_naming_the_file(tmp_path, video_factory, make, reason):
     path = make(tmp_path, video_factory)
     with pytest.raises(BadVideoError, match=reason) as err:
-        extract_video(path, tmp_path / "out", ExtractParams(n_frames=5))
+        extract_video(path, tmp_path / "out", extract_params(n_frames=5))
     assert str(path) in str(err.value)
 
 
@@ -58,7 +60,7 @@ def test_truncated_video_is_bad(tmp_path, video_factory):
     data = video.read_bytes()
     video.write_bytes(data[: len(data) // 2])
     with pytest.raises(BadVideoError, match="t.mov"):
-        extract_video(video, tmp_path / "out", ExtractParams(n_frames=10))
+        extract_video(video, tmp_path / "out", extract_params(n_frames=10))
 
 
 def test_partial_file_is_bad_although_its_chosen_frames_decode(tmp_path, video_factory):
@@ -70,7 +72,7 @@ def test_partial_file_is_bad_although_its_chosen_frames_decode(tmp_path, video_f
     data = whole.read_bytes()
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(data[: len(data) * 6 // 10])
-    params = ExtractParams(n_frames=2)
+    params = extract_params(n_frames=2)
     assert extract_video(whole, tmp_path / "whole", params)["source_frames"] == 40
     with pytest.raises(BadVideoError, match=r"cut.mp4: truncated \(its container lists 40 "
                        r"frames.*copy it again from its source") as err:
@@ -79,7 +81,8 @@ def test_partial_file_is_bad_although_its_chosen_frames_decode(tmp_path, video_f
 
 
 def test_params_validation():
-    with pytest.raises(ValueError, match="exactly one"):
-        ExtractParams(n_frames=3, fps=2.0)
-    with pytest.raises(ValueError, match="extract.crop"):
-        ExtractParams(crop="eyes")
+    """Extraction settings are validated once, by the configuration."""
+    with pytest.raises(cfg.ConfigError, match="exactly one"):
+        extract_params(n_frames=3, fps=2.0)
+    with pytest.raises(cfg.ConfigError, match="extract.crop"):
+        extract_params(crop="eyes")

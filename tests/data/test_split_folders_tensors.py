@@ -5,12 +5,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from biorepro.data.frames import ExtractParams, extract_video
+from biorepro.data.frames import extract_video
 from biorepro.data.records import VideoRecord
 from biorepro.data.split_folders import LeakageError, build_split_folders, check_leakage
 from biorepro.data.tensors import build_tensor_cache, load_split
 from biorepro.jobs import split as split_job
 from biorepro.store.entries import staging, write_provenance
+from tests.conftest import extract_params
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ def split_entry(tmp_path, video_factory):
                                         ("test", "bonafide"), ("test", "attack")]):
         video = video_factory(f"{split}-{label}.mov", 10)
         frames = tmp_path / "frames" / str(i)
-        extract_video(video, frames, ExtractParams(n_frames=3, size=12))
+        extract_video(video, frames, extract_params(n_frames=3, size=12))
         rec = VideoRecord(f"{split}-{label}", str(video), label, f"s-{split}", split,
                           "print" if label == "attack" else "")
         items.append((rec, frames))

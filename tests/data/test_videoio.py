@@ -18,8 +18,9 @@ import numpy as np
 import pytest
 
 from biorepro.data import videoio
-from biorepro.data.frames import ExtractParams, extract_video
+from biorepro.data.frames import extract_video
 from biorepro.data.videoio import BadVideoError, read_frames
+from tests.conftest import extract_params
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None,
                                 reason="the ffmpeg CLI is not installed (CI installs it); "
@@ -30,7 +31,6 @@ BLOCK_H, BLOCK_W = H // 2, W // 4  # 8 bits: 2 rows of 4 blocks
 H264 = ["-c:v", "libx264", "-bf", "3", "-g", "60", "-pix_fmt", "yuv420p"]
 # Frames 0-39 at 30 fps, 40-79 at 15 fps, a 1 s stall, then 80-99 at 30 fps.
 VFR_PTS = "(if(lt(N,40),N/30,if(lt(N,80),4/3+(N-40)/15,5+(N-80)/30)))/TB"
-
 
 
 class Spec(NamedTuple):
@@ -143,8 +143,8 @@ def assert_same_frames(video, reference: np.ndarray, rotation: int, codes: list[
 @pytest.mark.parametrize("selection", ["all", "n_frames=7", "fps=4"])
 def test_frames_are_the_ones_ffmpeg_decodes(videos, name, selection):
     path, reference = videos[name]
-    params = {"all": None, "n_frames=7": ExtractParams(n_frames=7),
-              "fps=4": ExtractParams(n_frames=None, fps=4.0)}[selection]
+    params = {"all": None, "n_frames=7": extract_params(n_frames=7),
+              "fps=4": extract_params(n_frames=None, fps=4.0)}[selection]
     video = read_frames(path, lambda t: range(len(t)) if params is None
                         else params.frame_indices(t))
     assert_same_frames(video, reference, VIDEOS[name].rotation, decoded_codes(name))
@@ -157,7 +157,7 @@ def test_intra_only_streams_decode_only_the_chosen_packets(videos, monkeypatch):
 
     monkeypatch.setattr(videoio, "_decode_sequential", sequential)
     path, reference = videos["mjpeg.avi"]
-    assert_same_frames(read_frames(path, ExtractParams(n_frames=7).frame_indices), reference, 0,
+    assert_same_frames(read_frames(path, extract_params(n_frames=7).frame_indices), reference, 0,
                        decoded_codes("mjpeg.avi"))
 
 
@@ -165,7 +165,7 @@ def test_chosen_packets_that_do_not_decode_alone_fall_back_to_decoding_all(video
                                                                            monkeypatch):
     monkeypatch.setattr(videoio, "_decode_packets", lambda path, indices: None)
     path, reference = videos["mjpeg.mov"]
-    assert_same_frames(read_frames(path, ExtractParams(n_frames=7).frame_indices), reference, 0,
+    assert_same_frames(read_frames(path, extract_params(n_frames=7).frame_indices), reference, 0,
                        decoded_codes("mjpeg.mov"))
 
 
@@ -181,7 +181,7 @@ def test_fps_choice_follows_real_time_on_variable_frame_rate(videos):
     times = read_frames(path, lambda t: [0]).times
     assert times[40] - times[39] == Fraction(1, 30) and times[41] - times[40] == Fraction(1, 15)
     assert times[80] - times[79] == Fraction(16, 15)  # the stall
-    chosen = ExtractParams(n_frames=None, fps=10.0).frame_indices(times)
+    chosen = extract_params(n_frames=None, fps=10.0).frame_indices(times)
     # Every 0.1 s the first frame at or after it, each frame once.
     expected = []
     for k in range(int(times[-1] * 10) + 1):
@@ -192,12 +192,12 @@ def test_fps_choice_follows_real_time_on_variable_frame_rate(videos):
     assert chosen[:14] == list(range(0, 40, 3))
     stall = chosen.index(80)
     assert chosen[stall - 1:stall + 2] == [79, 80, 83]  # 4.0 s ... 5.0 s all gave frame 80
-    assert ExtractParams(n_frames=10).frame_indices(times) == list(range(5, 100, 10))
+    assert extract_params(n_frames=10).frame_indices(times) == list(range(5, 100, 10))
 
 
 def test_extract_writes_rotated_frames_and_their_times(videos, tmp_path):
     path, reference = videos["rotated.mp4"]
-    meta = extract_video(path, tmp_path / "e", ExtractParams(n_frames=4, size=16))
+    meta = extract_video(path, tmp_path / "e", extract_params(n_frames=4, size=16))
     assert meta["frame_indices"] == [7, 22, 37, 52] and meta["source_frames"] == 60
     assert (meta["width"], meta["height"], meta["rotation"]) == (H, W, 270)
     assert meta["frame_times"] == [round(i / RATE, 6) for i in meta["frame_indices"]]
@@ -246,11 +246,11 @@ def test_audio_only_file_is_bad(tmp_path):
     path = tmp_path / "sound.mp4"
     ffmpeg("-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac", str(path))
     with pytest.raises(BadVideoError, match="no video stream") as err:
-        extract_video(path, tmp_path / "out", ExtractParams(n_frames=2))
+        extract_video(path, tmp_path / "out", extract_params(n_frames=2))
     assert str(path) in str(err.value)
 
 
 def test_too_few_frames_is_bad_naming_the_count(videos, tmp_path):
     path, _ = videos["vfr.mp4"]
     with pytest.raises(BadVideoError, match="has 100 frames, fewer than extract.n_frames=101"):
-        extract_video(path, tmp_path / "out", ExtractParams(n_frames=101))
+        extract_video(path, tmp_path / "out", extract_params(n_frames=101))

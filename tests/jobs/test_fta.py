@@ -8,15 +8,16 @@ import numpy as np
 import pandas as pd
 
 from biorepro.aggregate.datareport import data_report
-from biorepro.data.frames import ExtractParams, extract_video
+from biorepro.data.frames import extract_video
 from biorepro.data.tensors import build_tensor_cache, load_split
 from biorepro.evaluate.seed import evaluate
 from biorepro.jobs import split as split_job
 from biorepro.store.entries import staging, write_provenance
 from biorepro.train.fit import score_split
+from tests.conftest import extract_params
 from tests.data.test_faces import BOX, face_video, write_face_file
 
-PARAMS = ExtractParams(n_frames=3, crop="annotations", size=8, face_scale=1.0)
+PARAMS = extract_params(n_frames=3, crop="annotations", size=8, face_scale=1.0)
 NO_FACE = {"test-attack": range(12), "test-bonafide": [2]}  # frames 2, 6, 10 are chosen
 
 
