@@ -4,9 +4,10 @@
 #   snakemake --cores N --configfile my.yaml      your own data / overrides
 #   snakemake --cores N verify                    determinism check of trained seeds
 #
-# The plan (every store entry and its key) is computed once here, at parse time, and
-# writes nothing; each stage's rule runs the entries missing from the store (its outputs
-# are receipts named by key) through biorepro/jobs/. See docs/architecture.md.
+# The plan (every store entry, with its key where its inputs are in the store) is computed
+# once here, at parse time, and writes nothing; each stage's rule runs the entries missing
+# from the store (its outputs are receipts named by recipe) through biorepro/jobs/. See
+# docs/architecture.md.
 
 from snakemake.utils import min_version
 

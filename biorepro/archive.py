@@ -163,7 +163,8 @@ def entries_manifest(plan: Plan) -> list[dict]:
     damaged (checked as ``biorepro status`` does: names, sizes, records)."""
     missing = plan.missing()
     if missing:
-        shown = "\n".join(f"  {e.stage}/{e.key} ({e.what})" for e in missing[:5])
+        shown = "\n".join(f"  {e.stage}/{e.key or '(key not known yet)'} ({e.what})"
+                          for e in missing[:5])
         raise ArchiveError(
             f"{len(missing)} entries of the results are not in the store {plan.store}, e.g.\n"
             f"{shown}\nrun the workflow first "

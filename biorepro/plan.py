@@ -137,7 +137,10 @@ class Entry:
     def content(self) -> str | None:
         """Its content digest when it is in the store (what its descendants' keys take)."""
         if self._content is None and self.published:
-            self._content = content_digest(self.path)
+            try:
+                self._content = content_digest(self.path)
+            except (OSError, ValueError, KeyError, TypeError):
+                return None  # a damaged record: Plan.damaged names it
         return self._content
 
     @property
@@ -466,8 +469,8 @@ def _plan_experiment(name: str, conf: dict, store: str, digests: dict[str, str],
                                {"split": targets[tname]}, what=f"tensors of cross target {tname}")
         for (fold, seed), t in train.items():
             cross[tname, fold, seed] = make_entry(
-                store, "cross", {"target": tname,
-                                 **{k: params[k] for k in ("backend", "determinism", "threads")}},
+                store, "cross", {"target": tname, **{k: params[k] for k in (
+                    "model", "backend", "determinism", "threads")}},
                 {"train": t, "tensors": t_tensors}, what=f"{t.what} scored on {tname}",
                 runtime={"threads": runtime["threads"], "model_file": runtime["model_file"],
                          "weights_file": None})

@@ -207,7 +207,8 @@ def finish_run():
     resolved, say what was cut off, and remove the receipts."""
     if workflow.remote_exec:
         return
-    ran = receipts.read_run(RUN_DIR)
+    pending = {(e.stage, e.recipe) for e in PLAN.entries() if e.key is None}
+    ran = receipts.read_run(RUN_DIR, pending)
     record_root(ran)
     cut = [i["stage"] for i in ran if i["outcome"] == "cut off"]
     if cut:
@@ -258,7 +259,7 @@ def clean_receipts():
     if not os.path.isdir(RECEIPTS):
         return
     for d in os.scandir(RECEIPTS):
-        if d.name == RUN or time.time() - d.stat().st_mtime > 86400:
+        if d.name == RUN or time.time() - receipts.last_change(d.path) > 86400:
             shutil.rmtree(d.path, ignore_errors=True)
 
 

@@ -1,5 +1,8 @@
 """The plan: each dependency declared once, run settings per experiment."""
 
+import os
+from pathlib import Path
+
 import pytest
 
 from biorepro import config as cfg
@@ -233,3 +236,27 @@ def test_each_stage_s_key_takes_the_config_keys_the_schema_says_it_feeds(tmp_pat
     assert feeding("train", "train") <= set(train)
     assert not set(train) & set(cfg.keys_marked("x-runtime")) and "device" not in train
     assert set(exp.summary.ingredients["params"]["stats"]) == feeding("stats", "summary")
+
+
+def test_a_cross_key_holds_the_model_code_that_rebuilds_the_model(tmp_path, folders,
+                                                                  monkeypatch):
+    """The cross job rebuilds the trained model with the model's code (a user file's
+    custom layers): its key names that code, not only the train entry's files."""
+    monkeypatch.chdir(tmp_path)
+    target = {"name": "t", "dataset": {"kind": "folders", "root": str(folders)}}
+    exp = build_plan(config(tmp_path, folders, evaluate={"cross": [target]})).experiments["demo"]
+    cross = next(iter(exp.cross.values()))
+    assert cross.ingredients["params"]["model"] == exp.train["all", 0].ingredients["params"][
+        "model"]
+
+
+def test_an_unreadable_record_leaves_keys_after_it_unknown_and_is_damage(tmp_path, folders,
+                                                                         monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    plan = build_plan(config(tmp_path, folders))
+    frames = next(iter(plan.experiments["demo"].frames.values()))
+    Path(frames.path).mkdir(parents=True)
+    (Path(frames.path) / "provenance.json").write_text("{not json")
+    again = build_plan(config(tmp_path, folders))
+    assert again.experiments["demo"].split["all"].key is None
+    assert [c.path for c in again.damaged()] == [os.path.normpath(frames.path)]

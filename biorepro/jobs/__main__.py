@@ -48,12 +48,14 @@ def main(argv: list[str] | None = None) -> int:
                 if len(jobs) > 1:
                     log(f"{one['stage']} {n}/{len(jobs)}: {one['what']}")
                 items.append(produce(one, log))
+                if args.receipt:
+                    receipts.record_progress(args.receipt, items[-1])
             if args.receipt:
                 receipts.write(args.receipt, items)
             return 0
         if len(jobs) > 1:
             ap.error("--into rebuilds one job, not a list")
-        job = receipts.resolve(job)
+        job = receipts.resolve(jobs[0])
         if args.report:  # the stored entry compared with must be intact, file by file
             verify_entry(job["out"])
         rebuilt = rebuild(job, args.into, log)

@@ -118,8 +118,20 @@ def write(receipt: str | os.PathLike, items: list[dict]) -> None:
     os.replace(tmp, receipt)
 
 
-def read_run(run_dir: str | os.PathLike) -> list[dict]:
-    """Every item of the receipts of one run (its folder of receipts), each once."""
+def record_progress(receipt: str | os.PathLike, item: dict) -> None:
+    """Record one entry a job of several left in the store, beside the run's receipts
+    (``ran/``, no output of Snakemake's, so kept when a later entry of the job fails):
+    :func:`read_run` reads it, and the configuration's root keeps the entry."""
+    run_dir = Path(receipt).parent.parent
+    write(run_dir / "ran" / f"{item['stage']}-{item['recipe']}", [item])
+
+
+def read_run(run_dir: str | os.PathLike,
+             pending: set[tuple[str, str]] = frozenset()) -> list[dict]:
+    """Every item of the receipts of one run (its folder of receipts), each once. An
+    entry ``found`` in the store whose (stage, recipe) is in ``pending`` (its key was not
+    known when the run was planned) was cut off: a cluster job plans again once its
+    inputs exist, and then knows its key."""
     items: dict[tuple[str, str], dict] = {}
     for dirpath, _dirs, files in os.walk(run_dir):
         for name in files:
@@ -132,5 +144,15 @@ def read_run(run_dir: str | os.PathLike) -> list[dict]:
             if isinstance(listed, list):
                 for item in listed:
                     if isinstance(item, dict) and "recipe" in item:
+                        if (item["outcome"] == "found"
+                                and (item["stage"], item["recipe"]) in pending):
+                            item = {**item, "outcome": "cut off"}
                         items[item["stage"], item["recipe"]] = item
     return list(items.values())
+
+
+def last_change(run_dir: str | os.PathLike) -> float:
+    """When anything under a run's folder of receipts last changed (a run still going
+    writes receipts: its folder is not stale)."""
+    return max(os.stat(os.path.join(top, name)).st_mtime
+               for top, dirs, files in os.walk(run_dir) for name in [".", *dirs, *files])

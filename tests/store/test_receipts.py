@@ -1,6 +1,7 @@
 """Early cutoff: keys over inputs' content, resolved by the job when planning cannot."""
 
 import json
+import os
 
 import pytest
 
@@ -105,3 +106,21 @@ def test_a_key_known_at_planning_must_still_hold_when_the_job_runs(tmp_path):
     assert receipts.resolve(job)["key"] == job["key"]
     with pytest.raises(receipts.StalePlan, match="changed since the workflow was planned"):
         receipts.resolve({**job, "key": "0" * 24})
+
+
+def test_a_run_s_outcomes_count_what_a_replanning_job_found_as_cut_off(tmp_path):
+    """A cluster job plans again once its inputs exist: it finds in the store an entry
+    whose key the main process did not know; a job of several records each entry it
+    left in the store, so that the root keeps them even when a later one fails."""
+    run_dir = tmp_path / "run"
+    found = {"stage": "train", "recipe": "r1", "key": "k1", "path": "p", "what": "seed 0",
+             "outcome": "found"}
+    receipts.record_progress(run_dir / "train" / "batch", found)
+    other = {**found, "recipe": "r2", "outcome": "built"}
+    receipts.write(run_dir / "train" / "batch", [found, other])
+    assert sorted(i["outcome"] for i in receipts.read_run(run_dir)) == ["built", "found"]
+    said = {i["recipe"]: i["outcome"] for i in receipts.read_run(run_dir, {("train", "r1")})}
+    assert said == {"r1": "cut off", "r2": "built"}
+    newest = (run_dir / "train" / "batch").stat().st_mtime
+    os.utime(run_dir, (0, 0))
+    assert receipts.last_change(run_dir) == newest  # the folder is in use, not stale
