@@ -35,7 +35,8 @@ from biorepro.store.hashing import file_digest
 from biorepro.store.layouts import SPLIT, SUMMARY
 from tests.conftest import train_setup, write_video
 
-EXTRACT = {"n_frames": 3, "fps": None, "crop": "center", "size": 24, "face_scale": 1.3}
+EXTRACT = cfg.section_params(cfg.validate({"extract": {"n_frames": 3, "size": 24}})["extract"],
+                             "extract", "frames")
 TRAIN, RUNTIME = train_setup(model_params={"widths": [4, 8]}, epochs=2, batch_size=8,
                              patience=2, threads=1)
 STATS = {"n_boot": 200, "ci": 0.95, "bootstrap_seed": 0, "target_half_width": 0.01}
