@@ -81,16 +81,18 @@ def produce(job: dict, log: Log) -> dict:
     if not needs_building(job, log):
         return receipts.outcome(job, built=False)
     with staging(job["out"]) as tmp:
-        observed = stage_module(job["stage"]).build(job, tmp, log)
-        write_provenance(tmp, job["ingredients"], {**(observed or {}), "inputs": _input_keys(job)})
+        _build(job, tmp, log)
     log(f"{job['stage']}: published {job['out']}")
     return receipts.outcome(job, built=True)
 
 
-def _input_keys(job: dict) -> list[str]:
-    """The store entries a resolved job read, as ``stage/key`` (provenance: the key's
-    ingredients name them by content only)."""
-    return sorted("/".join(Path(p).parts[-2:]) for p in job["entries"])
+def _build(job: dict, out: Path, log: Log) -> None:
+    """Write the entry of a resolved ``job`` into ``out``, then its provenance: what the
+    stage observed, and the store entries it read as ``stage/key`` (the key's ingredients
+    name them by content only)."""
+    observed = stage_module(job["stage"]).build(job, out, log) or {}
+    read = sorted("/".join(Path(p).parts[-2:]) for p in job["entries"])
+    write_provenance(out, job["ingredients"], {**observed, "inputs": read})
 
 
 def rebuild(job: dict, into: str | os.PathLike, log: Log) -> Path:
@@ -100,8 +102,7 @@ def rebuild(job: dict, into: str | os.PathLike, log: Log) -> Path:
     _verify_inputs(job)
     shutil.rmtree(into, ignore_errors=True)
     into.mkdir(parents=True)
-    observed = stage_module(job["stage"]).build(job, into, log)
-    write_provenance(into, job["ingredients"], {**(observed or {}), "inputs": _input_keys(job)})
+    _build(job, into, log)
     return into
 
 
