@@ -21,10 +21,9 @@ report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
-include: "rules/data.smk"
-include: "rules/train.smk"
-include: "rules/evaluate.smk"
-include: "rules/aggregate.smk"
+include: "rules/stages.smk"
+include: "rules/verify.smk"
+include: "rules/views.smk"
 
 
 rule all:

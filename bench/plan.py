@@ -41,7 +41,7 @@ sys.path.insert(0, str(REPO))
 from biorepro.config import load  # noqa: E402
 from biorepro.plan import build_plan  # noqa: E402
 from biorepro.store.entries import is_published, write_provenance  # noqa: E402
-from biorepro.store.layouts import LAYOUTS  # noqa: E402
+from biorepro.store.stages import STAGES  # noqa: E402
 from biorepro.store.view import publish_view  # noqa: E402
 from tests.workflow.smk import make_workdir  # noqa: E402
 
@@ -99,7 +99,7 @@ def required_files(stage: str) -> list[str]:
     """A name for each file a published entry of ``stage`` must hold: one per value of a
     family declared per value (``{split}/images.npy``), any other field filled with x."""
     out = []
-    for f in LAYOUTS[stage].files.values():
+    for f in STAGES[stage].layout.files.values():
         if f.each is not None:
             field, values = f.each
             out += [f.pattern.replace(f"{{{field}}}", v) for v in values]

@@ -44,7 +44,8 @@ import yaml
 
 from biorepro.plan import Plan
 from biorepro.store.invocation import Invocation
-from biorepro.store.layouts import METRICS, STAGES
+from biorepro.store.layouts import METRICS
+from biorepro.store.stages import NAMES
 
 FORMAT = "biorepro-archive/1"
 MANIFEST = "biorepro-archive.json"
@@ -177,7 +178,7 @@ def entries_manifest(plan: Plan) -> list[dict]:
             + f"\nrun `{Invocation.current().biorepro('fsck', '--repair')}`, then the workflow "
             "(they are rebuilt), then archive")
     roles = entry_roles(plan)
-    order = {stage: i for i, stage in enumerate(STAGES)}
+    order = {stage: i for i, stage in enumerate(NAMES)}
     out = []
     for e in sorted(plan.entries(), key=lambda e: (order[e.stage], e.key)):
         record = json.loads((Path(e.path) / "provenance.json").read_text())

@@ -148,11 +148,11 @@ def cmd_fsck(args) -> int:
 def cmd_recheck(args) -> int:
     """Rebuild sampled entries and compare bit for bit; exit 1 on any difference."""
     from biorepro.recheck import recheck, write_records
-    from biorepro.store.layouts import STAGES
+    from biorepro.store.stages import NAMES
 
-    unknown = sorted(set(args.stage) - set(STAGES))
+    unknown = sorted(set(args.stage) - set(NAMES))
     if unknown:
-        raise ValueError(f"--stage {', '.join(unknown)}: unknown; stages: {', '.join(STAGES)}")
+        raise ValueError(f"--stage {', '.join(unknown)}: unknown; stages: {', '.join(NAMES)}")
     plan = _plan(args)
     records = recheck(plan, stages=args.stage or None, sample=args.sample,
                       scratch=args.scratch)

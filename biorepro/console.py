@@ -2,8 +2,8 @@
 
 ``snakemake`` prints, for each job, a timestamp, "Finished jobid: …" and "k of N steps"
 (hundreds of lines for a demo). biorepro's profiles select this handler (a Snakemake
-logger plugin, ``--logger biorepro``), which shows per stage (the rule; extraction
-batches ``frames_<id>`` count as ``frames``) how many of its jobs are done, the time
+logger plugin, ``--logger biorepro``), which shows per stage (its rule) how many of its
+jobs are done, the time
 since its first job started and an estimate of the time left (elapsed / done × left):
 
     [14:02:11] train      2/5 (40%)  0:41 elapsed, about 1:02 left
@@ -31,11 +31,6 @@ HIDDEN_RULES = frozenset({"all", "stale_view"})  # bookkeeping, not stages
 NOISE = re.compile(r"^(Select jobs to execute\.\.\.|Execute \d+ jobs\.\.\.)$")
 
 
-def stage_of(rule: str) -> str:
-    """The stage a rule runs: extraction batches are rules ``frames_<id>``."""
-    return "frames" if rule.startswith("frames_") else rule
-
-
 def clock(seconds: float) -> str:
     """``m:ss`` (``h:mm:ss`` from an hour)."""
     s = int(round(seconds))
@@ -57,19 +52,16 @@ class StageProgress:
     @classmethod
     def of_rules(cls, rule_counts: dict[str, int], **kw) -> StageProgress:
         """From Snakemake's job counts per rule (its ``total`` and bookkeeping rules out)."""
-        totals: dict[str, int] = {}
-        for rule, n in rule_counts.items():
-            if rule not in HIDDEN_RULES and rule != "total":
-                totals[stage_of(rule)] = totals.get(stage_of(rule), 0) + int(n)
-        return cls(totals, **kw)
+        return cls({rule: int(n) for rule, n in rule_counts.items()
+                    if rule not in HIDDEN_RULES and rule != "total"}, **kw)
 
     def started(self, rule: str) -> None:
         """A job of ``rule`` started: its stage's clock starts with its first job."""
-        self.began.setdefault(stage_of(rule), self.now())
+        self.began.setdefault(rule, self.now())
 
     def finished(self, rule: str) -> str | None:
         """A job of ``rule`` ended: the stage's line to print, if any."""
-        stage = stage_of(rule)
+        stage = rule  # a stage's rule is named as the stage
         if stage not in self.totals:
             return None
         self.began.setdefault(stage, self.now())
@@ -134,12 +126,12 @@ class LogHandler(LogHandlerBase):
         elif event == LogEvent.JOB_FINISHED and self.progress:
             line = self.progress.finished(self.rules.get(record.job_id, ""))
             if line:
-                done = self.progress.is_done(stage_of(self.rules.get(record.job_id, "")))
+                done = self.progress.is_done(self.rules.get(record.job_id, ""))
                 self._write(f"[{time.strftime('%H:%M:%S')}] {line}",
                             rewrite=self.tty and not done, replace=self.tty)
         elif event == LogEvent.JOB_ERROR:
             logs = ", ".join(record.log) if record.log else "none"
-            self._write(f"[{time.strftime('%H:%M:%S')}] FAILED: {stage_of(record.rule_name)} "
+            self._write(f"[{time.strftime('%H:%M:%S')}] FAILED: {record.rule_name} "
                         f"(rule {record.rule_name}; log: {logs})")
 
     def _write(self, text: str, rewrite: bool = False, replace: bool = False) -> None:

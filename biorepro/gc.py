@@ -17,7 +17,7 @@ from pathlib import Path
 from biorepro.plan import Plan
 from biorepro.store import roots
 from biorepro.store.entries import QUARANTINE, TMP_PREFIX, remove_tree
-from biorepro.store.layouts import STAGES
+from biorepro.store.stages import NAMES
 
 # A temporary directory younger than this may belong to a job still running.
 TMP_GRACE_S = 6 * 3600
@@ -65,7 +65,7 @@ def find_garbage(plan: Plan, *, keep: list[roots.Root] = (),
     reachable = {(e.stage, e.key) for e in plan.entries() if e.key is not None}
     reachable |= {(stage, key) for root in keep for stage, key, _ in root.entries}
     out = []
-    for stage in STAGES:
+    for stage in NAMES:
         stage_dir = Path(plan.store) / stage
         if not stage_dir.is_dir():
             continue

@@ -23,7 +23,7 @@ from pathlib import Path
 from biorepro import config as cfg
 from biorepro.plan import build_plan, stage_code
 from biorepro.store.keys import canonical_json
-from biorepro.store.layouts import STAGES
+from biorepro.store.stages import NAMES
 
 
 def key_table(plan) -> dict[str, dict]:
@@ -33,7 +33,7 @@ def key_table(plan) -> dict[str, dict]:
     for e in plan.entries():
         recipes.setdefault(e.stage, []).append(e.recipe)
     table = {}
-    for stage in (s for s in STAGES if s in recipes):
+    for stage in (s for s in NAMES if s in recipes):
         code = stage_code(stage)
         digest = hashlib.sha256(canonical_json(sorted(recipes[stage])).encode()).hexdigest()
         table[stage] = {"modules": code["code"]["parts"], "versions": code["versions"],

@@ -26,7 +26,7 @@ from pathlib import Path
 from biorepro.joblog import Log
 from biorepro.plan import Entry, Plan
 from biorepro.store.entries import PROVENANCE, entry_path, observed, remove_tree, verify_entry
-from biorepro.store.layouts import LAYOUTS, STAGES
+from biorepro.store.stages import NAMES, STAGES
 from biorepro.train.device import platform_differences
 
 RECHECK_COLUMNS = ("stage", "key", "status", "differences", "seconds", "entry")
@@ -57,7 +57,7 @@ def rebuild(e: Entry, out: Path, log: Log) -> None:
 def differences(stored: Path, rebuilt: Path) -> list[str]:
     """Files whose digests differ between two entries (or that only one has)."""
     a, b = (json.loads((d / PROVENANCE).read_text())["files"] for d in (stored, rebuilt))
-    layout = LAYOUTS[stored.parent.name]
+    layout = STAGES[stored.parent.name].layout
 
     def named(f: str) -> str:
         return f"{f} ({layout.files[role].doc})" if (role := layout.role(f)) else f
@@ -74,7 +74,7 @@ def recheck(plan: Plan, *, stages: list[str] | None = None, sample: int = 1,
     error, the latter when the stored entry is damaged or the rebuild fails)."""
     scratch = Path(scratch)
     records = []
-    for e in sample_entries(plan, list(stages or STAGES), sample):
+    for e in sample_entries(plan, list(stages or NAMES), sample):
         out = entry_path(scratch / "store", e.stage, e.key)
         remove_tree(out)
         log(f"recheck {e.stage} {e.key} ({e.what}): rebuilding")

@@ -29,7 +29,7 @@ import yaml
 
 from biorepro.archive import ArchiveError, read_manifest
 from biorepro.joblog import Log
-from biorepro.store.layouts import STAGES
+from biorepro.store.stages import NAMES
 
 OVERRIDE = "reproduce.yaml"
 RESULTS = "results-reproduced"
@@ -188,7 +188,7 @@ def compare(archived: dict, reproduced: dict) -> dict:
                                 "identical" if r["key"] == a["key"] else
                                 "other key, same files")
         records.append(record)
-    by_stage = {s: {st: 0 for st in STATUSES} for s in STAGES
+    by_stage = {s: {st: 0 for st in STATUSES} for s in NAMES
                 if any(r["stage"] == s for r in records)}
     for r in records:
         by_stage[r["stage"]][r["status"]] += 1

@@ -21,8 +21,8 @@ from pathlib import Path
 from biorepro.plan import Entry, Plan
 from biorepro.store.entries import PROVENANCE
 from biorepro.store.keys import flatten
-from biorepro.store.layouts import STAGES
 from biorepro.store.receipts import OUTCOMES
+from biorepro.store.stages import NAMES
 
 
 @dataclass
@@ -127,7 +127,7 @@ def format_explanations(plan: Plan, explanations: list[Explanation],
 
 def by_stage(stages: list[str]) -> str:
     """``stages`` (one per entry) counted, in data-flow order: ``split 1, train 2``."""
-    return ", ".join(f"{s} {stages.count(s)}" for s in STAGES if s in stages)
+    return ", ".join(f"{s} {stages.count(s)}" for s in NAMES if s in stages)
 
 
 def format_pending(plan: Plan) -> str | None:
@@ -148,7 +148,7 @@ def format_last_run(ran: tuple[tuple[str, str, str, str], ...]) -> str:
     """What the configuration's last run did: entries built, cut off (their key waited
     for inputs that were rebuilt with the same content) and found (published meanwhile
     by another run), by stage; the cut-off entries named."""
-    ran = sorted(ran, key=lambda r: STAGES.index(r[0]))
+    ran = sorted(ran, key=lambda r: NAMES.index(r[0]))
     said = [f"{len(stages)} {outcome} ({by_stage(stages)})" for outcome in OUTCOMES
             if (stages := [r[0] for r in ran if r[3] == outcome])]
     lines = [f"Last run of this configuration: {'; '.join(said)}."]

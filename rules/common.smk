@@ -18,11 +18,12 @@ from biorepro.config import load as load_config
 from biorepro.errors import Refusal
 from biorepro.train.randomness import runs as cfg_runs
 from biorepro.store.invocation import Invocation
-from biorepro.plan import build_plan
+from biorepro.plan import Source, build_plan
 from biorepro.status import by_stage, format_pending
 from biorepro.store import roots
 from biorepro.store import receipts
-from biorepro.store.keys import KEY_PATTERN
+from biorepro.store.keys import KEY_PATTERN, tree_leaves
+from biorepro.store.stages import STAGES
 from biorepro.store.layouts import SUMMARY
 from biorepro.store.view import report_section
 
@@ -80,9 +81,8 @@ def entry(stage, wildcards):
 
 
 def receipt(e):
-    """The receipt of entry ``e``'s job (a training job may build several entries)."""
-    name = PLAN.train_batch_of[e.recipe] if e.stage == "train" else e.recipe
-    return f"{RUN_DIR}/{e.stage}/{name}"
+    """The receipt of the job that builds entry ``e`` (a job may build several)."""
+    return f"{RUN_DIR}/{e.stage}/{JOB_OF.get((e.stage, e.recipe), e.recipe)}"
 
 
 def built_path(e):
@@ -114,13 +114,8 @@ def target(e):
     return ancient(e.path) if e.published else receipt(e)
 
 
-def upstream(stage):
-    """Input function: the entries a stage's entry is built from."""
-    return lambda wildcards: [target(u) for u in entry(stage, wildcards).upstream]
-
-
 def store_output(stage):
-    """The output of a stage's rule: the receipt of its entry, named by recipe."""
+    """The output of a stage's rule: the receipt of its job, named by ``{recipe}``."""
     return f"{RUN_DIR}/{stage}/{{recipe}}"
 
 
@@ -128,29 +123,50 @@ def log_file(stage):
     return f"{LOGS}/{stage}/{{recipe}}.log"
 
 
-def train_batch(wildcards):
-    """The train entries of the training job named ``{recipe}`` (see Plan.train_batches)."""
-    return PLAN.train_batches[wildcards.recipe]
+def job_entries(stage, wildcards):
+    """The entries the job of ``stage`` named ``{recipe}`` builds."""
+    return JOBS[stage][wildcards.recipe]
 
 
-def jobs_of(stage):
-    """Input function: the jobs of a stage's rule (one entry; a batch for frames)."""
-    return lambda wildcards: [entry(stage, wildcards).job(receipt)]
+def job_inputs(stage):
+    """Input function: what the entries of a job are built from, the sources (videos:
+    ``ancient``, their content is in the key) and the entries."""
+    return lambda wildcards: [
+        ancient(d.path) if isinstance(d, Source) else target(d)
+        for e in job_entries(stage, wildcards)
+        for d in {id(d): d for d in tree_leaves(e.deps)}.values()
+    ]
 
 
-def job_json(stage):
-    """Input function: the job of a rule that runs ``python -m biorepro.jobs``."""
-    return lambda wildcards: json.dumps(entry(stage, wildcards).job(receipt))
+def job_list(stage):
+    """Input function: the jobs the rule's script runs (biorepro.jobs.run.run_jobs)."""
+    return lambda wildcards: [e.job(receipt) for e in job_entries(stage, wildcards)]
+
+
+def job_runtime(stage, name, default):
+    """Input function: a run setting (threads, mem_mb, device) of the job's entries, as
+    their own experiment sets it (``default`` for a stage without it)."""
+    return lambda wildcards: job_entries(stage, wildcards)[0].runtime.get(name, default)
+
+
+def job_resources(stage):
+    """The resources of a stage's rule: its declaration's (memory, cluster time limit),
+    the memory its entries ask for, and a GPU for a job that runs on one."""
+    declared = STAGES[stage].resources
+    return {
+        **declared,
+        "mem_mb": job_runtime(stage, "mem_mb", declared.get("mem_mb", 1000)),
+        "gpu": lambda wildcards: gpus(job_entries(stage, wildcards)[0]),
+    }
+
+
+def gpus(e):
+    """The GPUs the job of entry ``e`` asks for: one when it runs on a GPU."""
+    return int(e.runtime.get("device") == "gpu")
 
 
 def results_dir(name):
     return f"{BASE['results']}/{name}"
-
-
-def runtime(stage, name):
-    """Input function: a run setting (threads, mem_mb, ...) of the entry's own
-    experiment, not of the base one."""
-    return lambda wildcards: entry(stage, wildcards).runtime[name]
 
 
 # results/<name>/ -> the entry it shows: each experiment's summary, and the comparisons.
@@ -179,6 +195,18 @@ def extract_batches():
         with open(BATCHES_FILE) as f:
             return json.load(f)
     return PLAN.extract_batches(BASE["extract"]["videos_per_job"])
+
+
+EXTRACT_BATCHES = extract_batches()
+# Every stage's jobs (each builds a batch of entries, named by {recipe}) and the job of
+# each entry.
+JOBS = PLAN.jobs(EXTRACT_BATCHES)
+JOB_OF = {
+    (stage, e.recipe): name
+    for stage, jobs in JOBS.items()
+    for name, batch in jobs.items()
+    for e in batch
+}
 
 
 def record_root(ran=()):

@@ -2,4 +2,4 @@
 
 from biorepro.jobs.run import run_jobs
 
-run_jobs(snakemake.params.jobs, list(snakemake.output), snakemake.log[0])  # noqa: F821
+run_jobs(snakemake.params.jobs, snakemake.output[0], snakemake.log[0])  # noqa: F821

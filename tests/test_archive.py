@@ -29,7 +29,7 @@ from biorepro.reproduce import (
 )
 from biorepro.store.entries import staging, write_provenance
 from biorepro.store.keys import derive_key
-from biorepro.store.layouts import LAYOUTS
+from biorepro.store.stages import STAGES
 from biorepro.store.view import publish_view
 
 
@@ -44,7 +44,7 @@ def fake_entry(store, stage, what, **params):
     key = derive_key(ingredients)
     e = Entry(stage, key, key, str(store), ingredients, what=what)
     with staging(e.path) as tmp:
-        for f in LAYOUTS[stage].files.values():
+        for f in STAGES[stage].layout.files.values():
             if not f.required and f.each is None:
                 continue
             for value in f.each[1] if f.each else [None]:

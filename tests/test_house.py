@@ -9,9 +9,11 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
+from biorepro.store import stages
 from biorepro.store.fingerprint import NOT_FINGERPRINTED, code_fingerprint
-from biorepro.store.layouts import STAGES
+from biorepro.store.stages import NAMES, STAGES
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "biorepro"
@@ -78,16 +80,15 @@ def test_the_checker_sees_a_wrong_import(tmp_path):
 
 def test_each_stage_has_one_name_everywhere():
     rules = "\n".join(p.read_text() for p in (REPO / "rules").glob("*.smk"))
-    for stage in STAGES:
+    for stage in NAMES:
         module = PACKAGE / "jobs" / f"{stage}.py"
         assert module.is_file(), f"no job module for stage {stage}"
         assert "def build(" in module.read_text()
-        if stage == "frames":  # one rule per batch of videos
-            assert 'f"frames_{_batch_id}"' in rules and 'f"{LOGS}/frames/' in rules
-        else:
-            assert re.search(rf"^rule {stage}:\n(.*\n)*?    log:\n        log_file\(\"{stage}\"\)",
-                             rules, re.M), f"rule {stage} or its log folder"
-            assert f'store_output("{stage}")' in rules
+        assert STAGES[stage].job_module == f"biorepro.jobs.{stage}"
+    # one rule template makes every stage's rule, named as the stage, from its declaration
+    assert re.search(r"^for _stage in STAGES:\n\n    rule:\n        name:\n            _stage\n",
+                     rules, re.M)
+    assert not re.search(rf"^rule ({'|'.join(NAMES)}):", rules, re.M)
     scripts = sorted(p.name for p in (REPO / "scripts").glob("*.py"))
     assert scripts == ["job.py", "verify_report.py", "view.py"]
 
@@ -101,7 +102,7 @@ def test_code_that_cannot_change_results_stays_out_of_keys():
         # its imports are not followed: none may hold computation (left out too)
         assert not [m for m in reached if unit(m) in STAGE_PACKAGES
                     and m not in NOT_FINGERPRINTED], name
-    for stage in STAGES:
+    for stage in NAMES:
         parts = dict(code_fingerprint(f"biorepro.jobs.{stage}").parts)
         assert f"biorepro.jobs.{stage}" in parts and "biorepro.store.layouts" in parts
         assert not set(parts) & set(NOT_FINGERPRINTED), stage
@@ -122,3 +123,21 @@ def test_every_public_name_has_a_docstring(name):
 
     visit(tree)
     assert missing == []
+
+
+def test_the_docs_table_of_stages_is_their_declaration():
+    docs = (REPO / "docs" / "architecture.md").read_text()
+    assert stages.table() in docs, "render it: python -c 'from biorepro.store import " \
+                                   "stages; print(stages.table())'"
+
+
+def test_the_cluster_profile_names_rules_that_exist():
+    """The SLURM profile's per-rule resources (its commented examples included) name
+    stages' rules or ``verify_seed``: a renamed rule would be silently left out."""
+    text = (REPO / "profiles" / "slurm" / "config.yaml").read_text()
+    uncommented = re.sub(r"^# (set-resources:|  .*)$", r"\1", text, flags=re.M)
+    per_rule = yaml.safe_load(uncommented)["set-resources"]
+    assert set(per_rule) <= {*NAMES, "verify_seed"}
+    assert per_rule["train"]["gpu"] == 1
+    rules = "\n".join(p.read_text() for p in (REPO / "rules").glob("*.smk"))
+    assert "rule verify_seed:" in rules

@@ -1,13 +1,14 @@
 """The plan: each dependency declared once, run settings per experiment."""
 
 import os
+import re
 from pathlib import Path
 
 import pytest
 
 from biorepro import config as cfg
 from biorepro.plan import Source, build_plan
-from biorepro.store.keys import tree_leaves
+from biorepro.store.keys import KEY_PATTERN, tree_leaves
 from tests.data.test_ingest import touch
 
 
@@ -196,13 +197,24 @@ def test_training_jobs_group_runs_of_an_experiment(tmp_path, folders, monkeypatc
     plan = build_plan(config(tmp_path, folders, seeds=5, train={"seeds_per_process": 2},
                              experiments={"alone": {"train": {"seeds_per_process": 1,
                                                               "learning_rate": 0.01}}}))
+    jobs = plan.jobs({})
+    assert jobs["train"] == plan.train_batches
     sizes = [len(b) for b in plan.train_batches.values()]
     assert sizes == [2, 2, 1, 1, 1, 1, 1, 1]
+    job_of = {e.recipe: name for name, batch in jobs["train"].items() for e in batch}
     demo = plan.experiments["demo"].train
-    first = plan.train_batch_of[demo["all", 0].recipe]
-    assert plan.train_batch_of[demo["all", 1].recipe] == first != demo["all", 0].recipe
+    first = job_of[demo["all", 0].recipe]
+    assert job_of[demo["all", 1].recipe] == first != demo["all", 0].recipe
+    assert re.fullmatch(KEY_PATTERN, first)
     lone = plan.experiments["alone"].train["all", 3]
-    assert plan.train_batch_of[lone.recipe] == lone.recipe  # a job of one is named by its entry
+    assert job_of[lone.recipe] == lone.recipe  # a job of one is named by its entry
+    # every other stage: a job per entry, named by its recipe (extraction: as batched)
+    assert jobs["metrics"] == {e.recipe: [e] for e in plan.entries("metrics")}
+    assert jobs["frames"] == {}
+    batches = plan.extract_batches(2)
+    assert sum(map(len, batches.values())) == len(plan.missing("frames"))
+    assert all(re.fullmatch(KEY_PATTERN, name) for name in batches)
+    assert {n: [e.recipe for e in b] for n, b in plan.jobs(batches)["frames"].items()} == batches
     assert "seeds_per_process" not in demo["all", 0].ingredients["params"]
 
 
@@ -260,3 +272,14 @@ def test_an_unreadable_record_leaves_keys_after_it_unknown_and_is_damage(tmp_pat
     again = build_plan(config(tmp_path, folders))
     assert again.experiments["demo"].split["all"].key is None
     assert [c.path for c in again.damaged()] == [os.path.normpath(frames.path)]
+
+
+def test_an_entry_is_built_only_from_what_its_stage_declares(tmp_path):
+    from biorepro.plan import make_entry
+
+    tensors = make_entry(str(tmp_path), "tensors", {"image_size": 8}, {})
+    make_entry(str(tmp_path), "train", {}, {"tensors": tensors})
+    with pytest.raises(ValueError, match="a train entry built from split"):
+        make_entry(str(tmp_path), "train", {}, {"split": tensors})
+    with pytest.raises(ValueError, match=r"built from tensors \(tensors\)"):
+        make_entry(str(tmp_path), "split", {}, {"tensors": tensors})

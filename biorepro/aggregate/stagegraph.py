@@ -4,7 +4,7 @@ Snakemake's own workflow graph shows the jobs of the last invocation only (a rer
 finds every entry in the store shows ``view → all``). This graph is the plan's: every
 stage the view's entry is built from, with how many entries it holds, and an arrow where
 a stage's entries are built from another's. Stages are ordered as data flows
-(:data:`biorepro.store.layouts.STAGES`).
+(:data:`biorepro.store.stages.NAMES`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from biorepro.store.layouts import STAGES
+from biorepro.store.stages import NAMES
 
 FILE = "stages.svg"  # in results/<name>/, beside the entry's files
 
@@ -35,7 +35,7 @@ def stage_graph(entries: list[PlannedEntry]) -> dict:
     for e in entries:
         counts[e.stage] = counts.get(e.stage, 0) + 1
         edges.update((u.stage, e.stage) for u in e.upstream)
-    order = sorted(counts, key=STAGES.index)
+    order = sorted(counts, key=NAMES.index)
     return {"stages": {s: counts[s] for s in order},
             "edges": sorted(map(list, edges), key=lambda e: (order.index(e[0]),
                                                               order.index(e[1])))}

@@ -17,11 +17,11 @@ from pathlib import Path
 
 from biorepro.joblog import job_logger
 from biorepro.jobs.run import (
-    produce,
     read_job,
     rebuild,
     reexec_if_needed,
     refusals_end_the_job,
+    run_jobs,
     stage_module,
 )
 from biorepro.store import receipts
@@ -40,21 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     job = read_job(args.job)
     jobs = job if isinstance(job, list) else [job]
-    reexec_if_needed(jobs)
+    if args.into is None:
+        run_jobs(jobs, args.receipt, args.log)
+        return 0
+    if len(jobs) > 1:
+        ap.error("--into rebuilds one job, not a list")
+    reexec_if_needed(jobs, sys.argv[1:] if argv is None else argv)
     with job_logger(args.log) as log, refusals_end_the_job(log):
-        if args.into is None:
-            items = []
-            for n, one in enumerate(jobs, start=1):
-                if len(jobs) > 1:
-                    log(f"{one['stage']} {n}/{len(jobs)}: {one['what']}")
-                items.append(produce(one, log))
-                if args.receipt:
-                    receipts.record_progress(args.receipt, items[-1])
-            if args.receipt:
-                receipts.write(args.receipt, items)
-            return 0
-        if len(jobs) > 1:
-            ap.error("--into rebuilds one job, not a list")
         job = receipts.resolve(jobs[0])
         if args.report:  # the stored entry compared with must be intact, file by file
             verify_entry(job["out"])

@@ -118,32 +118,50 @@ def refusals_end_the_job(log: Log) -> Iterator[None]:
         raise SystemExit(1) from None
 
 
-def run_jobs(jobs: list[dict], receipt_files: list[str], log_path: str | None) -> None:
-    """What a rule runs: produce every job (a batch for ``frames``), then its receipt."""
+def run_jobs(jobs: list[dict], receipt: str | None, log_path: str | None) -> None:
+    """What a rule runs (and ``python -m biorepro.jobs``): produce every job of a batch in
+    turn in this one process, recording each entry as it is published, then write the
+    batch's ``receipt`` (one item per job). A process whose jobs need variables set before
+    Python starts first runs again with them (:func:`reexec_if_needed`); the jobs travel
+    in a file beside the receipt (removed with the run's receipts), not on a command line,
+    whose length is bounded."""
+    if any(_missing_environment(job) for job in jobs):
+        where = Path(receipt or log_path or "job")
+        jobs_file = where.with_name(f".{where.name}.jobs.json")
+        jobs_file.parent.mkdir(parents=True, exist_ok=True)
+        jobs_file.write_text(json.dumps(jobs))
+        reexec_if_needed(jobs, ["--job", f"@{jobs_file}", *(["--receipt", receipt] if receipt
+                                                           else []),
+                                *(["--log", log_path] if log_path else [])])
     with job_logger(log_path) as log, refusals_end_the_job(log):
-        for job in jobs:
-            if _missing_environment(job):
-                raise RuntimeError(f"a {job['stage']} job needs variables set before Python "
-                                   "starts: run it with python -m biorepro.jobs")
-        for n, (job, receipt) in enumerate(zip(jobs, receipt_files, strict=True), start=1):
+        items = []
+        for n, job in enumerate(jobs, start=1):
             if len(jobs) > 1:
                 log(f"{job['stage']} {n}/{len(jobs)}: {job['what']}")
-            receipts.write(receipt, [produce(job, log)])
+            items.append(produce(job, log))
+            if receipt:
+                receipts.record_progress(receipt, items[-1])
+        if receipt:
+            receipts.write(receipt, items)
 
 
-def reexec_if_needed(jobs: list[dict]) -> None:
-    """Re-execute this process with the variables the stages of ``jobs`` need before
-    Python starts (e.g. ``PYTHONHASHSEED`` for a strict training job) when they are not
+def reexec_if_needed(jobs: list[dict], options: list[str]) -> None:
+    """Run ``jobs`` again in a new process, ``python -m biorepro.jobs`` with ``options``
+    (this one ends with its exit status), with the variables their stages need set before
+    Python starts (e.g. ``PYTHONHASHSEED`` for a strict training job), unless they are
     set; the jobs must need the same ones."""
     needs = [_missing_environment(job) for job in jobs]
     if any(n != needs[0] for n in needs):
         raise RuntimeError("jobs run in one process must need the same environment variables")
     missing = needs[0]
-    if missing and os.environ.get(REEXEC_MARK) != "1":
-        env = {**os.environ, **missing, REEXEC_MARK: "1"}
-        os.execve(sys.executable, [sys.executable, "-m", "biorepro.jobs", *sys.argv[1:]], env)
-    if missing:
+    if not missing:
+        return
+    if os.environ.get(REEXEC_MARK) == "1":
         raise RuntimeError(f"variables not in effect after re-executing the job: {missing}")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "biorepro.jobs", *options],
+              {**os.environ, **missing, REEXEC_MARK: "1"})
 
 
 def _missing_environment(job: dict) -> dict[str, str]:

@@ -31,7 +31,7 @@ from biorepro.errors import Refusal
 from biorepro.store.hashing import file_digest, settled, stat_stamp, write_cache
 from biorepro.store.invocation import Invocation
 from biorepro.store.keys import canonical_json, derive_key
-from biorepro.store.layouts import LAYOUTS
+from biorepro.store.stages import layout as stage_layout
 
 PROVENANCE = "provenance.json"
 TMP_PREFIX = ".tmp-"
@@ -304,7 +304,7 @@ def _check_record(where: str) -> tuple[dict | None, list[str]]:
     if not isinstance(listed, dict) or not all(
             isinstance(v, dict) and "sha256" in v and "size" in v for v in listed.values()):
         return None, [*problems, f"{PROVENANCE} has a malformed file list"]
-    layout = LAYOUTS.get(stage)
+    layout = stage_layout(stage)
     if layout is not None:
         problems += layout.problems(sorted(listed))
     return record, problems

@@ -46,7 +46,7 @@ def publish_view(summary_entry: str | os.PathLike, view_dir: str | os.PathLike) 
 
 
 # The report's sections of a view, by the pattern wildcard that matched its file (see
-# rules/aggregate.smk): figures, the "why" page, the stage graph, and CSV tables by name.
+# rules/views.smk): figures, the "why" page, the stage graph, and CSV tables by name.
 TABLE_SECTIONS = (("summary", "summary"), ("folds", "summary"), ("cross", "summary"),
                   ("paper", "summary"), ("per_seed", "per-seed tables"),
                   ("sampling", "why do results change?"), ("variance", "why do results change?"),

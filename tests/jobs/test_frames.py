@@ -24,13 +24,13 @@ def frames_entry(store, video, annotations="", digest=file_digest, **params):
     """The frames entry of ``video`` as planning makes it (``digest`` gives files' SHA-256)."""
     params = {**PARAMS, **params}
     record = VideoRecord("v", str(video), "bonafide", "s", annotations=str(annotations))
-    return make_entry(str(store), "frames", frames_params(params, digest),
+    return make_entry(str(store), "frames", frames_params({"extract": params}, digest),
                       frames_sources(record, digest(video), params["crop"], digest))
 
 
 def run(tmp_path, entries, log="log.txt"):
-    receipts = [str(tmp_path / "receipts" / e.key) for e in entries]
-    run_jobs([e.job() for e in entries], receipts, str(tmp_path / log))
+    run_jobs([e.job() for e in entries], str(tmp_path / "run" / "frames" / "batch"),
+             str(tmp_path / log))
     return (tmp_path / log).read_text()
 
 
@@ -44,7 +44,9 @@ def test_batch_publishes_each_entry_and_marks_bad_ones(tmp_path, video_factory):
     marker = json.loads((tmp_path / "s" / "frames" / entries[1].key / FRAMES.meta()).read_text())
     assert marker["bad"] and "not a readable" in marker["reason"]
     assert "frames 1/2" in log and "BAD" in log
-    assert all((tmp_path / "receipts" / e.key).is_file() for e in entries)
+    listed = json.loads((tmp_path / "run" / "frames" / "batch").read_text())
+    assert [(i["recipe"], i["key"], i["outcome"]) for i in listed] == [
+        (e.recipe, e.key, "built") for e in entries]
     assert not list((tmp_path / "s" / "frames").glob(".tmp-*"))
 
 

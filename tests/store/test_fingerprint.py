@@ -11,7 +11,7 @@ import time
 import pytest
 
 from biorepro.store import fingerprint, hashing
-from biorepro.store.layouts import STAGES
+from biorepro.store.stages import NAMES
 
 RACY_NS = 50_000_000  # above the timestamp tick of local file systems; short for tests
 
@@ -212,7 +212,7 @@ def test_what_computes_is_in_the_code_ingredient(tmp_path, edit):
     assert digest_of(tmp_path, MODULE.replace(old, new)) != digest_of(tmp_path, MODULE)
 
 
-STAGE_MODULES = [f"biorepro.jobs.{stage}" for stage in STAGES]
+STAGE_MODULES = [f"biorepro.jobs.{stage}" for stage in NAMES]
 
 
 @pytest.mark.parametrize("module", STAGE_MODULES)

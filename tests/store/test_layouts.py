@@ -1,6 +1,7 @@
 from biorepro.store.entries import check_entry, entry_path, staging, write_provenance
 from biorepro.store.keys import derive_key
-from biorepro.store.layouts import FRAMES, LAYOUTS, SPLIT, SUMMARY, TRAIN, File, Layout
+from biorepro.store.layouts import FRAMES, SPLIT, SUMMARY, TRAIN, File, Layout
+from biorepro.store.stages import STAGES
 
 
 def test_a_file_is_named_by_its_fields_and_recognised_by_its_pattern():
@@ -22,11 +23,12 @@ def test_problems_name_undeclared_and_missing_files():
 
 
 def test_every_stage_has_a_layout_whose_roles_are_distinct():
-    assert list(LAYOUTS) == ["frames", "split", "tensors", "train", "cross", "metrics", "summary",
-                             "compare"]
-    for layout in LAYOUTS.values():
-        patterns = [f.pattern for f in layout.files.values()]
-        assert len(set(patterns)) == len(patterns), layout.stage
+    assert list(STAGES) == ["frames", "split", "tensors", "train", "cross", "metrics", "summary",
+                            "compare"]
+    for name, stage in STAGES.items():
+        assert stage.layout.stage == name
+        patterns = [f.pattern for f in stage.layout.files.values()]
+        assert len(set(patterns)) == len(patterns), name
 
 
 def test_check_entry_holds_an_entry_to_its_stage_layout(tmp_path):
@@ -56,3 +58,9 @@ def test_the_layouts_splits_are_the_datasets():
     from biorepro.store import layouts
 
     assert layouts.SPLITS == SPLITS
+
+
+def test_the_stages_are_declared_in_the_layouts_order():
+    from biorepro.store import layouts, stages
+
+    assert stages.NAMES == layouts.STAGES

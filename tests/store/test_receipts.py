@@ -35,7 +35,7 @@ def cross(store, target, scores=SCORES):
 
 
 def metrics(store, scored):
-    return make_entry(str(store), "metrics", {"level": "frame"}, {"train": scored})
+    return make_entry(str(store), "metrics", {"level": "frame"}, {"scores": scored})
 
 
 def test_a_derived_key_takes_its_inputs_content_not_their_keys(tmp_path):
@@ -46,14 +46,14 @@ def test_a_derived_key_takes_its_inputs_content_not_their_keys(tmp_path):
     ma, mb, mo = (metrics(tmp_path, e) for e in (a, b, other))
     assert ma.key == mb.key != mo.key  # same content in, same entry out
     assert len({ma.recipe, mb.recipe, mo.recipe}) == 3  # the jobs are still told apart
-    assert ma.ingredients["inputs"] == {"train": content_digest(a.path)}
+    assert ma.ingredients["inputs"] == {"scores": content_digest(a.path)}
 
 
 def test_a_key_waits_for_an_input_not_in_the_store_and_its_job_resolves_it(tmp_path):
     upstream = make_entry(str(tmp_path), "cross", {"target": "a"}, {})
     planned = metrics(tmp_path, upstream)  # its input's key is known, not its content
     assert planned.key is None and planned.path is None and planned.waits_for == ["cross"]
-    assert planned.job()["inputs"] == {"train": ["entry", upstream.path]}
+    assert planned.job()["inputs"] == {"scores": ["entry", upstream.path]}
     after = make_entry(str(tmp_path), "compare", {}, {"metrics": {"r": planned}})
     receipt = tmp_path / "receipts" / "metrics"
     job = after.job(lambda e: str(receipt))

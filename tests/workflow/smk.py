@@ -65,7 +65,7 @@ JOB_ROW = re.compile(r"^(\S+)\s+(\d+)$")
 
 def planned_jobs(workdir: Path, *args: str, configfiles=("config/tiny.yaml",),
                  env=None) -> dict[str, int]:
-    """Jobs a dry run plans, per rule (extraction batches summed under ``frames``)."""
+    """Jobs a dry run plans, per rule (a frames job extracts a batch of videos)."""
     out = snakemake(workdir, "-n", *args, configfiles=configfiles, env=env)
     text = out.stdout + out.stderr
     counts: dict[str, int] = {}
@@ -76,16 +76,15 @@ def planned_jobs(workdir: Path, *args: str, configfiles=("config/tiny.yaml",),
     for line in table.splitlines():
         m = JOB_ROW.match(line.strip())
         if m and m.group(1) != "total":
-            rule = re.sub(r"^frames_[0-9a-f]+$", "frames", m.group(1))
-            counts[rule] = counts.get(rule, 0) + int(m.group(2))
+            counts[m.group(1)] = int(m.group(2))
         elif line.strip().startswith("total"):
             break
     return counts
 
 
 def extracted_videos(workdir: Path, configfiles=("config/tiny.yaml",)) -> int:
-    """Videos the planned extraction jobs would extract (from the dry-run's outputs)."""
-    out = snakemake(workdir, "-n", "-p", "--quiet", "reason", configfiles=configfiles)
-    text = out.stdout + out.stderr
-    blocks = re.findall(r"rule frames_[0-9a-f]+:.*?output: ([^\n]*)", text, re.S)
-    return sum(len(b.split(", ")) for b in blocks)
+    """Videos the planned extraction jobs would extract (the dry run's count of frames
+    entries to build)."""
+    out = snakemake(workdir, "-n", "--quiet", "reason", configfiles=configfiles)
+    m = re.search(r"entries to build \([^)]*\bframes (\d+)", out.stdout + out.stderr)
+    return int(m.group(1)) if m else 0

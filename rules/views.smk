@@ -1,36 +1,5 @@
-# The per-experiment summary entry, the comparisons, and the results/<name>/ views.
-
-
-rule summary:
-    input:
-        upstream("summary"),
-    output:
-        store_output("summary"),
-    log:
-        log_file("summary"),
-    conda:
-        "../envs/biorepro.yaml"
-    threads: 1
-    params:
-        jobs=jobs_of("summary"),
-    script:
-        "../scripts/job.py"
-
-
-rule compare:
-    input:
-        upstream("compare"),
-    output:
-        store_output("compare"),
-    log:
-        log_file("compare"),
-    conda:
-        "../envs/biorepro.yaml"
-    threads: 1
-    params:
-        jobs=jobs_of("compare"),
-    script:
-        "../scripts/job.py"
+# The results/<name>/ views of the store entries they show, and what the run does when it
+# starts and ends.
 
 
 # results/<name>/ is a copy of the entry it shows (the report is built from it).
