@@ -122,16 +122,15 @@ def run_jobs(jobs: list[dict], receipt: str | None, log_path: str | None) -> Non
     """What a rule runs (and ``python -m biorepro.jobs``): produce every job of a batch in
     turn in this one process, recording each entry as it is published, then write the
     batch's ``receipt`` (one item per job). A process whose jobs need variables set before
-    Python starts first runs again with them (:func:`reexec_if_needed`); the jobs travel
-    in a file beside the receipt (removed with the run's receipts), not on a command line,
-    whose length is bounded."""
+    Python starts first runs again with them (:func:`reexec_if_needed`), reading the jobs
+    from a file in memory that it inherits (a command line's length is bounded)."""
     if any(_missing_environment(job) for job in jobs):
-        where = Path(receipt or log_path or "job")
-        jobs_file = where.with_name(f".{where.name}.jobs.json")
-        jobs_file.parent.mkdir(parents=True, exist_ok=True)
-        jobs_file.write_text(json.dumps(jobs))
-        reexec_if_needed(jobs, ["--job", f"@{jobs_file}", *(["--receipt", receipt] if receipt
-                                                           else []),
+        fd = os.memfd_create("biorepro-jobs")
+        os.set_inheritable(fd, True)  # the new process reads it, and no path is left behind
+        with open(f"/proc/self/fd/{fd}", "w") as f:
+            f.write(json.dumps(jobs))
+        reexec_if_needed(jobs, ["--job", f"@/proc/self/fd/{fd}",
+                                *(["--receipt", receipt] if receipt else []),
                                 *(["--log", log_path] if log_path else [])])
     with job_logger(log_path) as log, refusals_end_the_job(log):
         items = []

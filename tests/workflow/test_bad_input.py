@@ -151,14 +151,21 @@ def test_duplicate_seed_is_refused(tmp_path):
 
 def test_numbers_from_yaml_and_command_line(tmp_path):
     """``learning_rate: 1e-4`` (a string to PyYAML) and ``--config seeds=[...]`` (strings
-    to Snakemake) plan as numbers."""
+    to Snakemake) plan as numbers: the training jobs are those of the numbers written
+    as numbers."""
     work = make_workdir(tmp_path / "w")
     (work / "lr.yaml").write_text("train:\n  learning_rate: 1e-4\n")
-    out = snakemake(work, "-n", "-p", "--quiet", "reason", "--config", "seeds=[0,1,2]",
-                    configfiles=("config/tiny.yaml", "lr.yaml"))
-    text = out.stdout + out.stderr
-    assert len(re.findall(r"^rule train:", text, re.M)) == 3
-    assert '"learning_rate": 0.0001' in text and '"1e-4"' not in text  # the training spec
+    (work / "numbers.yaml").write_text("train:\n  learning_rate: 0.0001\nseeds: [0, 1, 2]\n")
+
+    def training_jobs(*args, configfiles):
+        out = snakemake(work, "-n", "--quiet", "reason", *args, configfiles=configfiles)
+        return re.findall(r"output: \S+/train/([0-9a-f]+)", out.stdout + out.stderr)
+
+    as_text = training_jobs("--config", "seeds=[0,1,2]", configfiles=("config/tiny.yaml",
+                                                                       "lr.yaml"))
+    assert len(as_text) == 3
+    assert sorted(as_text) == sorted(training_jobs(configfiles=("config/tiny.yaml",
+                                                                "numbers.yaml")))
     assert not list((work / ".biorepro" / "store").glob("[!.]*/*"))
 
 

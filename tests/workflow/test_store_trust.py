@@ -211,9 +211,11 @@ def test_a_failed_job_of_one_run_keeps_the_entry_another_run_published(tmp_path)
 
 
 def _is_trainer(pid: int, workdir: Path) -> bool:
+    """Whether ``pid`` runs a job of the run in ``workdir`` (the rule's script, or the job
+    in its own process): while the train log grows, only the training job runs."""
     try:
-        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        return (b"biorepro.jobs" in cmd and b'"stage": "train"' in b" ".join(cmd)
+        cmd = b" ".join(Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"))
+        return ((b"biorepro.jobs" in cmd or b".job.py" in cmd)
                 and os.readlink(f"/proc/{pid}/cwd") == str(workdir))
     except OSError:
         return False
