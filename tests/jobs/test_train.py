@@ -124,6 +124,7 @@ FINETUNE = {"model": "mobilenet_v2", "model_params": {"alpha": 0.35},
             "label_smoothing": 0.1}
 
 
+@pytest.mark.slow  # over a minute: two fine-tuning runs with augmentation at 32 px
 def test_finetune_with_augmentation_retrains_bit_for_bit(cache32, tmp_path):
     """Both phases (head on a frozen backbone, then its top layers unfrozen) and the
     augmentation draws repeat exactly under strict determinism."""
@@ -135,6 +136,7 @@ def test_finetune_with_augmentation_retrains_bit_for_bit(cache32, tmp_path):
     assert list(history["phase"]) == ["head", "finetune"] and list(history["epoch"]) == [1, 2]
 
 
+@pytest.mark.slow  # two mixed-precision trainings; strict determinism is checked above
 def test_mixed_precision_is_recorded_and_repeats(cache, strict_entry, tmp_path):
     a, prov, _, _ = run_job(cache, tmp_path / "a", 0, precision="mixed_bfloat16")
     b, _, _, _ = run_job(cache, tmp_path / "b", 0, precision="mixed_bfloat16")

@@ -78,6 +78,7 @@ def _proxy_error(root, difficulty, seed):
     return 0.5 * ((pred[~y] == 1).mean() + (pred[y] == 0).mean())  # HTER-like
 
 
+@pytest.mark.slow  # about a minute: generates two datasets at each of three difficulties
 def test_difficulty_makes_the_task_harder_but_not_trivial(tmp_path):
     err = {d: np.mean([_proxy_error(tmp_path / f"{d}-{s}", d, s) for s in (0, 1)])
            for d in (0.0, 0.5, 1.0)}

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOW_FILES = ("Snakefile", "rules", "scripts", "config", "profiles", "report")
@@ -60,6 +63,22 @@ def snakemake(workdir: Path, *args: str, configfiles=("config/tiny.yaml",), chec
     return proc
 
 
+def override(work: Path, name: str, data: dict) -> tuple[str, str]:
+    """The config files of the tiny configuration with ``data`` written over it."""
+    (work / f"{name}.yaml").write_text(yaml.safe_dump(data))
+    return ("config/tiny.yaml", f"{name}.yaml")
+
+
+def status(work: Path, *configfiles: str, env=None) -> str:
+    """What ``biorepro status`` prints in ``work`` (tiny configuration by default)."""
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "biorepro"), "status", "--configfile",
+         *(configfiles or ("config/tiny.yaml",))],
+        cwd=work, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
 JOB_ROW = re.compile(r"^(\S+)\s+(\d+)$")
 
 
@@ -88,3 +107,33 @@ def extracted_videos(workdir: Path, configfiles=("config/tiny.yaml",)) -> int:
     out = snakemake(workdir, "-n", "--quiet", "reason", configfiles=configfiles)
     m = re.search(r"entries to build \([^)]*\bframes (\d+)", out.stdout + out.stderr)
     return int(m.group(1)) if m else 0
+
+
+def finished_tiny_run(tmp_path_factory) -> tuple[Path, str]:
+    """A working directory where ``config/tiny.yaml`` ran in full, and the run's console
+    output: made once per test session, by the first process that asks (the workers of
+    ``pytest -n`` share it, under a lock)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    work = shared / "tiny-run"
+    with open(shared / "tiny-run.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (work / "console.txt").is_file():
+            shutil.rmtree(work, ignore_errors=True)
+            proc = snakemake(make_workdir(work))
+            (work / "console.txt").write_text(proc.stdout + proc.stderr)
+    return work, (work / "console.txt").read_text()
+
+
+def tiny_workdir(tmp_path_factory, name: str) -> Path:
+    """A new working directory whose store holds every entry of ``config/tiny.yaml``
+    (copied from :func:`finished_tiny_run`, without its roots) and whose results view
+    is published by a run that builds nothing else."""
+    built, _console = finished_tiny_run(tmp_path_factory)
+    work = make_workdir(tmp_path_factory.mktemp(name))
+    for folder in (".biorepro/store", "data"):
+        shutil.copytree(built / folder, work / folder, symlinks=True,
+                        ignore=shutil.ignore_patterns(".roots"))
+    proc = snakemake(work, generate=False)
+    assert "entries to build" not in proc.stderr, proc.stderr[-3000:]
+    return work

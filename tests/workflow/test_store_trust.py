@@ -18,7 +18,7 @@ from biorepro import config as cfg
 from biorepro.data.frames import ExtractParams, extract_video
 from biorepro.plan import build_plan
 from biorepro.store.entries import PROVENANCE, QUARANTINE, check_entry
-from tests.workflow.smk import make_workdir, planned_jobs, snakemake
+from tests.workflow.smk import make_workdir, planned_jobs, snakemake, tiny_workdir
 
 BIN = Path(sys.executable).parent
 SMALL = {"seeds": [0], "train": {"epochs": 1}}
@@ -84,11 +84,8 @@ def test_variants_differing_in_each_extraction_parameter_get_their_own_frames(tm
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    """A finished small run."""
-    work = make_workdir(tmp_path_factory.mktemp("trust"))
-    conf = write_config(work, "small.yaml", SMALL)
-    snakemake(work, configfiles=conf)
-    return work, conf
+    """A working directory of a finished run of the tiny configuration."""
+    return tiny_workdir(tmp_path_factory, "trust"), ("config/tiny.yaml",)
 
 
 def test_published_entries_are_read_only_and_the_view_is_a_copy(run):
@@ -146,12 +143,12 @@ def test_same_size_damage_stops_the_job_that_reads_it(run):
     writable(tensors)
     original = images.read_bytes()
     images.write_bytes(original[:128] + bytes(len(original) - 128))
-    more = write_config(work, "seed1.yaml", {**SMALL, "seeds": [0, 1]})
+    more = write_config(work, "seed2.yaml", {"seeds": [0, 1, 2]})
     proc = snakemake(work, configfiles=more, check=False)
     text = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "train/images.npy has other content" in text, text[-3000:]
     assert not any(e.published for e in plan_of(work, more).experiments["tiny"].train.values()
-                   if e.ingredients["params"]["seeds"]["init"] == 1)
+                   if e.ingredients["params"]["seeds"]["init"] == 2)
     proc = biorepro(work, "fsck", "--repair", "--configfile", *more)
     assert proc.returncode == 1 and "train/images.npy" in proc.stdout
     snakemake(work, configfiles=more)
@@ -173,6 +170,7 @@ def test_an_edited_provenance_is_damage(run):
     assert check_entry(metrics).ok
 
 
+@pytest.mark.slow  # over a minute: two runs of their own, one killed while it trains
 def test_a_failed_job_of_one_run_keeps_the_entry_another_run_published(tmp_path):
     """Run B plans a training entry while it is missing; run A publishes it; B's job is
     then killed. Snakemake removes the failed job's outputs: they are B's receipts, never
