@@ -103,29 +103,30 @@ class Entry:
     deps: dict = field(default_factory=dict)
     what: str = ""
     runtime: dict = field(default_factory=dict)  # how the job runs (not in the key)
-    _content: str | None = field(default=None, repr=False)
 
-    @property
+    @cached_property
     def path(self) -> str | None:
         """Its store path (None while its key is not known)."""
         return None if self.key is None else str(entry_path(self.store, self.stage, self.key))
 
-    @property
+    @cached_property
     def published(self) -> bool:
-        """Whether the entry is in the store (complete, with its provenance)."""
+        """Whether the entry is in the store (complete, with its provenance) when the
+        plan first asks: a plan is one snapshot of the store, so that every rule and
+        input of a run sees the same state."""
         return self.key is not None and is_published(self.path)
 
-    @property
+    @cached_property
     def content(self) -> str | None:
         """Its content digest when it is in the store (what its descendants' keys take)."""
-        if self._content is None and self.published:
-            try:
-                self._content = content_digest(self.path)
-            except (OSError, ValueError, KeyError, TypeError):
-                return None  # a damaged record: Plan.damaged names it
-        return self._content
+        if not self.published:
+            return None
+        try:
+            return content_digest(self.path)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # a damaged record: Plan.damaged names it
 
-    @property
+    @cached_property
     def upstream(self) -> list[Entry]:
         """The store entries it is built from."""
         entries = {d.recipe: d for d in tree_leaves(self.deps) if isinstance(d, Entry)}
@@ -182,13 +183,15 @@ def make_entry(store: str, stage: str, params: dict, deps: dict, *, what: str = 
     def ingr(inputs):
         return ingredients(stage, code["code"], code["versions"], params, inputs)
 
-    recipe = derive_key(ingr(map_tree(deps, lambda d: d.digest if isinstance(d, Source)
-                                      else d.recipe)))
+    by_recipe = map_tree(deps, lambda d: d.digest if isinstance(d, Source) else d.recipe)
+    recipe = derive_key(ingr(by_recipe))
     content = map_tree(deps, lambda d: d.digest if isinstance(d, Source) else d.content)
     known = all(c is not None for c in tree_leaves(content))
     key_ingredients = ingr(content if known else None)
-    return Entry(stage, recipe, derive_key(key_ingredients) if known else None, store,
-                 key_ingredients, deps, what, runtime or {})
+    # Built from sources only, its key's ingredients are its recipe's.
+    key = (None if not known else recipe if content == by_recipe
+           else derive_key(key_ingredients))
+    return Entry(stage, recipe, key, store, key_ingredients, deps, what, runtime or {})
 
 
 def _check_inputs(stage: str, deps: dict) -> None:
@@ -350,10 +353,8 @@ def dataset_records(conf: dict) -> dict[str, list[VideoRecord]]:
             root = synthetic.generated_dataset(ds["root"], ds["synthetic"])
         chosen = [str(f) for f in ds["folds"] or protocols.folds(protocols.load_card(card),
                                                                  protocol)]
-        by_fold = {fold: protocols.card_records(card, root, protocol, fold,
-                                                split_seed=ds["split_seed"],
-                                                extensions=ds["extensions"])
-                   for fold in chosen}
+        by_fold = protocols.card_folds(card, root, protocol, chosen,
+                                       split_seed=ds["split_seed"], extensions=ds["extensions"])
     for records in by_fold.values():
         ingest.check_unique_ids(records)
         splitting.require_classes(records)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -89,9 +90,10 @@ def _value(rule, attrs: dict, path: Path, what: str) -> str:
     return rule["map"][value]
 
 
-def _parse(card: dict, path: Path, root: Path) -> tuple[str, dict, dict] | None:
-    """``(relative path, attributes, matching file rule)``; None for an ignored file."""
-    rel = path.relative_to(root).with_suffix("").as_posix()
+def _parse(card: dict, path: str, root: str) -> tuple[str, dict, dict] | None:
+    """``(relative path, attributes, matching file rule)``; None for an ignored file
+    (``path`` is under ``root``, which ends with a separator)."""
+    rel = os.path.splitext(path[len(root):])[0].replace(os.sep, "/")
     if any(p.fullmatch(rel) for p in card["_ignore"]):
         return None
     for pattern, rule in card["_patterns"]:
@@ -153,17 +155,29 @@ def _carve_devel(records: list[dict], fraction: float, seed: int) -> None:
 def card_records(name: str, root: str | Path, protocol: str | None, fold: str = SINGLE_FOLD,
                  *, split_seed: int = 0, extensions: list[str] | None = None) -> list[VideoRecord]:
     """The records of ``fold`` of ``protocol`` of database ``name`` under ``root``."""
+    return card_folds(name, root, protocol, [fold], split_seed=split_seed,
+                      extensions=extensions)[fold]
+
+
+def card_folds(name: str, root: str | Path, protocol: str | None, fold_names: list[str],
+               *, split_seed: int = 0,
+               extensions: list[str] | None = None) -> dict[str, list[VideoRecord]]:
+    """The records of each of ``fold_names`` of ``protocol`` of database ``name`` under
+    ``root``, by fold (the tree is read and its names parsed once for all folds)."""
     card, root = load_card(name), Path(root)
     if not root.is_dir():
         raise DatasetError(f"dataset.root ({card['title']}): folder {root} does not exist")
     proto, spec = protocol_spec(card, protocol)
-    if fold not in folds(card, proto):
-        raise DatasetError(f"config key 'dataset.folds': {proto} of {card['title']} has no "
-                           f"fold {fold!r}; its folds: {', '.join(folds(card, proto))}")
+    for fold in fold_names:
+        if fold not in folds(card, proto):
+            raise DatasetError(f"config key 'dataset.folds': {proto} of {card['title']} has "
+                               f"no fold {fold!r}; its folds: {', '.join(folds(card, proto))}")
     subject_split = _subject_lists(card, root)
+    prefix = os.path.join(os.fspath(root), "")
+    ann = card.get("annotations")
     found = []
     for path in videos(root, extensions or card["extensions"]):
-        parsed = _parse(card, path, root)
+        parsed = _parse(card, os.fspath(path), prefix)
         if parsed is None:
             continue
         rel, attrs, rule = parsed
@@ -173,25 +187,32 @@ def card_records(name: str, root: str | Path, protocol: str | None, fold: str = 
         subject = _value(card["subject"], attrs, path, "subject")
         split = (_value(card["split"], attrs, path, "split") if "split" in card
                  else subject_split.get(subject.lstrip("0") or "0", ""))
-        found.append({"path": path, "rel": rel, "attrs": attrs, "label": label,
-                      "subject": subject, "split": split,
+        found.append({"path": path, "id": video_id(path, root), "attrs": attrs,
+                      "label": label, "subject": subject, "split": split,
                       "attack_type": _value(rule["attack_type"], attrs, path, "attack type")
-                      if label == "attack" else ""})
+                      if label == "attack" else "", "annotations": _annotation(root, ann, rel)})
+    if not found:
+        raise DatasetError(f"no {card['title']} videos with extensions "
+                           f"{extensions or card['extensions']} found under {root}")
+    return {fold: _fold_records(card, spec, root, fold, found, split_seed)
+            for fold in fold_names}
+
+
+def _fold_records(card: dict, spec: dict, root: Path, fold: str, found: list[dict],
+                  split_seed: int) -> list[VideoRecord]:
+    """The records of ``fold``: the videos its lists name, with the lists' splits, or
+    every video found with its split (devel carved when the card says so)."""
     if "lists" in spec:
         found = _apply_lists(card, spec, root, fold, found)
     elif card.get("devel", "given") == "carve":
+        found = [dict(r) for r in found]
         _carve_devel(found, card["devel_fraction"], split_seed)
     unassigned = [r["path"] for r in found if r["split"] not in SPLITS]
     if unassigned:
         raise DatasetError(f"{unassigned[0]}: no split for this video in {card['title']} "
                            f"({len(unassigned)} such videos); check the subject lists")
-    if not found:
-        raise DatasetError(f"no {card['title']} videos with extensions "
-                           f"{extensions or card['extensions']} found under {root}")
-    ann = card.get("annotations")
-    return [VideoRecord(video_id(r["path"], root), str(r["path"]), r["label"], r["subject"],
-                        r["split"], r["attack_type"], _annotation(root, ann, r["rel"]))
-            for r in found]
+    return [VideoRecord(r["id"], str(r["path"]), r["label"], r["subject"], r["split"],
+                        r["attack_type"], r["annotations"]) for r in found]
 
 
 def _annotation(root: Path, ann: dict | None, rel: str) -> str:
