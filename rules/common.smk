@@ -1,5 +1,6 @@
 # Plan, validation and input functions shared by every rule.
 
+import gc
 import json
 import os
 import shutil
@@ -49,6 +50,8 @@ try:
     )
 except (Refusal, OSError) as err:
     raise WorkflowError(f"biorepro: {err}") from None
+# The plan lives as long as the run: no garbage collection pass walks its objects again.
+gc.freeze()
 EXPERIMENTS = PLAN.experiments
 if not workflow.remote_exec and (_pending := format_pending(PLAN)):
     print(f"biorepro: {_pending}", file=sys.stderr)
@@ -128,19 +131,39 @@ def job_entries(stage, wildcards):
     return JOBS[stage][wildcards.recipe]
 
 
+def per_job(function):
+    """An input function computed once per job (Snakemake asks several times)."""
+    done = {}
+
+    def once(wildcards):
+        if wildcards.recipe not in done:
+            done[wildcards.recipe] = function(wildcards)
+        return done[wildcards.recipe]
+
+    return once
+
+
 def job_inputs(stage):
-    """Input function: what the entries of a job are built from, the sources (videos:
-    ``ancient``, their content is in the key) and the entries."""
-    return lambda wildcards: [
-        ancient(d.path) if isinstance(d, Source) else target(d)
-        for e in job_entries(stage, wildcards)
-        for d in {id(d): d for d in tree_leaves(e.deps)}.values()
-    ]
+    """Input function: the entries a job's entries are built from. Sources (videos) are
+    not inputs: their content is in the job's name (the recipes), planning has read
+    every one, and thousands of them would only slow Snakemake down. Each input once
+    (a split waits for one receipt per extraction batch, not one per video)."""
+
+    def inputs(wildcards):
+        found = {}
+        for e in job_entries(stage, wildcards):
+            for d in tree_leaves(e.deps):
+                if not isinstance(d, Source):
+                    path = target(d)
+                    found.setdefault(str(path), path)
+        return list(found.values())
+
+    return per_job(inputs)
 
 
 def job_list(stage):
     """Input function: the jobs the rule's script runs (biorepro.jobs.run.run_jobs)."""
-    return lambda wildcards: [e.job(receipt) for e in job_entries(stage, wildcards)]
+    return per_job(lambda wildcards: [e.job(receipt) for e in job_entries(stage, wildcards)])
 
 
 def job_runtime(stage, name, default):
@@ -154,6 +177,10 @@ def job_resources(stage):
     the memory its entries ask for, and a GPU for a job that runs on one."""
     declared = STAGES[stage].resources
     return {
+        # Snakemake's default disk_mb is twice the inputs' size, which here are receipts
+        # and entry folders (no measure of a job's disk, and costly to stat at thousands
+        # of jobs): its floor, unless the declaration says more.
+        "disk_mb": 1000,
         **declared,
         "mem_mb": job_runtime(stage, "mem_mb", declared.get("mem_mb", 1000)),
         "gpu": lambda wildcards: gpus(job_entries(stage, wildcards)[0]),
@@ -306,4 +333,5 @@ def all_targets():
     e.g. after reverting a config change, it shows the entries of the configuration in
     force again), and every planned entry missing from the store (so that one removed
     from it, e.g. quarantined by ``biorepro fsck --repair``, is rebuilt)."""
-    return [receipt(e) for e in PLAN.missing()] + [results_dir(n) for n in VIEWS]
+    jobs = dict.fromkeys(receipt(e) for e in PLAN.missing())  # each job's receipt once
+    return [*jobs, *(results_dir(n) for n in VIEWS)]
