@@ -73,6 +73,14 @@ def test_plan(tmp_path):
             rf"CPU {NUM}x$", out, 2)
 
 
+def test_plan_oulu_npu(tmp_path):
+    out = run_toy(tmp_path, "plan.py", "--case", "oulu-npu", "--workdir", str(tmp_path / "work"))
+    numbers(r"^36 videos, Protocol_3 \(6 folds\), 2 seeds: \d+ entries, none built; "
+            rf"build_plan {NUM} s$", out, 1)
+    numbers(rf"^snakemake -n \(everything to do\): .*ratio {NUM}x \(goal <= 2\.0x\), "
+            rf"CPU {NUM}x$", out, 2)
+
+
 def test_seeds_per_process(tmp_path):
     out = run_toy(tmp_path, "seeds_per_process.py")
     numbers(rf"^batched/loop {NUM} \(goal <= 1\.1\), separate/loop {NUM}; batched entries "
