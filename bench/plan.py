@@ -138,10 +138,10 @@ def required_files(stage: str) -> list[str]:
     family declared per value (``{split}/images.npy``), any other field filled with x."""
     out = []
     for f in STAGES[stage].layout.files.values():
-        if f.each is not None:
+        if f.each is not None and f.required:
             field, values = f.each
             out += [f.pattern.replace(f"{{{field}}}", v) for v in values]
-        elif f.required:
+        elif f.required and f.each is None:
             out.append(f.pattern)
     return [re.sub(r"\{[^}]*\}", "x", rel) for rel in out]
 

@@ -103,8 +103,8 @@ def loop(jobs_file: Path) -> None:
     for job in jobs:
         reset()
         params, tensors = job["ingredients"]["params"], job["inputs"]["tensors"]
-        model, _, result = train_seed(tensors, params["seeds"], params, job["runtime"],
-                                      log=lambda message: None)
+        model, _, result, _ = train_seed(tensors, params["seeds"], params, job["runtime"],
+                                         log=lambda message: None)
         for split in ("devel", "test"):
             score_split(model, tensors, split)
         print(result["weights_sha256"], flush=True)

@@ -17,6 +17,7 @@ when its inputs are in the store, else its job resolves it.
 
 from __future__ import annotations
 
+import functools
 import gc
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,8 +60,13 @@ RUN_KEYS = cfg.keys_marked("x-run")
 FRAMEWORKS = {d for dists in BACKENDS.values() for d in dists}
 
 
+LAYOUT_PART = "layout"  # the code ingredient's part that holds the stage's own layout
+
+
 def stage_code(stage: str) -> dict:
-    """Code fingerprint and package versions of ``stage``'s job module (cached). A stage
+    """Code fingerprint and package versions of ``stage``'s job module (cached), with the
+    stage's own layout as a part of the code (the layouts module is fingerprinted by no
+    stage, so that adding a file to one stage's entries reruns that stage only). A stage
     whose key names the Keras backend with its own versions (``params["backend"]``) leaves
     out every backend's, so that a TensorFlow run's key does not change with JAX's
     version, nor a JAX run's with TensorFlow's."""
@@ -68,7 +74,14 @@ def stage_code(stage: str) -> dict:
     versions = fp.versions()
     if STAGES[stage].backend:
         versions = {d: v for d, v in versions.items() if d not in FRAMEWORKS}
-    return {"code": fp.as_dict(), "versions": versions}
+    code = fp.as_dict()
+    code["parts"][LAYOUT_PART] = _layout_digest(stage)
+    return {"code": code, "versions": versions}
+
+
+@functools.cache
+def _layout_digest(stage: str) -> str:
+    return derive_key(STAGES[stage].layout.identity())
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,12 @@ def test_plan_oulu_npu(tmp_path):
             rf"CPU {NUM}x$", out, 2)
 
 
+def test_epoch_scores(tmp_path):
+    out = run_toy(tmp_path, "epoch_scores.py", "--workdir", str(tmp_path / "work"))
+    numbers(rf"^ratio every epoch/not scored {NUM}; default \(every 5\)/not scored {NUM} "
+            r"\(goal <= 1\.1\); same weights: True$", out, 2)
+
+
 def test_seeds_per_process(tmp_path):
     out = run_toy(tmp_path, "seeds_per_process.py")
     numbers(rf"^batched/loop {NUM} \(goal <= 1\.1\), separate/loop {NUM}; batched entries "

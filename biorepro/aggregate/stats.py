@@ -229,7 +229,8 @@ def summarize_seeds(per_seed: pd.DataFrame, *, metrics: list[str] | None = None,
 def per_seed_table(metrics_entries: dict[str, str], level: str) -> pd.DataFrame:
     """One row per (fold, run) at ``level``, from the records of metrics entries keyed
     ``"<fold>/<run>/<level>"``: columns ``fold``, ``run`` (``"<fold>/<run label>"``,
-    unique) and the entry's record (``seed``: the run's label; the seed of each source);
+    unique) and the entry's record but its nested parts (``selection``:
+    :func:`selection_table`; ``seed``: the run's label; the seed of each source);
     folds in the order given, then plain seeds increasing, or a design's runs in the
     order given."""
     rows, order = [], {}
@@ -239,7 +240,8 @@ def per_seed_table(metrics_entries: dict[str, str], level: str) -> pd.DataFrame:
         order.setdefault(fold, len(order))
         if lv == level:
             record = json.loads((Path(path) / METRICS.metrics()).read_text())
-            rows.append({"fold": fold, "run": f"{fold}/{seed}", **record})
+            rows.append({"fold": fold, "run": f"{fold}/{seed}",
+                         **{k: v for k, v in record.items() if not isinstance(v, dict)}})
     table = pd.DataFrame(rows)
     table["_order"] = table["fold"].map(order)
     by = ["_order", "seed"] if all(isinstance(s, int) for s in table["seed"]) else ["_order"]

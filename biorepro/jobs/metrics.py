@@ -6,6 +6,11 @@ chosen by ``params["threshold_from"]``: ``devel`` (the training database's devel
 the default and the only choice that never looks at the test set), ``target-devel``
 (the cross target's own devel set) or ``test`` (the scored test set itself: the
 literature's "test EER" convention, optimistic; the result says so).
+
+When the train entry holds per-epoch scores (``train.score_every``) and the test scores
+are its own, ``selection`` reports every selection rule's test metrics and the optimism
+of the literature's rule (:mod:`biorepro.evaluate.selection`), whatever
+``threshold_from`` is; a diverged run, or scores of another database, have none.
 """
 
 from __future__ import annotations
@@ -14,6 +19,10 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
+from biorepro.evaluate import selection
 from biorepro.evaluate.bobcsv import write_scores
 from biorepro.evaluate.seed import evaluate, read_frame_scores, scores_at_level
 from biorepro.joblog import Log
@@ -41,6 +50,12 @@ def build(job: dict, out: Path, log: Log) -> None:
     result = {"seed": params["seed"], **params["sources"],
               **{k: trained.get(k) for k in TRAIN_FIELDS},
               "threshold_from": threshold_from, **result}
+    if scored == train_entry and trained.get("status") == "ok" and (
+            train_entry / TRAIN.epoch_scores(split="test")).is_file():
+        rows = _selection(train_entry, trained["best_epoch"], params)
+        result["selection"] = {"rules": rows, "optimism": selection.optimism(rows)}
+        log(f"metrics: selection rules over {len(_scored(train_entry))} scored epochs; "
+            f"optimism of the literature's rule {_pct(result['selection']['optimism'])}")
     log(f"metrics: seed {params['seed']} {level} level: devel EER "
         f"{_pct(result['devel_eer'])}, test HTER {_pct(result['test_hter'])} "
         f"({trained.get('status')})")
@@ -48,6 +63,25 @@ def build(job: dict, out: Path, log: Log) -> None:
     for split, frames in (("devel", devel), ("test", test)):
         write_scores(scores_at_level(frames, level, fusion, split),
                      out / METRICS.bob_scores(split=split))
+
+
+def _scored(train_entry: Path) -> list[int]:
+    history = pd.read_csv(train_entry / TRAIN.history())
+    return history.loc[history["scored"] == 1, "epoch"].tolist()
+
+
+def _selection(train_entry: Path, best_epoch: int, params: dict) -> list[dict]:
+    """Every selection rule evaluated on the train entry's per-epoch scores, the epoch
+    training kept taking the entry's own scores (its restored weights)."""
+    epochs, tables = _scored(train_entry), {}
+    for split in ("devel", "test"):
+        final = read_frame_scores(train_entry, split)
+        tables[split] = selection.epoch_tables(
+            final, epochs, np.load(train_entry / TRAIN.epoch_scores(split=split)))
+        tables[split][best_epoch] = final
+    return selection.rules(tables["devel"], tables["test"], best_epoch,
+                           level=params["level"], fusion=params["fusion"] or "mean",
+                           criterion=params["criterion"], target=params["target"])
 
 
 def _pct(x: float) -> str:

@@ -12,10 +12,11 @@ Markdown, LaTeX), the number of seeds a target CI half-width needs (with its ran
 ``randomness`` design, training vs test-set sampling, the expected best of k runs; in
 ``summary.md``, ``why.html`` and the report's ``landing.rst``), figures (metrics
 across seeds, DET curves, score histograms; videos scored by the configured fusion,
-``params["fusion"]``) and, once, the training curves of all seeds; plus the data report
-and a ``summary.md`` that ties them together. Seeds are drawn in increasing order.
-With published numbers (``params["paper"]``), a reported-vs-reproduced table and figure
-(:mod:`biorepro.aggregate.paper`).
+``params["fusion"]``), the selection rules' table when the runs recorded per-epoch
+scores (:mod:`biorepro.aggregate.selection`) and, once, the training curves of all seeds;
+plus the data report and a ``summary.md`` that ties them together. Seeds are drawn in
+increasing order. With published numbers (``params["paper"]``), a reported-vs-reproduced
+table and figure (:mod:`biorepro.aggregate.paper`).
 
 This module reads the inputs and writes the files; what the tables and the Markdown say
 is built in :mod:`biorepro.aggregate` (:mod:`~biorepro.aggregate.summary`,
@@ -31,7 +32,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from biorepro.aggregate import paper, plots, stats, tables, trust, why
+from biorepro.aggregate import paper, plots, selection, stats, tables, trust, why
 from biorepro.aggregate import summary as said
 from biorepro.aggregate.datareport import write_data_report
 from biorepro.evaluate import registry
@@ -126,6 +127,22 @@ def _why_section(job: dict, level: str, per_run: pd.DataFrame, per_seed: pd.Data
             title=f"{name}: best of k runs, {level} level"))
     return [f"### {level.capitalize()} level", "",
             *why.answer(summary, shares, spread, best, st, design, estimable), ""], figures
+
+
+def _selection_section(metrics: dict[str, str], level: str, name: str, st: dict,
+                       out: Path) -> list[str]:
+    """The selection rules' table of ``level`` (:mod:`biorepro.aggregate.selection`), when
+    the runs recorded per-epoch scores; its lines of ``summary.md``."""
+    runs = selection.per_run(metrics, level)
+    if runs.empty:
+        return []
+    summary = selection.summarize(runs, st)
+    paths = tables.write_tables(
+        summary, selection.display(summary), out / SUMMARY.selection.stem(level=level),
+        note=selection.note(st["ci"], st["n_boot"]),
+        caption=f"{name}: test metrics under each selection rule, {level} level",
+        label=f"tab:{name}-selection-{level}")
+    return ["#### Selection rules", "", paths["md"].read_text(), ""]
 
 
 def _report_pages(name: str, levels: dict[str, tuple], cautions: list[str], out: Path) -> None:
@@ -252,6 +269,7 @@ def build(job: dict, out: Path, log: Log) -> None:
                 caption=f"{name}: per fold, {level} level",
                 label=f"tab:{name}-folds-{level}")["md"].read_text()
         md += said.level_lines(level, paths["md"].read_text(), folds_md, diverged, multi)
+        md += _selection_section(inputs["metrics"], level, name, st, out)
         cautions += trust.run_warnings(per_run, level)
         why_lines, why_figures = _why_section(job, level, per_run, per_seed, summary, tests,
                                               estimable, out)

@@ -24,6 +24,8 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
+
 from biorepro.joblog import Log, native_stderr
 from biorepro.store.fingerprint import file_fingerprint
 from biorepro.store.hashing import file_digest
@@ -61,13 +63,15 @@ def build(job: dict, out: Path, log: Log) -> dict:
     log(f"train: seeds {p['seeds']}, backend {p['backend']['name']}, determinism "
         f"{p['determinism']}, threads {p['threads']}, precision {p['precision']}")
     start = time.perf_counter()
-    model, history, result = train_seed(tensors, p["seeds"], p, runtime, log,
-                                        on_gpu=setup["device"] != "cpu")
+    model, history, result, scorer = train_seed(tensors, p["seeds"], p, runtime, log,
+                                                on_gpu=setup["device"] != "cpu")
     save_model(model, out)
     history.to_csv(out / TRAIN.history(), index=False)
     for split in SPLITS_SCORED:
         score_split(model, tensors, split, nan=result["status"] == "diverged").to_csv(
             out / TRAIN.scores(split=split), index=False)
+        if scorer is not None:
+            np.save(out / TRAIN.epoch_scores(split=split), np.stack(scorer.scores[split]))
     (out / TRAIN.result()).write_text(json.dumps(result, indent=2, allow_nan=True) + "\n")
     duration = round(time.perf_counter() - start, 2)
     log(f"train: {result['status']}, {result['epochs_trained']} epochs, weights "

@@ -48,6 +48,8 @@ NOT_FINGERPRINTED = {
     "biorepro.store.entries": "staging, atomic publication, provenance records, checks",
     "biorepro.store.hashing": "digests of files and caches of them (inputs' identity)",
     "biorepro.store.fingerprint": "code fingerprints (the code ingredient itself)",
+    "biorepro.store.layouts": "the files of every stage's entries: each stage's key takes "
+                              "its own layout instead (biorepro.plan.stage_code)",
     "biorepro.jobs.run": "the job adapter: inputs verified, entry published, receipt",
     "biorepro.train.device": "which device a job uses and its record (the platform is "
                              "provenance, compared by verify)",

@@ -50,6 +50,13 @@ class Layout:
         for role, f in files.items():
             setattr(self, role, f)
 
+    def identity(self) -> dict[str, list]:
+        """What of the layout enters its stage's keys: each file's pattern, whether it is
+        required, its family (not its description). This module is no part of any code
+        fingerprint, so a stage's keys change with its own layout only."""
+        return {role: [f.pattern, f.required, list(f.each) if f.each else None]
+                for role, f in self.files.items()}
+
     def role(self, rel: str) -> str | None:
         """The role of the entry file ``rel`` (``None`` when no file of the layout)."""
         return next((role for role, f in self.files.items() if f.matches(rel)), None)
@@ -59,7 +66,7 @@ class Layout:
         out = [f"{rel} is no file of a {self.stage} entry" for rel in rels
                if self.role(rel) is None]
         for f in self.files.values():
-            if f.each is not None:
+            if f.each is not None and f.required:
                 field, values = f.each
                 out += [f"it has no {f(**{field: v})} ({f.doc})" for v in values
                         if f(**{field: v}) not in rels]
@@ -109,11 +116,17 @@ TRAIN = Layout(
     "train",
     architecture=File("model.json", doc="Keras model architecture (JSON)"),
     weights=File("model.safetensors", doc="weights, safetensors format, in model.weights order"),
-    history=File("history.csv", doc="CSV: one row per epoch (loss, accuracy, val_loss, ...)"),
+    history=File("history.csv", doc="CSV: one row per epoch (epoch, phase, loss, accuracy, "
+                                    "val_loss, ...; scored: 1 for the epochs of "
+                                    "epoch_scores_{split}.npy, with train.score_every)"),
     scores=File("scores_{split}.csv", doc="CSV: video_id, subject, label, attack_type, frame, "
                                       "score (probability of bona fide)", each=("split", SCORED)),
     result=File("result.json", doc="JSON: status, epochs_trained, best_epoch, train_accuracy, "
                                "weights_sha256"),
+    epoch_scores=File("epoch_scores_{split}.npy", doc="with train.score_every: float32 E×N, the "
+                                                  "scores at each scored epoch, columns the "
+                                                  "rows of scores_{split}.csv",
+                      required=False, each=("split", SCORED)),
 )
 METRICS = Layout(
     "metrics",
@@ -131,6 +144,10 @@ SUMMARY = Layout(
     summary=File("summary.md", doc="Markdown: every level's table and diverged seeds"),
     table=File("summary_{level}.{ext}", doc="metrics across seeds (csv, md, tex); with folds, "
                                         "each seed's value is its mean over the folds"),
+    selection=File("selection_{level}.{ext}", doc="with train.score_every: each selection rule's "
+                                              "test metrics across seeds and the optimism "
+                                              "of the literature's rule (csv, md, tex)",
+                   required=False),
     folds=File("folds_{level}.{ext}", doc="with folds: per fold, across folds, all runs (csv, md, "
                                       "tex)", required=False),
     per_seed=File("per_seed_{level}.csv", doc="CSV: one row per (fold, seed) run"),
@@ -166,4 +183,3 @@ COMPARE = Layout(
 
 LAYOUTS = {layout.stage: layout for layout in (FRAMES, SPLIT, TENSORS, TRAIN, CROSS, METRICS,
                                                SUMMARY, COMPARE)}
-STAGES = tuple(LAYOUTS)  # in the order data flows through them

@@ -83,8 +83,7 @@ STAGES = {s.name: s for s in (
           "statistics settings, experiment order; the metrics entries' content",
           resources={"mem_mb": 2000, "runtime": 30}),
 )}
-NAMES = tuple(STAGES)  # in the order data flows through them (as layouts.STAGES, which
-# stays in that module because every stage's key covers its code)
+NAMES = tuple(STAGES)  # in the order data flows through them
 
 
 def layout(stage: str) -> Layout | None:

@@ -15,6 +15,12 @@ the backbone stay frozen in both phases: a frozen BatchNorm runs in inference mo
 Keras 3, so the moving statistics the weights were trained with are kept and training
 and inference compute the same function. A run whose loss becomes NaN stops
 (``TerminateOnNaN``), is recorded as ``diverged`` and gets NaN scores: never an error.
+
+With ``score_every`` k > 0, devel and test are scored at the end of every k-th epoch and
+of the last epoch of each phase, before early stopping restores the best weights
+(:class:`EpochScores`): the scores the selection rules are evaluated on
+(:mod:`biorepro.evaluate.selection`). Scoring runs the model in inference mode and
+draws no random number: the weights are those of the run without it.
 """
 
 from __future__ import annotations
@@ -58,6 +64,42 @@ class EpochLog(keras.callbacks.Callback):
                  f"({time.perf_counter() - self.start:.1f} s)")
 
 
+class EpochScores(keras.callbacks.Callback):
+    """Devel and test scores (frames in the order of :func:`score_split`'s table) at the
+    end of every ``every``-th epoch (numbered from 1 across phases) and of a phase's last
+    one; it must come before ``EarlyStopping`` among the callbacks, so that the last
+    epoch is scored before the best weights are restored. One instance records every
+    phase: ``epochs`` lists the epochs scored, ``scores[split]`` one array per epoch."""
+
+    def __init__(self, splits: dict, batch_size: int, every: int):
+        super().__init__()
+        self.splits, self.batch_size, self.every = splits, batch_size, every
+        self.epochs: list[int] = []
+        self.scores: dict[str, list[np.ndarray]] = {split: [] for split in splits}
+        self.first, self.last = 1, None
+
+    def start_phase(self, first_epoch: int) -> EpochScores:
+        """Number the next phase's epochs from ``first_epoch``."""
+        self.first, self.last = first_epoch, None
+        return self
+
+    def on_epoch_end(self, epoch, logs=None):
+        """Score at every ``every``-th epoch."""
+        self.last = self.first + epoch
+        if self.last % self.every == 0:
+            self._score(self.last)
+
+    def on_train_end(self, logs=None):
+        """Score the phase's last epoch, when it was not yet."""
+        if self.last is not None and (not self.epochs or self.epochs[-1] != self.last):
+            self._score(self.last)
+
+    def _score(self, epoch: int) -> None:
+        self.epochs.append(epoch)
+        for split, data in self.splits.items():
+            self.scores[split].append(predict_scores(self.model, data, self.batch_size))
+
+
 def backbone_of(model: keras.Model) -> keras.Model:
     """The layer named ``backbone`` of ``model`` (or of a model nested in it)."""
     for layer in model._flatten_layers(include_self=False):
@@ -80,9 +122,9 @@ def freeze(backbone: keras.Model, unfreeze: int | str = 0) -> None:
 
 
 def _fit_phase(model, phase: str, data, params: dict, rate: float, epochs: int,
-               first_epoch: int, log: Log) -> pd.DataFrame:
+               first_epoch: int, log: Log, scorer: EpochScores | None) -> pd.DataFrame:
     """Fit ``epochs`` epochs numbered from ``first_epoch`` (from 1; their orders follow on
-    from the previous phase's)."""
+    from the previous phase's), scored by ``scorer`` (None: not scored)."""
     train, devel_ds, seeds = data
     train_ds = train_pipeline(train, params["batch_size"], seeds, epochs, first_epoch - 1)
     steps = train_ds.steps_per_epoch
@@ -95,8 +137,9 @@ def _fit_phase(model, phase: str, data, params: dict, rate: float, epochs: int,
     try:
         fit = model.fit(train_ds, epochs=epochs, steps_per_epoch=steps,
                         validation_data=devel_ds, verbose=0, shuffle=False,
-                        callbacks=[keras.callbacks.TerminateOnNaN(), stopper,
-                                   EpochLog(log, epochs, phase)])
+                        callbacks=[keras.callbacks.TerminateOnNaN(),
+                                   *([scorer.start_phase(first_epoch)] if scorer else []),
+                                   stopper, EpochLog(log, epochs, phase)])
     except Exception as err:  # TensorFlow's UnimplementedError, named without importing it
         explained = (kernels.explain_unimplemented(str(err), model)
                      if type(err).__name__ == "UnimplementedError" else None)
@@ -106,6 +149,8 @@ def _fit_phase(model, phase: str, data, params: dict, rate: float, epochs: int,
     history = pd.DataFrame(fit.history)
     history.insert(0, "phase", phase)
     history.insert(0, "epoch", np.arange(first_epoch, first_epoch + len(history)))
+    if scorer is not None:
+        history["scored"] = history["epoch"].isin(scorer.epochs).astype(int)
     return history
 
 
@@ -149,7 +194,10 @@ def check_gpu_kernels(model, params: dict, input_shape) -> None:
 def train_seed(tensor_dir: str | Path, seeds: dict, params: dict, runtime: dict,
                log: Log = print, on_gpu: bool = False):
     """Fit a model from the run's ``seeds`` (``init``, ``order``, ``noise``; see
-    :mod:`biorepro.train.sources`); returns ``(model, history DataFrame, result dict)``.
+    :mod:`biorepro.train.sources`); returns ``(model, history DataFrame, result dict,
+    per-epoch scores)``: the scores an :class:`EpochScores` recorded with
+    ``params["score_every"]`` > 0 (``history``'s ``scored`` column marks its epochs), else
+    None.
     ``runtime`` gives the files the model is read from (``model_file``, ``weights_file``);
     ``on_gpu``: the backend trains on a GPU (:func:`check_gpu_kernels` first).
     Every source is seeded again here; Keras' global state must have been cleared
@@ -166,22 +214,24 @@ def train_seed(tensor_dir: str | Path, seeds: dict, params: dict, runtime: dict,
     log(f"model: {model.count_params():,} parameters")
     batch = params["batch_size"]
     data = (train, CacheBatches(devel, batch), seeds)
+    scorer = (EpochScores({"devel": devel, "test": load_split(tensor_dir, "test")}, batch,
+                          params["score_every"]) if params["score_every"] else None)
     sources.set_global(seeds["noise"], mode)
     tune = params["finetune"]
     if tune is None:
         history = _fit_phase(model, "train", data, params, params["learning_rate"],
-                             params["epochs"], 1, log)
+                             params["epochs"], 1, log, scorer)
     else:
         backbone = backbone_of(model)
         freeze(backbone, 0)
         head = _fit_phase(model, "head", data, params, params["learning_rate"],
-                          tune["head_epochs"], 1, log)
+                          tune["head_epochs"], 1, log, scorer)
         freeze(backbone, tune["unfreeze"])
         log(f"finetune: {sum(math.prod(w.shape) for w in backbone.trainable_weights):,} backbone "
             "parameters unfrozen")
         history = pd.concat([head, _fit_phase(model, "finetune", data, params,
                                               tune["learning_rate"], params["epochs"],
-                                              len(head) + 1, log)], ignore_index=True)
+                                              len(head) + 1, log, scorer)], ignore_index=True)
     diverged = not np.isfinite(history[["loss", "val_loss"]].to_numpy()).all()
     if diverged:
         log("training diverged (NaN loss): scores are NaN")
@@ -194,7 +244,7 @@ def train_seed(tensor_dir: str | Path, seeds: dict, params: dict, runtime: dict,
     result = {"status": "diverged" if diverged else "ok", "seeds": seeds,
               "epochs_trained": len(history), "best_epoch": best,
               "train_accuracy": train_acc, "weights_sha256": weights_fingerprint(model)}
-    return model, history, result
+    return model, history, result, scorer
 
 
 def score_split(model, tensor_dir: str | Path, split: str, batch_size: int = 64,
@@ -203,12 +253,18 @@ def score_split(model, tensor_dir: str | Path, split: str, batch_size: int = 64,
     in cache order (NaN when ``nan``), then those without a face (failures to acquire, in
     the cache's ``fta`` order), NaN, so that evaluation counts them as FTA."""
     data = load_split(tensor_dir, split)
-    if nan or not len(data):
-        scores = np.full(len(data), np.nan)
-    else:
-        scores = model.predict(CacheBatches(data, batch_size, with_labels=False), verbose=0)[:, 0]
+    scores = (np.full(len(data) + len(data.fta), np.nan, np.float32) if nan else
+              predict_scores(model, data, batch_size))
     video = np.concatenate([data.video_index, data.fta[:, 0]])
     table = data.videos.iloc[video].reset_index(drop=True).assign(
         frame=np.concatenate([data.frame_index, data.fta[:, 1]]),
-        score=np.concatenate([scores.astype(np.float64), np.full(len(data.fta), np.nan)]))
+        score=scores.astype(np.float64))
     return table[SCORE_COLUMNS]
+
+
+def predict_scores(model, data, batch_size: int = 64) -> np.ndarray:
+    """The model's scores (float32) of a split's frames: those with an image in cache
+    order, then NaN for each frame without a face (in the cache's ``fta`` order)."""
+    scores = (model.predict(CacheBatches(data, batch_size, with_labels=False), verbose=0)[:, 0]
+              if len(data) else np.zeros(0))
+    return np.concatenate([scores, np.full(len(data.fta), np.nan)]).astype(np.float32)

@@ -76,10 +76,35 @@ def test_same_seed_same_bits_other_seed_other_bits(cache, tmp_path):
         assert sa["score"].equals(sb["score"]) and sa["score"].notna().all()
         assert list(sa.columns) == ["video_id", "subject", "label", "attack_type", "frame",
                                     "score"]
-    assert sorted(prov["files"]) == ["history.csv", "model.json", "model.safetensors",
+    assert sorted(prov["files"]) == ["epoch_scores_devel.npy", "epoch_scores_test.npy",
+                                     "history.csv", "model.json", "model.safetensors",
                                      "result.json", "scores_devel.csv", "scores_test.csv"]
     assert prov["observed"]["device"] == "cpu" and prov["observed"]["duration_s"] > 0
     assert "duration_s" not in a and "determinism" not in a  # observed, not computed
+
+
+def test_epoch_scores_change_no_weight_and_the_kept_epoch_scores_as_the_entry(cache, tmp_path):
+    """``train.score_every``: scoring at epochs draws nothing (the weights are the unscored
+    run's); every k-th epoch and the last are scored, and the epoch training keeps scores
+    exactly as the entry's final model."""
+    overrides = {"epochs": 5, "patience": 5}
+    plain, _, _, plain_dir = run_job(cache, tmp_path / "off", 3, score_every=0, **overrides)
+    scored, _, log, out = run_job(cache, tmp_path / "every2", 3, score_every=2, **overrides)
+    assert scored["weights_sha256"] == plain["weights_sha256"]
+    assert not list(plain_dir.glob("epoch_scores_*"))
+    history = pd.read_csv(out / "history.csv")
+    assert history.loc[history["scored"] == 1, "epoch"].tolist() == [2, 4, 5]
+    assert "scored" not in pd.read_csv(plain_dir / "history.csv")
+    every, _, _, out1 = run_job(cache, tmp_path / "every1", 3, score_every=1, **overrides)
+    for split in ("devel", "test"):
+        by_epoch = np.load(out / f"epoch_scores_{split}.npy")
+        final = pd.read_csv(out / f"scores_{split}.csv")["score"].to_numpy()
+        assert by_epoch.dtype == np.float32 and by_epoch.shape == (3, len(final))
+        all_epochs = np.load(out1 / f"epoch_scores_{split}.npy")
+        assert np.array_equal(all_epochs[[1, 3, 4]], by_epoch)  # the same epochs' scores
+        kept = all_epochs[every["best_epoch"] - 1].astype(np.float64)
+        assert np.array_equal(kept, final)
+        assert not np.array_equal(all_epochs[0], all_epochs[-1])
 
 
 def test_runs_trained_in_one_process_are_the_runs_trained_alone(cache, strict_entry, tmp_path):

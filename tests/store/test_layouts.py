@@ -60,7 +60,21 @@ def test_the_layouts_splits_are_the_datasets():
     assert layouts.SPLITS == SPLITS
 
 
-def test_the_stages_are_declared_in_the_layouts_order():
+def test_every_stage_has_a_layout_and_its_keys_take_its_own_only(monkeypatch):
+    from biorepro import plan
     from biorepro.store import layouts, stages
 
-    assert stages.NAMES == layouts.STAGES
+    assert set(stages.NAMES) == set(layouts.LAYOUTS)
+    before = {s: plan.stage_code(s)["code"] for s in stages.NAMES}
+    assert all(before[s]["parts"][plan.LAYOUT_PART] for s in stages.NAMES)
+    more = Layout("train", **TRAIN.files, extra=File("extra.npy", doc="a new file"))
+    monkeypatch.setitem(layouts.LAYOUTS, "train", more)
+    plan._layout_digest.cache_clear()
+    try:
+        after = {s: plan.stage_code(s)["code"] for s in stages.NAMES}
+    finally:
+        plan._layout_digest.cache_clear()
+    assert [s for s in stages.NAMES if after[s] != before[s]] == ["train"]
+    reworded = Layout("train", **{**TRAIN.files, "history": File(
+        TRAIN.history.pattern, doc="other words")})
+    assert reworded.identity() == TRAIN.identity()

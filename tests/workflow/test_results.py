@@ -46,6 +46,18 @@ def test_full_run_publishes_results(tmp_path_factory):
     for stage in ("frames", "split", "tensors"):
         assert any((store / stage).iterdir()), stage
     assert not list(store.glob("*/.tmp-*")), "temporary entries left behind"
+    # every selection rule from the runs' per-epoch scores, beside the optimism
+    rules = pd.read_csv(view / "selection_video.csv")
+    assert len(rules) == 7 and (rules["n"] == 2).all()
+    assert rules["checkpoint"].tolist()[-1] == "optimism"
+    per_seed = {json.loads((m / "metrics.json").read_text())["seed"]: m
+                for m in (store / "metrics").iterdir()
+                if json.loads((m / "metrics.json").read_text())["level"] == "video"}
+    optimisms = [json.loads((m / "metrics.json").read_text())["selection"]["optimism"]
+                 for m in per_seed.values()]
+    assert rules["test_hter_mean"].iloc[-1] == pytest.approx(sum(optimisms) / 2)
+    summary = (view / "summary.md").read_text()
+    assert "#### Selection rules" in summary and "honest rule minus the literature" in summary
 
 
 def test_every_figure_of_the_view_reads_well(work):
