@@ -27,6 +27,7 @@ from pathlib import Path
 from biorepro import config as cfg
 from biorepro.data import ingest, protocols, splitting
 from biorepro.data.faces import detector_identity
+from biorepro.data.imageio import IMAGE_EXTENSIONS
 from biorepro.data.records import VideoRecord
 from biorepro.data.split_folders import check_leakage
 from biorepro.store.entries import (
@@ -352,17 +353,19 @@ def dataset_records(conf: dict) -> dict[str, list[VideoRecord]]:
     without folds has the single fold :data:`biorepro.data.protocols.SINGLE_FOLD`)."""
     ds = conf["dataset"]
     kind = ds["kind"]
-    if kind in ("folders", "manifest"):
-        records = (ingest.folders(Path(ds["root"]), ds["bonafide_class"],
-                                  ds["extensions"] or ingest.EXTENSIONS, ds["subject_regex"])
-                   if kind == "folders" else
-                   ingest.manifest(Path(ds["manifest"]), ds["allow_outside_root"]))
+    read = card_of(ds)
+    if read is None:
+        records = (ingest.manifest(Path(ds["manifest"]), ds["allow_outside_root"])
+                   if kind == "manifest" else
+                   ingest.folders(Path(ds["root"]), ds["bonafide_class"],
+                                  ds["extensions"] or (IMAGE_EXTENSIONS if kind == "images"
+                                                       else ingest.EXTENSIONS),
+                                  ds["subject_regex"]))
         by_fold = {protocols.SINGLE_FOLD: splitting.assign_splits(
             records, ds["split_fractions"], ds["split_seed"])}
     else:
-        card, root, protocol = kind, ds["root"], ds["protocol"]
-        if kind == "synthetic":  # the generator writes the Replay-Attack layout
-            card, protocol = "replay-attack", "grandtest"
+        card, root, protocol = read
+        if kind == "synthetic":
             root = synthetic.generated_dataset(ds["root"], ds["synthetic"])
         chosen = [str(f) for f in ds["folds"] or protocols.folds(protocols.load_card(card),
                                                                  protocol)]
@@ -372,6 +375,17 @@ def dataset_records(conf: dict) -> dict[str, list[VideoRecord]]:
         ingest.check_unique_ids(records)
         splitting.require_classes(records)
     return by_fold
+
+
+def card_of(ds: dict) -> tuple[str, str, str | None] | None:
+    """``(card, root, protocol)`` a ``dataset`` section is read through (the synthetic
+    dataset: the Replay-Attack layout its generator writes); None for a dataset of
+    folders, images or a manifest."""
+    if ds["kind"] in ("folders", "images", "manifest"):
+        return None
+    if ds["kind"] == "synthetic":
+        return "replay-attack", ds["root"], "grandtest"
+    return ds["kind"], ds["root"], ds["protocol"]
 
 
 def train_params(conf: dict, digest) -> tuple[dict, dict]:
@@ -390,9 +404,16 @@ def train_params(conf: dict, digest) -> tuple[dict, dict]:
 
 def frames_params(conf: dict, digest) -> dict:
     """The ``extract`` settings that enter frames keys, with the face detector's identity
-    (``detector``, for ``crop: face``/``mtcnn``); ``digest(path)`` gives a file's SHA-256."""
+    (``detector``, for ``crop: face``/``mtcnn``) or the format of the dataset's annotation
+    files (``annotation_format``, for ``crop: annotations``: its card's);
+    ``digest(path)`` gives a file's SHA-256."""
     params = stage_params(conf, "frames")
-    detector = detector_identity(conf["extract"]["crop"], digest)
+    crop = conf["extract"]["crop"]
+    if crop == "annotations":
+        read = card_of(conf["dataset"])
+        return {**params, "annotation_format": protocols.annotation_format(
+            read[0] if read else None)}
+    detector = detector_identity(crop, digest)
     return params if detector is None else {**params, "detector": detector}
 
 
@@ -597,8 +618,9 @@ def build_plan(config: dict) -> Plan:
                         raise cfg.ConfigError(
                             f"config key 'evaluate.cross[{i}].dataset.folds': the target "
                             f"{target['name']} has folds {', '.join(records)}; name one")
-                    targets[target["name"]] = _split_entry(
-                        base["store"], conf, next(iter(records.values())), digests,
+                    targets[target["name"]] = _split_entry(  # its frames: its dataset's
+                        base["store"], {**conf, "dataset": cross_config(target, i)["dataset"]},
+                        next(iter(records.values())), digests,
                         f"cross target {target['name']}", cache.digest, made)
                 records, digests = load(conf)
                 by_split = {None: records}

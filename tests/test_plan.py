@@ -283,3 +283,30 @@ def test_an_entry_is_built_only_from_what_its_stage_declares(tmp_path):
         make_entry(str(tmp_path), "train", {}, {"split": tensors})
     with pytest.raises(ValueError, match=r"built from tensors \(tensors\)"):
         make_entry(str(tmp_path), "split", {}, {"tensors": tensors})
+
+
+def test_a_folder_of_images_is_read_with_image_extensions(tmp_path):
+    from biorepro.plan import dataset_records
+
+    for split in ("train", "devel", "test"):
+        for cls in ("bonafide", "print"):
+            for i in range(2):
+                touch(tmp_path / "faces" / split / cls / f"{split}{cls}{i}.JPG")
+        touch(tmp_path / "faces" / split / "bonafide" / "clip.mov")  # not an image
+    conf = cfg.validate({"dataset": {"kind": "images", "root": str(tmp_path / "faces")}})
+    records = dataset_records(conf)["all"]
+    assert len(records) == 12 and all(r.path.endswith(".JPG") for r in records)
+    assert {r.attack_type for r in records if r.label == "attack"} == {"print"}
+
+
+def test_annotation_format_comes_from_the_card_and_enters_frames_keys(tmp_path):
+    from biorepro.plan import frames_params
+
+    def params(kind, crop="annotations"):
+        return frames_params(cfg.validate({"dataset": {"kind": kind},
+                                           "extract": {"crop": crop}}), None)
+
+    assert params("celeba-spoof")["annotation_format"] == "celeba-spoof"
+    assert params("replay-attack")["annotation_format"] == "frames"
+    assert params("folders")["annotation_format"] == "frames"
+    assert "annotation_format" not in params("celeba-spoof", crop="center")

@@ -14,6 +14,8 @@ Annotation files (``read_annotations``): a ``.csv`` file has a header with the c
 ``frame x y width height`` separated by blanks, or in Replay-Mobile's (``faceloc/rect``,
 ``bob.db.replaymobile``): ``x y width height``, the line number (from 0) being the frame
 number; a file uses one of the two throughout. Values are rounded to the nearest pixel.
+Those are the ``frames`` format of :data:`ANNOTATION_FORMATS`; a dataset card may name
+another (``celeba-spoof``: :func:`read_celeba_box`).
 
 Detectors: ``face`` is OpenCV's frontal-face Haar cascade; ``mtcnn`` is the ``mtcnn``
 package's three-stage network, loaded from the weight files shipped inside the package
@@ -92,6 +94,47 @@ def read_annotations(path: str | os.PathLike) -> dict[int, Box]:
                                   + ("negative" if frame < 0 else "listed twice"))
         boxes[frame] = box
     return boxes
+
+
+ANNOTATION_FORMATS = {
+    "frames": "a box per frame number (read_annotations)",
+    "celeba-spoof": "one box for the image, in a 224x224 rescaling of it (read_celeba_box)",
+}
+CELEBA_SIDE = 224  # CelebA-Spoof's boxes are given in the image rescaled to 224 x 224
+
+
+def read_celeba_box(path: str | os.PathLike) -> tuple[float, float, float, float]:
+    """The box of a CelebA-Spoof ``*_BB.txt`` file: its first line ``x y width height
+    score``, in the image rescaled to :data:`CELEBA_SIDE` pixels square."""
+    path = Path(path)
+    try:
+        fields = path.read_text(encoding="utf-8-sig").split("\n", 1)[0].split()
+        if len(fields) != 5:
+            raise ValueError(f"{len(fields)} fields instead of 5")
+        x, y, w, h = (float(v) for v in fields[:4])
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise AnnotationError(f"annotation file {path}, line 1: expected 'x y width height "
+                              f"score' ({err})") from None
+    return x, y, w, h
+
+
+def annotation_boxes(path: str | os.PathLike,
+                     fmt: str | None) -> Callable[[np.ndarray, int], Box | None]:
+    """``locate(frame, frame number) -> box or None`` from the annotation file ``path``
+    in format ``fmt`` (:data:`ANNOTATION_FORMATS`; None: ``frames``)."""
+    if fmt in (None, "frames"):
+        boxes = read_annotations(path)
+        return lambda _frame, number: boxes.get(number)
+    if fmt == "celeba-spoof":
+        x, y, w, h = read_celeba_box(path)
+
+        def scaled(frame: np.ndarray, number: int) -> Box | None:
+            sy, sx = frame.shape[0] / CELEBA_SIDE, frame.shape[1] / CELEBA_SIDE
+            return (round(x * sx), round(y * sy), round(w * sx), round(h * sy)) if number == 0 \
+                else None
+
+        return scaled
+    raise ValueError(f"annotation format {fmt!r}: one of {', '.join(ANNOTATION_FORMATS)}")
 
 
 def is_face(box: Box | None, height: int, width: int) -> bool:

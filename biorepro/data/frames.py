@@ -16,6 +16,9 @@ centre-cropped). Both are counted in ``faces_missed``.
 
 A video whose stream ends before its container says (``Frames.truncated``: a partial file)
 is bad even when its chosen frames decode: the frame choice would rest on a cut-off video.
+
+A still image (:mod:`biorepro.data.imageio`) is its only frame, frame 0, whatever
+``n_frames`` or ``fps`` say; cropping and face finding are the same.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from biorepro.data.faces import Box, haar_face, is_face, mtcnn_face, read_annotations
+from biorepro.data.faces import Box, annotation_boxes, haar_face, is_face, mtcnn_face
+from biorepro.data.imageio import is_image, read_image
 from biorepro.data.videoio import BadVideoError, read_frames
 from biorepro.store.layouts import FRAMES
 
@@ -46,7 +50,9 @@ class ExtractParams:
     what a frame without a face gets; ``min_face_confidence`` of an MTCNN detection;
     ``detector`` the identity of the
     ``face``/``mtcnn`` detector the entry was planned with (see
-    :func:`biorepro.data.faces.detector_identity`; checked by the job, unused here)."""
+    :func:`biorepro.data.faces.detector_identity`; checked by the job, unused here);
+    ``annotation_format`` how the annotation files of ``crop: annotations`` are read (a
+    key of :data:`biorepro.data.faces.ANNOTATION_FORMATS`, the dataset card's)."""
     n_frames: int | None
     fps: float | None
     crop: str
@@ -55,6 +61,7 @@ class ExtractParams:
     no_face: str
     min_face_confidence: float
     detector: dict | None = None
+    annotation_format: str | None = None
 
     @classmethod
     def from_config(cls, conf: dict) -> ExtractParams:
@@ -116,8 +123,7 @@ def face_locator(params: ExtractParams, annotations: str | Path | None = None,
         if not annotations:
             raise ValueError(f"video {video}: extract.crop is annotations but it has no "
                              "annotation file; give one, or choose another extract.crop")
-        boxes = read_annotations(annotations)
-        return lambda _frame, number: boxes.get(number)
+        return annotation_boxes(annotations, params.annotation_format)
     return None
 
 
@@ -142,7 +148,7 @@ def extract_video(path: str | Path, out_dir: str | Path, params: ExtractParams,
                                 f"{params.n_frames}; remove it or lower extract.n_frames")
         return params.frame_indices(times)
 
-    video = read_frames(path, choose)
+    video = read_image(path) if is_image(path) else read_frames(path, choose)
     if video.truncated:
         raise BadVideoError(path, f"truncated ({video.truncated}): the file was cut short, "
                             "as by an interrupted copy; copy it again from its source, or "

@@ -15,6 +15,11 @@ states how the database's layout maps to records, and what its literature report
   ``list_key`` (the template over the attributes that the list's names match) and
   ``list_format`` (``{separator, name_column}``; columns counted from 0).
 - ``subject_lists``: ``{split: file}`` of subject ids, one per line (MSU-MFSD).
+- ``labels``: JSON label files (CelebA-Spoof's ``metas/``): ``files`` (paths under the
+  root), each a mapping of a file's path relative to the root (with its extension) to a
+  label vector; ``fields: {attribute: index}`` adds those vector entries to the file's
+  attributes (a file no label file lists is an error naming it); ``agree: {field, map}``
+  requires that attribute to give the label the file's pattern gives.
 - ``devel``: ``given`` (the database has a devel set) or ``carve`` (it has not: devel
   is carved from train, subject-disjoint, ``devel_fraction`` of the train subjects
   ranked by a hash of ``(dataset.split_seed, subject)``, as
@@ -23,8 +28,9 @@ states how the database's layout maps to records, and what its literature report
   folds}``: ``attacks`` keeps the attacks whose attributes take those values (bona fide
   videos are kept), ``videos`` filters every video, ``folds`` lists fold names (a
   protocol without folds has the single fold :data:`SINGLE_FOLD`).
-- ``annotations``: ``{path: <template>}``, the per-frame face-location file of a video
-  (``{relpath}``: its relative path without extension), used when it exists.
+- ``annotations``: ``{path: <template>, format}``, the face-location file of a video
+  (``{relpath}``: its relative path without extension), used when it exists; ``format``:
+  how it is read (:data:`biorepro.data.faces.ANNOTATION_FORMATS`, default ``frames``).
 - ``threshold``, ``report``, ``sources``: what the literature does, and where each fact
   comes from (shown in ``docs/protocols.md``; not used in computations).
 """
@@ -33,6 +39,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 import re
 from pathlib import Path
@@ -62,6 +69,13 @@ def load_card(name: str) -> dict:
     card["_patterns"] = [(re.compile(f["pattern"]), f) for f in card["files"]]
     card["_ignore"] = [re.compile(p) for p in card.get("ignore", [])]
     return card
+
+
+def annotation_format(name: str | None) -> str:
+    """How the annotation files of database ``name`` are read (its card's
+    ``annotations.format``; ``frames`` without one, or for a dataset without card)."""
+    return (load_card(name).get("annotations") or {}).get("format", "frames") if name \
+        else "frames"
 
 
 def protocol_spec(card: dict, protocol: str | None) -> tuple[str, dict]:
@@ -141,6 +155,46 @@ def _subject_lists(card: dict, root: Path) -> dict[str, str]:
     return split_of
 
 
+def _label_vectors(card: dict, root: Path) -> dict[str, list] | None:
+    """Every label vector of the card's ``labels`` files, by file path (None: no labels)."""
+    spec = card.get("labels")
+    if spec is None:
+        return None
+    vectors: dict[str, list] = {}
+    for name in spec["files"]:
+        path = root / name
+        try:
+            vectors.update(json.loads(path.read_text()))
+        except FileNotFoundError:
+            raise DatasetError(f"label file {path} does not exist (dataset.root must be the "
+                               f"{card['title']} top folder, with its {name})") from None
+        except (OSError, ValueError) as err:
+            raise DatasetError(f"label file {path}: cannot be read as JSON ({err})") from None
+    return vectors
+
+
+def _label_attributes(card: dict, vectors: dict[str, list], path: str, prefix: str,
+                      label: str) -> dict[str, str]:
+    """The attributes the label files give the file ``path`` (see ``labels``)."""
+    spec, rel = card["labels"], path[len(prefix):].replace(os.sep, "/")
+    vector = vectors.get(rel)
+    if vector is None:
+        raise DatasetError(f"{path}: not listed in the label files "
+                           f"({', '.join(spec['files'])}); is dataset.root the "
+                           f"{card['title']} top folder?")
+    try:
+        attrs = {name: str(vector[i]) for name, i in spec["fields"].items()}
+    except (IndexError, TypeError):
+        raise DatasetError(f"{path}: its label vector {vector!r} has no entries "
+                           f"{sorted(spec['fields'].values())}") from None
+    agree = spec.get("agree")
+    if agree and agree["map"].get(value := attrs[agree["field"]]) != label:
+        raise DatasetError(f"{path}: the label files give {agree['field']}={value} "
+                           f"({agree['map'].get(value, 'no label')}), but its folder says "
+                           f"{label}")
+    return attrs
+
+
 def _carve_devel(records: list[dict], fraction: float, seed: int) -> None:
     """Move ``fraction`` of the train subjects (at least one), ranked by a hash of
     ``(seed, subject)``, to devel."""
@@ -175,6 +229,7 @@ def card_folds(name: str, root: str | Path, protocol: str | None, fold_names: li
     subject_split = _subject_lists(card, root)
     prefix = os.path.join(os.fspath(root), "")
     ann = card.get("annotations")
+    vectors = _label_vectors(card, root)
     found = []
     for path in videos(root, extensions or card["extensions"]):
         parsed = _parse(card, os.fspath(path), prefix)
@@ -182,6 +237,8 @@ def card_folds(name: str, root: str | Path, protocol: str | None, fold_names: li
             continue
         rel, attrs, rule = parsed
         label = rule["label"]
+        if vectors is not None:
+            attrs.update(_label_attributes(card, vectors, os.fspath(path), prefix, label))
         if not _keep(spec, label, attrs):
             continue
         subject = _value(card["subject"], attrs, path, "subject")

@@ -1,3 +1,4 @@
+import dataclasses
 import subprocess
 
 import cv2
@@ -86,3 +87,50 @@ def test_params_validation():
         extract_params(n_frames=3, fps=2.0)
     with pytest.raises(cfg.ConfigError, match="extract.crop"):
         extract_params(crop="eyes")
+
+
+def image(path, h=60, w=80, ext=".png"):
+    """A still image whose left half is dark and right half bright; its path."""
+    pixels = np.zeros((h, w, 3), np.uint8)
+    pixels[:, w // 2:] = 200
+    path = path.with_suffix(ext)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), pixels)
+    return path
+
+
+@pytest.mark.parametrize("ext", [".png", ".jpg"])
+def test_an_image_is_its_only_frame_whatever_n_frames_says(tmp_path, ext):
+    meta = extract_video(image(tmp_path / "a", ext=ext), tmp_path / "e",
+                         extract_params(n_frames=5, size=16))
+    assert meta["frame_indices"] == [0] and meta["source_frames"] == 1
+    assert (meta["width"], meta["height"], meta["rotation"], meta["fps"]) == (80, 60, 0, 0.0)
+    assert [p.name for p in (tmp_path / "e" / "frames").iterdir()] == ["00000.png"]
+    crop = cv2.imread(str(tmp_path / "e/frames/00000.png"))
+    assert crop.shape == (16, 16, 3) and crop[:, 0].max() < 50 < 150 < crop[:, -1].min()
+
+
+@pytest.mark.parametrize("ext, cut, reason", [
+    (".jpg", 10, "truncated: the image ends before its end marker"),
+    (".png", 10, "truncated: the image ends before its end marker"),
+    (".bmp", 0, "cannot be decoded as an image")])
+def test_a_broken_image_is_bad_naming_the_file(tmp_path, ext, cut, reason):
+    path = image(tmp_path / "a", ext=ext)
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) - cut] if cut else b"not an image at all")
+    with pytest.raises(BadVideoError, match=f"a{ext}: {reason}"):
+        extract_video(path, tmp_path / "e", extract_params(size=16))
+
+
+def test_celeba_spoof_boxes_are_scaled_from_224_pixels(tmp_path):
+    path = image(tmp_path / "a", h=112, w=448)  # boxes given for 224 x 224: x2 and /2
+    box = tmp_path / "a_BB.txt"
+    box.write_text("112 56 112 112 0.98\n")  # -> x 224, y 28, 224 x 56 in the image
+    params = dataclasses.replace(extract_params(crop="annotations", face_scale=1.0, size=8),
+                                 annotation_format="celeba-spoof")
+    extract_video(path, tmp_path / "e", params, box)
+    crop = cv2.imread(str(tmp_path / "e/frames/00000.png"))
+    assert crop.min() > 150  # the box lies in the bright right half
+    box.write_text("112 56 112\n")
+    with pytest.raises(ValueError, match="a_BB.txt, line 1: expected 'x y width height score'"):
+        extract_video(path, tmp_path / "f", params, box)

@@ -1,5 +1,7 @@
 """Protocol cards: stand-in trees with each database's real naming."""
 
+import json
+
 import pytest
 
 from biorepro.data import protocols
@@ -198,3 +200,53 @@ def test_every_card_is_documented_with_its_protocols():
         assert f"`{name}`" in doc
         for proto in protocols.load_card(name)["protocols"]:
             assert f"`{proto}`" in doc, (name, proto)
+
+
+def celeba_tree(root, subjects=(("train", "1001"), ("train", "1002"), ("train", "1003"),
+                                ("test", "9001")), write=touch):
+    """A stand-in CelebA-Spoof tree: per subject two live images and two spoof ones
+    (photo, phone), each with its ``_BB.txt`` box, and the intra-test label files."""
+    labels = {"train": {}, "test": {}}
+    for folder, subject in subjects:
+        for kind, image, spoof_type in (("live", "000001", 0), ("live", "000002", 0),
+                                        ("spoof", "000003", 1), ("spoof", "000004", 9)):
+            rel = f"Data/{folder}/{subject}/{kind}/{image}.jpg"
+            write(root / rel, rel.encode())
+            (root / rel).with_name(f"{image}_BB.txt").write_text("56 56 112 112 0.99\n")
+            labels[folder][rel] = [0] * 40 + [spoof_type, 1, 2, int(kind == "spoof")]
+    for folder, found in labels.items():
+        path = root / "metas" / "intra_test" / f"{folder}_label.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(found))
+    return root
+
+
+def test_celeba_spoof_reads_its_label_files_and_carves_devel(tmp_path):
+    root = celeba_tree(tmp_path / "celeba")
+    recs = records("celeba-spoof", root)
+    assert len(recs) == 16
+    assert {r.attack_type for r in recs if r.label == "attack"} == {"photo", "phone"}
+    assert {r.attack_type for r in recs if r.label == "bonafide"} == {""}
+    splits = {r.subject: r.split for r in recs}
+    assert splits["9001"] == "test" and list(splits.values()).count("devel") == 1
+    assert all(r.annotations.endswith("_BB.txt") for r in recs)
+    assert recs[0].video_id == "Data--test--9001--live--000001"
+
+
+def test_celeba_spoof_errors_name_the_image(tmp_path):
+    root = celeba_tree(tmp_path / "celeba")
+    listed = root / "metas" / "intra_test" / "train_label.json"
+    labels = json.loads(listed.read_text())
+    rel = "Data/train/1001/spoof/000003.jpg"
+    labels[rel][43] = 0
+    listed.write_text(json.dumps(labels))
+    with pytest.raises(DatasetError, match="000003.jpg: the label files give spoof=0 "
+                                           "\\(bonafide\\), but its folder says attack"):
+        records("celeba-spoof", root)
+    del labels[rel]
+    listed.write_text(json.dumps(labels))
+    with pytest.raises(DatasetError, match="000003.jpg: not listed in the label files"):
+        records("celeba-spoof", root)
+    listed.unlink()
+    with pytest.raises(DatasetError, match="label file .*train_label.json does not exist"):
+        records("celeba-spoof", root)

@@ -24,7 +24,8 @@ def frames_entry(store, video, annotations="", digest=file_digest, **params):
     """The frames entry of ``video`` as planning makes it (``digest`` gives files' SHA-256)."""
     params = {**PARAMS, **params}
     record = VideoRecord("v", str(video), "bonafide", "s", annotations=str(annotations))
-    return make_entry(str(store), "frames", frames_params({"extract": params}, digest),
+    conf = {"extract": params, "dataset": {"kind": "folders"}}
+    return make_entry(str(store), "frames", frames_params(conf, digest),
                       frames_sources(record, digest(video), params["crop"], digest))
 
 
