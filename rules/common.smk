@@ -163,7 +163,9 @@ def job_inputs(stage):
 
 def job_list(stage):
     """Input function: the jobs the rule's script runs (biorepro.jobs.run.run_jobs)."""
-    return per_job(lambda wildcards: [e.job(receipt) for e in job_entries(stage, wildcards)])
+    return per_job(
+        lambda wildcards: [e.job(receipt) for e in job_entries(stage, wildcards)]
+    )
 
 
 def job_runtime(stage, name, default):
