@@ -25,7 +25,7 @@ from functools import cached_property
 from pathlib import Path
 
 from biorepro import config as cfg
-from biorepro.data import ingest, protocols, splitting
+from biorepro.data import benchmarks, ingest, protocols, splitting
 from biorepro.data.faces import detector_identity
 from biorepro.data.imageio import IMAGE_EXTENSIONS
 from biorepro.data.records import VideoRecord
@@ -354,7 +354,11 @@ def dataset_records(conf: dict) -> dict[str, list[VideoRecord]]:
     ds = conf["dataset"]
     kind = ds["kind"]
     read = card_of(ds)
-    if read is None:
+    if kind in benchmarks.names():
+        by_fold = benchmarks.leg_records(kind, ds["roots"], ds["protocol"],
+                                         [str(f) for f in ds["folds"] or []],
+                                         extensions=ds["extensions"])
+    elif read is None:
         records = (ingest.manifest(Path(ds["manifest"]), ds["allow_outside_root"])
                    if kind == "manifest" else
                    ingest.folders(Path(ds["root"]), ds["bonafide_class"],
@@ -380,8 +384,8 @@ def dataset_records(conf: dict) -> dict[str, list[VideoRecord]]:
 def card_of(ds: dict) -> tuple[str, str, str | None] | None:
     """``(card, root, protocol)`` a ``dataset`` section is read through (the synthetic
     dataset: the Replay-Attack layout its generator writes); None for a dataset of
-    folders, images or a manifest."""
-    if ds["kind"] in ("folders", "images", "manifest"):
+    folders, images or a manifest, and for a benchmark (its domains' cards)."""
+    if ds["kind"] in ("folders", "images", "manifest", *benchmarks.names()):
         return None
     if ds["kind"] == "synthetic":
         return "replay-attack", ds["root"], "grandtest"
@@ -392,6 +396,13 @@ def train_params(conf: dict, digest) -> tuple[dict, dict]:
     """The training parameters that enter the key (runtime settings left out, the model
     and weights resolved by :func:`biorepro.train.catalog.resolve`), and the runtime
     settings of the job; ``digest(path)`` gives a file's SHA-256."""
+    if conf["train"]["balance"] in ("domain", "label×domain") and \
+            conf["dataset"]["kind"] not in benchmarks.names():
+        raise cfg.ConfigError(
+            f"config key 'train.balance': {conf['train']['balance']!r} weights the source "
+            f"domains of a multi-source dataset, but dataset.kind {conf['dataset']['kind']!r} "
+            "is one domain; use label (the default) or none, or a benchmark such as "
+            "dataset.kind: ocim")
     model, files = catalog.resolve(conf["train"], conf["tensors"]["image_size"], digest)
     backend = conf["train"]["backend"]
     catalog.check_backend(model["model"], backend, conf["train"]["model"])
@@ -449,7 +460,8 @@ def _split_entry(store: str, conf: dict, records: list[VideoRecord], digests: di
                 what=f"video {r.path}")
     frames = {r.video_id: made[r.path] for r in records}
     videos = {r.video_id: {"label": r.label, "subject": r.subject, "split": r.split,
-                           "attack_type": r.attack_type} for r in records}
+                           "attack_type": r.attack_type, **({"domain": r.domain} if r.domain
+                                                            else {})} for r in records}
     return make_entry(store, "split", {"on_bad_video": conf["dataset"]["on_bad_video"],
                                        "videos": videos},
                       {"frames": frames}, what=f"{what} of {len(records)} videos")
@@ -518,7 +530,8 @@ def _plan_experiment(name: str, conf: dict, store: str, digests: dict[str, str],
         store, "summary", {"experiment": name,
                            "stats": stage_params(conf, "summary"),
                            "fusion": conf["evaluate"]["fusion"], "paper": published,
-                           "design": (conf["randomness"] or {}).get("design")},
+                           "design": (conf["randomness"] or {}).get("design"),
+                           "legs": legs_titles(conf["dataset"], list(split))},
         {"split": split, "tensors": tensors,
          "train": {Run(f, s).role: t for (f, s), t in train.items()},
          "metrics": {Run(f, s, lv).role: m for (f, s, lv), m in metrics.items()},
@@ -527,6 +540,15 @@ def _plan_experiment(name: str, conf: dict, store: str, digests: dict[str, str],
     return ExperimentPlan(name, conf, records[None], frames, split, tensors, train, metrics,
                           summary, cross, cross_metrics,
                           {s: d for s, d in data.items() if s is not None})
+
+
+def legs_titles(ds: dict, folds: list[str]) -> dict[str, str] | None:
+    """A benchmark's legs in use, each with its title (``{"OCI-M": "O&C&I→M"}``); None
+    for a dataset that is no benchmark."""
+    if ds["kind"] not in benchmarks.names():
+        return None
+    _, legs = benchmarks.protocol_legs(benchmarks.load(ds["kind"]), ds["protocol"])
+    return {leg: benchmarks.title(legs[leg]) for leg in folds}
 
 
 def _metrics(store: str, conf: dict, seed: int | str, sources: dict, level: str, deps: dict,

@@ -169,7 +169,7 @@ def summary_entry(root: Path, s: str, split_entries, tensors_entries, train_entr
     """The summary of seed 0's metrics (criterion eer) in store ``s``, as the plan has it."""
     return make_entry(store(root, name or s), "summary",
                       {"experiment": "tiny", "stats": STATS, "fusion": fusion, "paper": None,
-                       "design": None},
+                       "design": None, "legs": None},
                       {"split": {"all": split_entries[s][0]},
                        "tensors": {"all": tensors_entries[s][0]},
                        "train": {"all/0": train_entries[s]},

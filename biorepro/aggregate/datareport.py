@@ -16,12 +16,16 @@ from biorepro.store.layouts import SPLIT, SUMMARY
 
 
 def data_report(split_entry: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(counts per split/label/attack type, bad videos) of a split-folders entry:
-    ``frames`` with an image, ``fta_frames`` without (no face: failures to acquire)."""
+    """(counts per split/label/attack type, and per source domain in a multi-source
+    experiment, bad videos) of a split-folders entry: ``frames`` with an image,
+    ``fta_frames`` without (no face: failures to acquire)."""
     split_entry = Path(split_entry)
-    frames = pd.read_csv(split_entry / SPLIT.table(), keep_default_na=False)
+    frames = pd.read_csv(split_entry / SPLIT.table(), keep_default_na=False,
+                         dtype={"domain": str})
     frames["acquired"] = 1 - frames["fta"]
-    counts = (frames.groupby(["split", "label", "attack_type"])
+    by = ["split", *(["domain"] if (frames["domain"] != "").any() else []), "label",
+          "attack_type"]
+    counts = (frames.groupby(by)
               .agg(videos=("video_id", "nunique"), frames=("acquired", "sum"),
                    fta_frames=("fta", "sum"), subjects=("subject", "nunique"))
               .reset_index())
@@ -36,11 +40,15 @@ def write_data_report(split_entry: str | Path, out_dir: str | Path) -> list[Path
     counts, bad = data_report(split_entry)
     counts.to_csv(out_dir / SUMMARY.data_report(ext="csv"), index=False)
     shutil.copyfile(Path(split_entry) / SPLIT.bad_videos(), out_dir / SUMMARY.bad_videos())
-    lines = ["# Data report", "", "Videos, frames and subjects per split, label and attack type "
-             "(FTA frames: no face found, no image; scored NaN).",
-             "", "| split | label | attack type | videos | frames | FTA frames | subjects |",
-             "|---|---|---|---:|---:|---:|---:|"]
-    lines += [f"| {r.split} | {r.label} | {r.attack_type or '-'} | {r.videos} | {r.frames} | "
+    domains = "domain" in counts
+    lines = ["# Data report", "", "Videos, frames and subjects per split, "
+             + ("source domain, " if domains else "") + "label and attack type "
+             "(FTA frames: no face found, no image; scored NaN).", "",
+             "| split | " + ("domain | " if domains else "")
+             + "label | attack type | videos | frames | FTA frames | subjects |",
+             "|---|" + ("---|" if domains else "") + "---|---|---:|---:|---:|---:|"]
+    lines += [f"| {r.split} | " + (f"{r.domain} | " if domains else "")
+              + f"{r.label} | {r.attack_type or '-'} | {r.videos} | {r.frames} | "
               f"{r.fta_frames} | {r.subjects} |" for r in counts.itertuples()]
     lines += ["", f"## Videos left out ({len(bad)})", ""]
     if len(bad):

@@ -207,17 +207,21 @@ def _carve_devel(records: list[dict], fraction: float, seed: int) -> None:
 
 
 def card_records(name: str, root: str | Path, protocol: str | None, fold: str = SINGLE_FOLD,
-                 *, split_seed: int = 0, extensions: list[str] | None = None) -> list[VideoRecord]:
-    """The records of ``fold`` of ``protocol`` of database ``name`` under ``root``."""
+                 *, split_seed: int = 0, extensions: list[str] | None = None,
+                 carve: bool = True) -> list[VideoRecord]:
+    """The records of ``fold`` of ``protocol`` of database ``name`` under ``root``
+    (``carve``: see :func:`card_folds`)."""
     return card_folds(name, root, protocol, [fold], split_seed=split_seed,
-                      extensions=extensions)[fold]
+                      extensions=extensions, carve=carve)[fold]
 
 
 def card_folds(name: str, root: str | Path, protocol: str | None, fold_names: list[str],
-               *, split_seed: int = 0,
-               extensions: list[str] | None = None) -> dict[str, list[VideoRecord]]:
+               *, split_seed: int = 0, extensions: list[str] | None = None,
+               carve: bool = True) -> dict[str, list[VideoRecord]]:
     """The records of each of ``fold_names`` of ``protocol`` of database ``name`` under
-    ``root``, by fold (the tree is read and its names parsed once for all folds)."""
+    ``root``, by fold (the tree is read and its names parsed once for all folds);
+    ``carve=False`` leaves a database without a devel set without one (its train and
+    test splits only, as domain-generalization benchmarks read it)."""
     card, root = load_card(name), Path(root)
     if not root.is_dir():
         raise DatasetError(f"dataset.root ({card['title']}): folder {root} does not exist")
@@ -251,17 +255,17 @@ def card_folds(name: str, root: str | Path, protocol: str | None, fold_names: li
     if not found:
         raise DatasetError(f"no {card['title']} videos with extensions "
                            f"{extensions or card['extensions']} found under {root}")
-    return {fold: _fold_records(card, spec, root, fold, found, split_seed)
+    return {fold: _fold_records(card, spec, root, fold, found, split_seed, carve)
             for fold in fold_names}
 
 
 def _fold_records(card: dict, spec: dict, root: Path, fold: str, found: list[dict],
-                  split_seed: int) -> list[VideoRecord]:
+                  split_seed: int, carve: bool) -> list[VideoRecord]:
     """The records of ``fold``: the videos its lists name, with the lists' splits, or
     every video found with its split (devel carved when the card says so)."""
     if "lists" in spec:
         found = _apply_lists(card, spec, root, fold, found)
-    elif card.get("devel", "given") == "carve":
+    elif carve and card.get("devel", "given") == "carve":
         found = [dict(r) for r in found]
         _carve_devel(found, card["devel_fraction"], split_seed)
     unassigned = [r["path"] for r in found if r["split"] not in SPLITS]

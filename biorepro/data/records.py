@@ -4,7 +4,8 @@ Conventions: ``label`` is ``"bonafide"`` or ``"attack"``; ``attack_type`` is the
 presentation-attack instrument (PAI) name, ``""`` for bona fide; ``split`` is
 ``"train"``, ``"devel"``, ``"test"`` or ``""`` when the dataset does not fix it;
 ``annotations`` is the path of the video's per-frame face-location file, ``""`` when the
-dataset ships none.
+dataset ships none; ``domain`` is the source database of a video of a multi-source
+experiment (a benchmark's domain letter, e.g. ``"O"``), ``""`` for a single dataset.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class VideoRecord:
     split: str = ""
     attack_type: str = ""
     annotations: str = ""
+    domain: str = ""
 
     def __post_init__(self) -> None:
         if self.label not in LABELS:

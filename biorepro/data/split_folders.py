@@ -5,8 +5,9 @@ another, so damage to one (or a write through a link) can never change another. 
 split folder loads as is with ``keras.utils.image_dataset_from_directory`` (classes
 ``attack`` and ``bonafide``, in that alphabetical order). ``split.csv`` lists every
 chosen frame (layout: :data:`biorepro.store.layouts.SPLIT`); ``frame`` is the frame's
-position among its video's chosen frames (its PNG's number in the frames entry), and a
-frame where no face was acquired has ``fta`` 1 and no file (``file`` empty).
+position among its video's chosen frames (its PNG's number in the frames entry), a
+frame where no face was acquired has ``fta`` 1 and no file (``file`` empty), and
+``domain`` is the video's source domain (multi-source experiments; empty otherwise).
 
 Leakage check: a subject, or byte-identical video content, in two splits is an error
 naming both files.
@@ -23,7 +24,8 @@ from biorepro.data.records import LABELS, SPLITS, VideoRecord
 from biorepro.errors import Refusal
 from biorepro.store.layouts import FRAMES, SPLIT
 
-COLUMNS = ("split", "label", "attack_type", "subject", "video_id", "frame", "file", "fta")
+COLUMNS = ("split", "label", "attack_type", "subject", "video_id", "frame", "file", "fta",
+           "domain")
 
 
 class LeakageError(Refusal, ValueError):
@@ -69,7 +71,8 @@ def build_split_folders(items: list[tuple[VideoRecord, Path]], out_dir: str | Pa
                        if number in missing})
         fta[record.split] += len(missing)
         rows += [(record.split, record.label, record.attack_type, record.subject,
-                  record.video_id, frame, *frames[frame]) for frame in sorted(frames)]
+                  record.video_id, frame, *frames[frame], record.domain)
+                 for frame in sorted(frames)]
     with open(out_dir / SPLIT.table(), "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(COLUMNS)

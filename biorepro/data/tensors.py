@@ -3,7 +3,9 @@
 Per split folder ``<entry>/<split>/``: ``images.npy`` uint8 ``N×H×W×3`` RGB (written
 through a memory map, so building it needs little memory), ``labels.npy`` uint8
 (1 = bona fide, 0 = attack), ``video_index.npy`` int32 (row of ``videos.csv``),
-``frame_index.npy`` int32, ``videos.csv`` (video_id, subject, label, attack_type) and
+``frame_index.npy`` int32, ``videos.csv`` (video_id, subject, label, attack_type,
+domain: the video's source domain in a multi-source experiment, for a model or loss that
+uses domain labels through ``video_index``; empty for one dataset) and
 ``fta.npy`` int32 ``M×2``: (row of ``videos.csv``, frame) of each frame where no face was
 acquired (``fta`` in ``split.csv``); those have no image row, so training never sees
 them, and scoring gives them NaN. Rows are ordered by (video_id, frame); ``videos.csv``
@@ -21,7 +23,7 @@ import pandas as pd
 from biorepro.data.records import SPLITS
 from biorepro.store.layouts import SPLIT, TENSORS
 
-VIDEO_COLUMNS = ["video_id", "subject", "label", "attack_type"]
+VIDEO_COLUMNS = ["video_id", "subject", "label", "attack_type", "domain"]
 
 
 def build_tensor_cache(split_dir: str | Path, out_dir: str | Path, image_size: int,
@@ -29,7 +31,8 @@ def build_tensor_cache(split_dir: str | Path, out_dir: str | Path, image_size: i
     """Write the cache of every split; returns the number of frames (with an image) per split."""
     split_dir, out_dir = Path(split_dir), Path(out_dir)
     table = pd.read_csv(split_dir / SPLIT.table(), keep_default_na=False,
-                        dtype={"subject": str, "video_id": str, "attack_type": str})
+                        dtype={"subject": str, "video_id": str, "attack_type": str,
+                               "domain": str})
     counts = {}
     for split in SPLITS:
         rows = table[table["split"] == split].sort_values(["video_id", "frame"])
@@ -96,7 +99,8 @@ def load_split(tensor_dir: str | Path, split: str, mmap: bool = True) -> SplitTe
         np.load(d / TENSORS.labels(split=split)), np.load(d / TENSORS.video_index(split=split)),
         np.load(d / TENSORS.frame_index(split=split)),
         pd.read_csv(d / TENSORS.videos(split=split), keep_default_na=False,
-                    dtype={"subject": str, "video_id": str, "attack_type": str}),
+                    dtype={"subject": str, "video_id": str, "attack_type": str,
+                           "domain": str}),
         np.load(d / TENSORS.fta(split=split)))
 
 
@@ -116,6 +120,7 @@ def random_cache(root: Path, n: int, size: int, seed: int = 0) -> Path:
     np.save(root / TENSORS.video_index(split="train"), np.zeros(n, np.int32))
     np.save(root / TENSORS.frame_index(split="train"), np.arange(n, dtype=np.int32))
     np.save(root / TENSORS.fta(split="train"), np.zeros((0, 2), np.int32))
-    pd.DataFrame([{"video_id": "v", "subject": "s", "label": "attack", "attack_type": "x"}],
+    pd.DataFrame([{"video_id": "v", "subject": "s", "label": "attack", "attack_type": "x",
+                   "domain": ""}],
                  columns=VIDEO_COLUMNS).to_csv(root / TENSORS.videos(split="train"), index=False)
     return root

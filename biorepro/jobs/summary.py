@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from biorepro.aggregate import legs as legs_table
 from biorepro.aggregate import paper, plots, selection, stats, tables, trust, why
 from biorepro.aggregate import summary as said
 from biorepro.aggregate.datareport import write_data_report
@@ -127,6 +128,19 @@ def _why_section(job: dict, level: str, per_run: pd.DataFrame, per_seed: pd.Data
             title=f"{name}: best of k runs, {level} level"))
     return [f"### {level.capitalize()} level", "",
             *why.answer(summary, shares, spread, best, st, design, estimable), ""], figures
+
+
+def _legs_section(per_run: pd.DataFrame, metrics: dict[str, str], legs: dict[str, str],
+                  level: str, name: str, st: dict, out: Path) -> list[str]:
+    """A benchmark's table of ``level``, a column per leg (:mod:`biorepro.aggregate.legs`);
+    its lines of ``summary.md``."""
+    summary = legs_table.summarize(per_run, selection.per_run(metrics, level), legs, st)
+    paths = tables.write_tables(
+        summary, legs_table.display(summary), out / SUMMARY.legs.stem(level=level),
+        note=legs_table.note(st["ci"], st["n_boot"]),
+        caption=f"{name}: test metrics per leg across seeds, {level} level",
+        label=f"tab:{name}-legs-{level}")
+    return ["#### Legs", "", paths["md"].read_text(), ""]
 
 
 def _selection_section(metrics: dict[str, str], level: str, name: str, st: dict,
@@ -269,6 +283,9 @@ def build(job: dict, out: Path, log: Log) -> None:
                 caption=f"{name}: per fold, {level} level",
                 label=f"tab:{name}-folds-{level}")["md"].read_text()
         md += said.level_lines(level, paths["md"].read_text(), folds_md, diverged, multi)
+        if params["legs"]:
+            md += _legs_section(per_run, inputs["metrics"], params["legs"], level, name, st,
+                                out)
         md += _selection_section(inputs["metrics"], level, name, st, out)
         cautions += trust.run_warnings(per_run, level)
         why_lines, why_figures = _why_section(job, level, per_run, per_seed, summary, tests,

@@ -150,6 +150,10 @@ SUMMARY = Layout(
                    required=False),
     folds=File("folds_{level}.{ext}", doc="with folds: per fold, across folds, all runs (csv, md, "
                                       "tex)", required=False),
+    legs=File("legs_{level}.{ext}", doc="with a benchmark (dataset.kind ocim): a column per "
+                                    "leg, HTER, AUC and TPR@FPR=1% across seeds, and with "
+                                    "train.score_every the literature's rule and its optimism "
+                                    "(csv, md, tex)", required=False),
     per_seed=File("per_seed_{level}.csv", doc="CSV: one row per (fold, seed) run"),
     cross=File("cross_{level}.{ext}", doc="with evaluate.cross: train x test metrics across seeds "
                                       "(csv, md, tex)", required=False),

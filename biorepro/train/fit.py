@@ -37,7 +37,7 @@ from biorepro.data.tensors import load_split
 from biorepro.joblog import Log
 from biorepro.train import kernels, optim, sources
 from biorepro.train.catalog import ModelError
-from biorepro.train.input import CacheBatches, balanced_weights
+from biorepro.train.input import CacheBatches, balance_groups, balanced_weights
 from biorepro.train.model import BACKBONE, build_model
 from biorepro.train.weights import weights_fingerprint
 
@@ -126,7 +126,8 @@ def _fit_phase(model, phase: str, data, params: dict, rate: float, epochs: int,
     """Fit ``epochs`` epochs numbered from ``first_epoch`` (from 1; their orders follow on
     from the previous phase's), scored by ``scorer`` (None: not scored)."""
     train, devel_ds, seeds = data
-    train_ds = train_pipeline(train, params["batch_size"], seeds, epochs, first_epoch - 1)
+    train_ds = train_pipeline(train, params["batch_size"], seeds, epochs, first_epoch - 1,
+                              params["balance"])
     steps = train_ds.steps_per_epoch
     model.compile(optimizer=optim.optimizer(params["optimizer"], optim.schedule(
                       params["schedule"], rate, epochs, steps)),
@@ -172,12 +173,15 @@ def seeded_model(params: dict, runtime: dict, input_shape, seeds: dict) -> keras
     return model
 
 
-def train_pipeline(train, batch: int, seeds: dict, epochs: int,
-                   first_epoch: int = 0) -> CacheBatches:
+def train_pipeline(train, batch: int, seeds: dict, epochs: int, first_epoch: int = 0,
+                   balance: str = "label") -> CacheBatches:
     """The training batches of ``epochs`` epochs from epoch ``first_epoch`` (from 0),
-    shuffled from ``seeds["order"]`` alone, classes weighted equally."""
+    shuffled from ``seeds["order"]`` alone, the groups of ``balance`` (``train.balance``:
+    :func:`biorepro.train.input.balance_groups`) weighted equally."""
+    groups = balance_groups(train, balance)
     return CacheBatches(train, batch, shuffle_seed=seeds["order"], epochs=epochs,
-                        first_epoch=first_epoch, weights=balanced_weights(train.labels))
+                        first_epoch=first_epoch,
+                        weights=None if groups is None else balanced_weights(groups))
 
 
 def check_gpu_kernels(model, params: dict, input_shape) -> None:

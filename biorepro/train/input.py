@@ -19,12 +19,30 @@ import numpy as np
 from biorepro.data.tensors import SplitTensors
 
 
-def balanced_weights(labels: np.ndarray) -> np.ndarray:
-    """Per-class sample weights ``n / (2 n_c)``: both classes weigh the same in the loss
-    (PAD sets have several attacks per bona fide video)."""
-    counts = np.bincount(labels.astype(np.int64), minlength=2).astype(np.float64)
-    per_class = np.where(counts > 0, len(labels) / (2 * np.maximum(counts, 1)), 0.0)
-    return per_class[labels.astype(np.int64)].astype(np.float32)
+def balanced_weights(groups: np.ndarray) -> np.ndarray:
+    """Per-group sample weights ``n / (G n_g)`` (``G`` groups present): every group weighs
+    the same in the loss, as sampling each group equally would in expectation (PAD sets
+    have several attacks per bona fide video; multi-source sets, domains of unequal
+    size). Groups are small non-negative integers, e.g. the labels."""
+    groups = np.asarray(groups, np.int64)
+    counts = np.bincount(groups).astype(np.float64)
+    per_group = np.where(counts > 0, len(groups) / (np.count_nonzero(counts)
+                                                     * np.maximum(counts, 1)), 0.0)
+    return per_group[groups].astype(np.float32)
+
+
+def balance_groups(split: SplitTensors, balance: str) -> np.ndarray | None:
+    """Each frame's group under ``train.balance``: ``label`` (bona fide, attack),
+    ``domain`` (the source domain of its video), ``label×domain`` (both); None for
+    ``none`` (every frame weighs 1)."""
+    if balance == "none":
+        return None
+    labels = split.labels.astype(np.int64)
+    if balance == "label":
+        return labels
+    domains = np.unique(split.videos["domain"].to_numpy(str), return_inverse=True)[1]
+    domain = domains[split.video_index].astype(np.int64)
+    return domain if balance == "domain" else 2 * domain + labels
 
 
 def epoch_order(n: int, shuffle_seed: int | None, epoch: int) -> np.ndarray:

@@ -13,19 +13,28 @@ def records(name, root, protocol=None, fold=protocols.SINGLE_FOLD, **kw):
     return protocols.card_records(name, root, protocol, fold, **kw)
 
 
-@pytest.fixture
-def replay_tree(tmp_path):
-    root = tmp_path / "replay"
+REPLAY_ATTACKS = (("fixed", "print", "highdef", "photo"), ("hand", "mobile", "mobile", "video"),
+                  ("fixed", "highdef", "highdef", "photo"))
+
+
+def replay_files(root, attacks=REPLAY_ATTACKS, write=touch):
+    """A stand-in Replay-Attack tree: clients 1, 2, 3 in train, devel, test, each with one
+    bona fide video and one video per attack of ``attacks``, and an enrolment video."""
     for split, client in (("train", 1), ("devel", 2), ("test", 3)):
-        touch(root / split / "real" /
-              f"client{client:03d}_session01_webcam_authenticate_adverse_1.mov")
-        for support, inst, dev, med in (("fixed", "print", "highdef", "photo"),
-                                        ("hand", "mobile", "mobile", "video"),
-                                        ("fixed", "highdef", "highdef", "photo")):
-            touch(root / split / "attack" / support /
-                  f"attack_{inst}_client{client:03d}_session01_{dev}_{med}_controlled.mov")
+        path = (root / split / "real" /
+                f"client{client:03d}_session01_webcam_authenticate_adverse_1.mov")
+        write(path, path.stem.encode())
+        for support, inst, dev, med in attacks:
+            path = (root / split / "attack" / support /
+                    f"attack_{inst}_client{client:03d}_session01_{dev}_{med}_controlled.mov")
+            write(path, path.stem.encode())
     touch(root / "enroll" / "client001_session01_enroll_adverse.mov")  # not for PAD
     return root
+
+
+@pytest.fixture
+def replay_tree(tmp_path):
+    return replay_files(tmp_path / "replay")
 
 
 def test_every_card_loads_and_names_its_sources():
@@ -151,12 +160,30 @@ def test_replay_mobile(tmp_path):
     assert {r.attack_type for r in recs} == {"", "print"} and len(recs) == 6
 
 
-def casia_tree(root):
-    for release, n in (("train", 4), ("test", 2)):
+def casia_tree(root, folders=(("train", 4), ("test", 2)),
+               codes=("1", "2", "HR_1", "3", "6", "HR_4"), write=touch):
+    """A stand-in CASIA-FASD tree: ``n`` subject folders per release, each with ``codes``."""
+    for release, n in folders:
         for folder in range(1, n + 1):
-            for code in ("1", "2", "HR_1", "3", "6", "HR_4"):
-                touch(root / f"{release}_release" / str(folder) / f"{code}.avi",
-                      f"{release}{folder}{code}".encode())
+            for code in codes:
+                write(root / f"{release}_release" / str(folder) / f"{code}.avi",
+                      f"{release}{folder}_{code}".encode())
+    return root
+
+
+def msu_tree(root, clients=((2, "mp4"), (3, "mp4"), (5, "mov"), (1, "mp4"), (13, "mov")),
+             train=(2, 3, 5), test=(1, 13), write=touch):
+    """A stand-in MSU-MFSD tree: per client a bona fide and a printed-photo video (Android
+    ``.mp4``, laptop ``.mov``) and the official subject lists."""
+    for c, ext in clients:
+        cam = "android" if ext == "mp4" else "laptop"
+        for path in (root / "scene01" / "real" / f"real_client{c:03d}_{cam}_SD_scene01.{ext}",
+                     root / "scene01" / "attack" /
+                     f"attack_client{c:03d}_{cam}_SD_printed_photo_scene01.{ext}"):
+            write(path, path.stem.encode())
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "train_sub_list.txt").write_text("".join(f"{c:02d}\n" for c in train))
+    (root / "test_sub_list.txt").write_text("".join(f"{c:02d}\n" for c in test))
     return root
 
 
@@ -177,14 +204,7 @@ def test_casia_carves_a_subject_disjoint_devel_from_train(tmp_path):
 
 
 def test_msu_reads_the_subject_lists(tmp_path):
-    root = tmp_path / "msu"
-    for c, ext in ((2, "mp4"), (3, "mp4"), (5, "mov"), (1, "mp4"), (13, "mov")):
-        cam = "android" if ext == "mp4" else "laptop"
-        touch(root / "scene01" / "real" / f"real_client{c:03d}_{cam}_SD_scene01.{ext}")
-        touch(root / "scene01" / "attack" /
-              f"attack_client{c:03d}_{cam}_SD_printed_photo_scene01.{ext}")
-    (root / "train_sub_list.txt").write_text("02\n03\n05\n")
-    (root / "test_sub_list.txt").write_text("01\n13\n")
+    root = msu_tree(tmp_path / "msu")
     recs = records("msu-mfsd", root)
     split = {r.subject: r.split for r in recs}
     assert split["001"] == split["013"] == "test"

@@ -39,7 +39,8 @@ def test_layout_hard_links_and_csv(split_entry):
     assert os.stat(png).st_ino != os.stat(source).st_ino  # a copy: no file shared
     table = pd.read_csv(out / "split.csv", keep_default_na=False)
     assert list(table.columns) == ["split", "label", "attack_type", "subject", "video_id",
-                                   "frame", "file", "fta"]
+                                   "frame", "file", "fta", "domain"]
+    assert (table["domain"] == "").all()  # one dataset: no source domain
     assert len(table) == 18 and set(table["split"]) == {"train", "devel", "test"}
 
 

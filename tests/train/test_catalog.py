@@ -133,7 +133,7 @@ def test_every_training_setting_but_the_runtime_ones_changes_the_key():
                "optimizer": {"name": "sgd"}, "schedule": {"name": "cosine"},
                "label_smoothing": 0.1, "precision": "mixed_bfloat16", "epochs": 3,
                "batch_size": 8, "learning_rate": 0.01, "patience": 1, "score_every": 0,
-               "determinism": "seeded", "threads": 1, "backend": "jax"}
+               "balance": "none", "determinism": "seeded", "threads": 1, "backend": "jax"}
     settings = cfg.schema()["properties"]["train"]["properties"]
     assert set(settings) == set(changed) | set(TRAIN_RUNTIME_KEYS), "a new setting: add it"
     base = key()[0]
