@@ -354,7 +354,9 @@ def dataset_records(conf: dict) -> dict[str, list[VideoRecord]]:
     ds = conf["dataset"]
     kind = ds["kind"]
     read = card_of(ds)
-    if kind in benchmarks.names():
+    if kind == "multi":
+        by_fold = {protocols.SINGLE_FOLD: source_records(ds)}
+    elif kind in benchmarks.names():
         by_fold = benchmarks.leg_records(kind, ds["roots"], ds["protocol"],
                                          [str(f) for f in ds["folds"] or []],
                                          extensions=ds["extensions"])
@@ -385,7 +387,7 @@ def card_of(ds: dict) -> tuple[str, str, str | None] | None:
     """``(card, root, protocol)`` a ``dataset`` section is read through (the synthetic
     dataset: the Replay-Attack layout its generator writes); None for a dataset of
     folders, images or a manifest, and for a benchmark (its domains' cards)."""
-    if ds["kind"] in ("folders", "images", "manifest", *benchmarks.names()):
+    if ds["kind"] in ("folders", "images", "manifest", "multi", *benchmarks.names()):
         return None
     if ds["kind"] == "synthetic":
         return "replay-attack", ds["root"], "grandtest"
@@ -397,12 +399,12 @@ def train_params(conf: dict, digest) -> tuple[dict, dict]:
     and weights resolved by :func:`biorepro.train.catalog.resolve`), and the runtime
     settings of the job; ``digest(path)`` gives a file's SHA-256."""
     if conf["train"]["balance"] in ("domain", "label×domain") and \
-            conf["dataset"]["kind"] not in benchmarks.names():
+            conf["dataset"]["kind"] not in ("multi", *benchmarks.names()):
         raise cfg.ConfigError(
             f"config key 'train.balance': {conf['train']['balance']!r} weights the source "
             f"domains of a multi-source dataset, but dataset.kind {conf['dataset']['kind']!r} "
-            "is one domain; use label (the default) or none, or a benchmark such as "
-            "dataset.kind: ocim")
+            "is one domain; use label (the default) or none, or several sources "
+            "(dataset.kind: multi, or a benchmark such as ocim)")
     model, files = catalog.resolve(conf["train"], conf["tensors"]["image_size"], digest)
     backend = conf["train"]["backend"]
     catalog.check_backend(model["model"], backend, conf["train"]["model"])
@@ -421,11 +423,26 @@ def frames_params(conf: dict, digest) -> dict:
     params = stage_params(conf, "frames")
     crop = conf["extract"]["crop"]
     if crop == "annotations":
-        read = card_of(conf["dataset"])
-        return {**params, "annotation_format": protocols.annotation_format(
-            read[0] if read else None)}
+        return {**params, "annotation_format": _annotation_format(conf["dataset"])}
     detector = detector_identity(crop, digest)
     return params if detector is None else {**params, "detector": detector}
+
+
+def _annotation_format(ds: dict) -> str:
+    """How a dataset's annotation files are read: its card's format (one for all the
+    sources of ``kind: multi``, else a config error)."""
+    if ds["kind"] != "multi":
+        read = card_of(ds)
+        return protocols.annotation_format(read[0] if read else None)
+    formats = {s["domain"]: _annotation_format(nested_config(
+        s["dataset"], f"dataset.sources[{i}].dataset")["dataset"])
+        for i, s in enumerate(ds["sources"])}
+    if len(set(formats.values())) > 1:
+        raise cfg.ConfigError(
+            "config key 'extract.crop': annotations, but the sources' annotation files differ "
+            f"in format ({', '.join(f'{d}: {f}' for d, f in formats.items())}); one frames "
+            "setting reads them all: choose face or mtcnn")
+    return next(iter(formats.values()))
 
 
 def frames_sources(record: VideoRecord, video_digest: str, crop: str,
@@ -567,11 +584,41 @@ def _metrics(store: str, conf: dict, seed: int | str, sources: dict, level: str,
 def cross_config(target: dict, index: int) -> dict:
     """A cross-dataset target (``evaluate.cross[index]``) as a config of its own, its
     ``dataset`` section validated and filled with the defaults."""
+    return nested_config(target["dataset"], f"evaluate.cross[{index}].dataset")
+
+
+def nested_config(dataset: dict, where: str) -> dict:
+    """A ``dataset`` section found at config key ``where`` (a cross target's, a source's)
+    as a config of its own, validated (errors name ``where``) and filled with defaults."""
     try:
-        return cfg.validate({"dataset": target["dataset"]})
+        return cfg.validate({"dataset": dataset})
     except cfg.ConfigError as err:
-        where = f"config key 'evaluate.cross[{index}].dataset"
-        raise cfg.ConfigError(str(err).replace("config key 'dataset", where)) from None
+        raise cfg.ConfigError(str(err).replace("config key 'dataset",
+                                               f"config key '{where}")) from None
+
+
+def source_records(ds: dict) -> list[VideoRecord]:
+    """The records of a ``dataset.kind: multi`` section: each source's records (its own
+    splits, devel carved as its card or fractions say), ids, subjects and ``domain`` set by
+    :func:`biorepro.data.benchmarks.with_domain`."""
+    domains = [source["domain"] for source in ds["sources"]]
+    if len(domains) < 2 or len(set(domains)) < len(domains):
+        raise cfg.ConfigError(
+            "config key 'dataset.sources': dataset.kind multi trains on two or more "
+            f"datasets, each with a domain of its own; got domains {domains}")
+    records = []
+    for i, source in enumerate(ds["sources"]):
+        where = f"dataset.sources[{i}].dataset"
+        conf = nested_config(source["dataset"], where)
+        if conf["dataset"]["kind"] == "multi" or conf["dataset"]["kind"] in benchmarks.names():
+            raise cfg.ConfigError(f"config key '{where}.kind': a source is one dataset, not "
+                                  f"{conf['dataset']['kind']!r}")
+        by_fold = dataset_records(conf)
+        if len(by_fold) > 1:
+            raise cfg.ConfigError(f"config key '{where}.folds': the source {source['domain']} "
+                                  f"has folds {', '.join(by_fold)}; name one")
+        records += benchmarks.with_domain(next(iter(by_fold.values())), source["domain"])
+    return records
 
 
 def check_split_seeds(conf: dict, records: dict[str, list[VideoRecord]]) -> None:

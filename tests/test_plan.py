@@ -310,3 +310,72 @@ def test_annotation_format_comes_from_the_card_and_enters_frames_keys(tmp_path):
     assert params("replay-attack")["annotation_format"] == "frames"
     assert params("folders")["annotation_format"] == "frames"
     assert "annotation_format" not in params("celeba-spoof", crop="center")
+
+
+def test_a_benchmark_plans_one_split_per_leg_over_shared_frames(tmp_path, monkeypatch):
+    from tests.data.test_protocols import casia_tree, msu_tree, oulu_tree, replay_files
+
+    monkeypatch.chdir(tmp_path)
+    roots = {"O": str(oulu_tree(tmp_path / "oulu", phones=(1,), sessions=(1,))),
+             "C": str(casia_tree(tmp_path / "casia", folders=(("train", 2), ("test", 1)))),
+             "I": str(replay_files(tmp_path / "replay")),
+             "M": str(msu_tree(tmp_path / "msu"))}
+    conf = config(tmp_path, "", train={"balance": "label×domain"})
+    conf["dataset"] = {"kind": "ocim", "roots": roots, "folds": ["OCI-M", "OMI-C"]}
+    exp = build_plan(conf).experiments["demo"]
+    assert list(exp.split) == ["OCI-M", "OMI-C"]
+    assert exp.summary.ingredients["params"]["legs"] == {"OCI-M": "O&C&I→M",
+                                                         "OMI-C": "O&M&I→C"}
+    videos = exp.split["OCI-M"].ingredients["params"]["videos"]
+    assert {v["domain"] for v in videos.values()} == {"O", "C", "I", "M"}
+    both = set(exp.split["OCI-M"].deps["frames"]) & set(exp.split["OMI-C"].deps["frames"])
+    assert both and all(exp.split["OCI-M"].deps["frames"][v] is exp.split["OMI-C"].deps[
+        "frames"][v] for v in both)  # a video's frames entry is one, whatever its legs
+    assert len(exp.train) == 4  # (leg, seed)
+
+
+def test_domain_balance_needs_several_domains(tmp_path, folders, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(cfg.ConfigError, match=r"'train\.balance': 'domain'.*one domain"):
+        build_plan(config(tmp_path, folders, train={"balance": "domain"}))
+
+
+def test_multi_trains_on_the_union_of_its_sources_with_their_own_splits(tmp_path, folders):
+    from biorepro.plan import dataset_records, frames_params
+    from tests.data.test_protocols import casia_tree, oulu_tree
+
+    casia = casia_tree(tmp_path / "casia")
+    conf = cfg.validate({"dataset": {"kind": "multi", "sources": [
+        {"domain": "F", "dataset": {"kind": "folders", "root": str(folders)}},
+        {"domain": "C", "dataset": {"kind": "casia-fasd", "root": str(casia),
+                                    "split_seed": 3}}]},
+        "train": {"balance": "domain"}})
+    records = dataset_records(conf)["all"]
+    assert {r.domain for r in records} == {"F", "C"} and len(records) == 12 + 36
+    casia_devel = {r.subject for r in records if r.domain == "C" and r.split == "devel"}
+    assert len(casia_devel) == 1 and casia_devel <= {"C:train1", "C:train2", "C:train3",
+                                                     "C:train4"}  # carved, as its card says
+    assert all(r.video_id.startswith(f"{r.domain}--") for r in records)
+
+    def refused(sources, match, **extract):
+        bad = cfg.validate({"dataset": {"kind": "multi", "sources": sources},
+                            "extract": extract})
+        with pytest.raises(cfg.ConfigError, match=match):
+            frames_params(bad, None) if extract else dataset_records(bad)
+
+    folder = {"kind": "folders", "root": str(folders)}
+    refused([{"domain": "F", "dataset": folder}], r"'dataset\.sources'.*two or more")
+    refused([{"domain": "F", "dataset": folder}] * 2, r"a domain of its own.*\['F', 'F'\]")
+    oulu = oulu_tree(tmp_path / "oulu", phones=(1, 2))
+    refused([{"domain": "F", "dataset": folder},
+             {"domain": "O", "dataset": {"kind": "oulu-npu", "root": str(oulu),
+                                         "protocol": "Protocol_3", "folds": [1, 2]}}],
+            r"'dataset\.sources\[1\]\.dataset\.folds': the source O has folds 1, 2")
+    refused([{"domain": "F", "dataset": folder}, {"domain": "X", "dataset": {"kind": "ocim"}}],
+            r"'dataset\.sources\[1\]\.dataset\.kind': a source is one dataset")
+    refused([{"domain": "F", "dataset": {"kind": "foo"}}, {"domain": "G", "dataset": folder}],
+            r"'dataset\.sources\[0\]\.dataset\.kind'")
+    refused([{"domain": "S", "dataset": {"kind": "celeba-spoof"}},
+             {"domain": "F", "dataset": folder}],
+            r"annotation files differ in format \(S: celeba-spoof, F: frames\)",
+            crop="annotations")

@@ -1,4 +1,5 @@
-"""Benchmark cards: multi-source experiments over several databases, declared in a data file.
+"""Multi-source experiments: benchmark cards over several databases, and the domain of
+each sample.
 
 A benchmark card (``biorepro/data/benchmarks/<name>.yaml``, documented in
 ``docs/protocols.md``) names its ``domains`` (a letter each: the database card and the
@@ -94,8 +95,12 @@ def _domain_records(card: dict, domain: str, root: str,
     """Every record of ``domain`` (its database read with its protocol, no devel carved),
     ids and subjects prefixed by the domain."""
     spec = card["domains"][domain]
-    records = protocols.card_records(spec["database"], root, spec["protocol"],
-                                     extensions=extensions, carve=False)
+    return with_domain(protocols.card_records(spec["database"], root, spec["protocol"],
+                                              extensions=extensions, carve=False), domain)
+
+
+def with_domain(records: list[VideoRecord], domain: str) -> list[VideoRecord]:
+    """``records`` of source ``domain``: ids and subjects prefixed by it, ``domain`` set."""
     return [VideoRecord(f"{domain}--{r.video_id}", r.path, r.label, f"{domain}:{r.subject}",
                         r.split, r.attack_type, r.annotations, domain) for r in records]
 
