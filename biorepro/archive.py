@@ -42,6 +42,7 @@ from pathlib import Path
 
 import yaml
 
+from biorepro import config as cfg
 from biorepro.plan import Plan
 from biorepro.store.invocation import Invocation
 from biorepro.store.layouts import METRICS
@@ -258,8 +259,8 @@ def _git_state(root: Path) -> dict | None:
 def build_manifest(plan: Plan, configfiles: list[str], lock: str,
                    root: Path = PROJECT) -> dict:
     """The archive's manifest (see the module docstring)."""
-    experiments = {name: {"dataset": {k: exp.config["dataset"].get(k)
-                                      for k in ("kind", "root", "manifest")},
+    experiments = {name: {"dataset": exp.config["dataset"],
+                          "cross": exp.config["evaluate"]["cross"],
                           "results": exp.config["results"]}
                    for name, exp in plan.experiments.items()}
     return {
@@ -274,13 +275,24 @@ def build_manifest(plan: Plan, configfiles: list[str], lock: str,
     }
 
 
+def archived_locations(manifest: dict) -> list[tuple[str, str, str, str]]:
+    """``(experiment, config key, dataset kind, path)`` of every dataset folder or file the
+    archived experiments read (:func:`biorepro.config.data_locations`)."""
+    return [(name, *location) for name, exp in manifest["experiments"].items()
+            for location in cfg.data_locations(cfg.validate(
+                {"dataset": exp["dataset"], "evaluate": {"cross": exp.get("cross", [])}}))]
+
+
 def instructions(manifest: dict, archive_name: str) -> str:
     """``REPRODUCE.md``: how to rerun the archived workflow and compare."""
     configs = " ".join(c["archived"] for c in manifest["configfiles"])
     cf = f" --configfile {configs}" if configs else ""
-    kinds = {e["dataset"]["kind"] for e in manifest["experiments"].values()}
+    locations = archived_locations(manifest)
+    kinds = {kind for _, _, kind, _ in locations}
     synthetic = kinds == {"synthetic"}
-    data = "" if synthetic else " --data-root /path/to/the/dataset"
+    outside = {path: key for _, key, kind, path in locations if kind != "synthetic"}
+    data = "".join(f" --data-root {path}=/path/to/your/copy" for path in outside) \
+        if len(outside) > 1 else " --data-root /path/to/the/dataset" if outside else ""
     counts: dict[str, int] = {}
     for e in manifest["entries"]:
         counts[e["stage"]] = counts.get(e["stage"], 0) + 1
@@ -321,10 +333,11 @@ def instructions(manifest: dict, archive_name: str) -> str:
     if "synthetic" in kinds:
         lines.append(f"biorepro synth{cf}")
     lines += [f"snakemake --cores all{cf}", "```", ""]
-    if not synthetic:
-        lines += ["The videos are not archived: set `dataset.root` to your copy of the "
-                  "dataset (in a file of your own, given last to `--configfile`), e.g. "
-                  "`dataset: {root: /data/replayattack}`.", ""]
+    if outside:
+        lines += ["The videos are not archived: set "
+                  + ", ".join(f"`{key}` (archived: `{path}`)" for path, key in outside.items())
+                  + " to your copy (in a file of your own, given last to `--configfile`), "
+                  "e.g. `dataset: {root: /data/replayattack}`.", ""]
     lines += ["The results views are written to `results/`, over the archived ones (copy "
               "those first to compare), and the entries to the configuration's `store`; "
               f"`{MERGED_CONFIG}` shows every key's value."]

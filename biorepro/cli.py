@@ -36,14 +36,9 @@ def cmd_synth(args) -> int:
     """Generate the synthetic dataset(s) the configuration names (a no-op when there)."""
     from biorepro.synth.dataset import MARKER, dataset_path, ensure_dataset
 
-    experiments = cfg.experiments(_config(args))
-    from biorepro.plan import cross_config
-
-    datasets = [c["dataset"] for c in experiments.values()] + [
-        cross_config(t, i)["dataset"] for c in experiments.values()
-        for i, t in enumerate(c["evaluate"]["cross"])]
     wanted = {dataset_path(ds["root"], ds["synthetic"]): ds
-              for ds in datasets if ds["kind"] == "synthetic"}
+              for conf in cfg.experiments(_config(args)).values()
+              for _, ds in cfg.dataset_sections(conf) if ds["kind"] == "synthetic"}
     if not wanted:
         print("biorepro synth: the configuration names no synthetic dataset (dataset.kind)")
     for path, ds in wanted.items():
@@ -273,8 +268,9 @@ def main(argv=None) -> int:
                                           "library on a fresh store and compare every entry "
                                           "with the archived digests (exit 1 on a difference)")
     rp.add_argument("archive", help="a .tar.gz written by `biorepro archive`")
-    rp.add_argument("--data-root", metavar="DIR",
-                    help="your copy of the dataset (replaces config key dataset.root); may be "
+    rp.add_argument("--data-root", metavar="DIR", action="append",
+                    help="your copy of the dataset (replaces config key dataset.root); with "
+                         "several datasets, ARCHIVED=DIR once for each archived path; may be "
                          "left out for the built-in synthetic dataset, regenerated then")
     rp.add_argument("--workdir", metavar="DIR",
                     help="new or empty folder to unpack and run in (default: a new "

@@ -255,10 +255,89 @@ def _check_consistency(config: dict) -> None:
     kind = config["dataset"]["kind"]
     if kind == "manifest" and not config["dataset"]["manifest"]:
         raise ConfigError("config key 'dataset.manifest': required when dataset.kind is manifest")
+    _check_dataset_keys(config["dataset"])
     ev = config["evaluate"]
     if ev["criterion"] in ("far", "bpcer") and ev["target"] is None:
         raise ConfigError(f"config key 'evaluate.target': required when evaluate.criterion "
                           f"is {ev['criterion']} (a rate in [0, 1], e.g. 0.01)")
+
+
+# The dataset keys a kind ignores, refused when set away from their defaults. ``root`` and
+# ``synthetic`` are left out: the shipped configs set them for the demo, and a user's file
+# layered on those cannot unset them.
+IGNORED_BY_KIND = {
+    "multi": ("roots", "protocol", "folds", "manifest", "allow_outside_root", "extensions",
+              "bonafide_class", "subject_regex", "split_seed", "split_fractions"),
+    "benchmark": ("sources", "manifest", "allow_outside_root", "bonafide_class",
+                  "subject_regex", "split_seed", "split_fractions"),
+    "other": ("sources", "roots"),
+}
+
+
+def _check_dataset_keys(ds: dict) -> None:
+    """Refuse a ``dataset`` key that its kind ignores (``IGNORED_BY_KIND``) set away from its
+    default."""
+    from biorepro.data import benchmarks
+
+    kind = ds["kind"]
+    group = (kind if kind == "multi" else
+             "benchmark" if kind in benchmarks.names() else "other")
+    defaults = _fill_defaults({}, schema()["properties"]["dataset"])
+    for key in IGNORED_BY_KIND[group]:
+        if ds[key] != defaults[key]:
+            raise ConfigError(
+                f"config key 'dataset.{key}': dataset.kind {kind} does not read it ("
+                + ("each source's own dataset section does" if kind == "multi" else
+                   "the benchmark's card says how each domain is split" if group == "benchmark"
+                   else "dataset.sources is for kind multi, dataset.roots for a benchmark")
+                + "); remove it")
+
+
+def nested_config(dataset: dict, where: str) -> dict:
+    """A ``dataset`` section found at config key ``where`` (a cross target's, a source's)
+    as a config of its own, validated (errors name ``where``) and filled with defaults."""
+    try:
+        return validate({"dataset": dataset})
+    except ConfigError as err:
+        raise ConfigError(str(err).replace("config key 'dataset",
+                                           f"config key '{where}")) from None
+
+
+def dataset_sections(conf: dict) -> list[tuple[str, dict]]:
+    """``(config key, validated section)`` of every dataset section of an experiment's
+    ``conf``: ``dataset``, the sources of a ``kind: multi`` section, and each
+    ``evaluate.cross`` target's (with its sources)."""
+    out = []
+
+    def visit(ds: dict, where: str) -> None:
+        out.append((where, ds))
+        if ds["kind"] == "multi":
+            for i, source in enumerate(ds["sources"]):
+                at = f"{where}.sources[{i}].dataset"
+                visit(nested_config(source["dataset"], at)["dataset"], at)
+
+    visit(conf["dataset"], "dataset")
+    for i, target in enumerate(conf["evaluate"]["cross"]):
+        at = f"evaluate.cross[{i}].dataset"
+        visit(nested_config(target["dataset"], at)["dataset"], at)
+    return out
+
+
+def data_locations(conf: dict) -> list[tuple[str, str, str]]:
+    """``(config key, dataset kind, path)`` of every folder or file an experiment's videos
+    or images are read from: each section's ``root`` (a synthetic dataset's: where it is
+    generated), a benchmark's ``roots``, a ``manifest`` file."""
+    from biorepro.data import benchmarks
+
+    out = []
+    for where, ds in dataset_sections(conf):
+        if ds["kind"] == "manifest":
+            out.append((f"{where}.manifest", ds["kind"], ds["manifest"]))
+        elif ds["kind"] in benchmarks.names():
+            out += [(f"{where}.roots.{d}", ds["kind"], p) for d, p in ds["roots"].items()]
+        elif ds["kind"] != "multi":
+            out.append((f"{where}.root", ds["kind"], ds["root"]))
+    return out
 
 
 RESERVED_NAMES = ("comparisons",)  # folders of results/ that are not experiments

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -30,6 +31,7 @@ from biorepro.data.faces import detector_identity
 from biorepro.data.imageio import IMAGE_EXTENSIONS
 from biorepro.data.records import VideoRecord
 from biorepro.data.split_folders import check_leakage
+from biorepro.errors import Refusal
 from biorepro.store.entries import (
     EntryCheck,
     VerifiedRecords,
@@ -434,7 +436,7 @@ def _annotation_format(ds: dict) -> str:
     if ds["kind"] != "multi":
         read = card_of(ds)
         return protocols.annotation_format(read[0] if read else None)
-    formats = {s["domain"]: _annotation_format(nested_config(
+    formats = {s["domain"]: _annotation_format(cfg.nested_config(
         s["dataset"], f"dataset.sources[{i}].dataset")["dataset"])
         for i, s in enumerate(ds["sources"])}
     if len(set(formats.values())) > 1:
@@ -584,17 +586,7 @@ def _metrics(store: str, conf: dict, seed: int | str, sources: dict, level: str,
 def cross_config(target: dict, index: int) -> dict:
     """A cross-dataset target (``evaluate.cross[index]``) as a config of its own, its
     ``dataset`` section validated and filled with the defaults."""
-    return nested_config(target["dataset"], f"evaluate.cross[{index}].dataset")
-
-
-def nested_config(dataset: dict, where: str) -> dict:
-    """A ``dataset`` section found at config key ``where`` (a cross target's, a source's)
-    as a config of its own, validated (errors name ``where``) and filled with defaults."""
-    try:
-        return cfg.validate({"dataset": dataset})
-    except cfg.ConfigError as err:
-        raise cfg.ConfigError(str(err).replace("config key 'dataset",
-                                               f"config key '{where}")) from None
+    return cfg.nested_config(target["dataset"], f"evaluate.cross[{index}].dataset")
 
 
 def source_records(ds: dict) -> list[VideoRecord]:
@@ -609,11 +601,11 @@ def source_records(ds: dict) -> list[VideoRecord]:
     records = []
     for i, source in enumerate(ds["sources"]):
         where = f"dataset.sources[{i}].dataset"
-        conf = nested_config(source["dataset"], where)
+        conf = cfg.nested_config(source["dataset"], where)
         if conf["dataset"]["kind"] == "multi" or conf["dataset"]["kind"] in benchmarks.names():
             raise cfg.ConfigError(f"config key '{where}.kind': a source is one dataset, not "
                                   f"{conf['dataset']['kind']!r}")
-        by_fold = dataset_records(conf)
+        by_fold = records_at(conf, where, f"source {source['domain']}")
         if len(by_fold) > 1:
             raise cfg.ConfigError(f"config key '{where}.folds': the source {source['domain']} "
                                   f"has folds {', '.join(by_fold)}; name one")
@@ -621,11 +613,33 @@ def source_records(ds: dict) -> list[VideoRecord]:
     return records
 
 
+def records_at(conf: dict, where: str, what: str) -> dict[str, list[VideoRecord]]:
+    """:func:`dataset_records` of a dataset section found at config key ``where`` (``what``
+    it is: a source, a cross target), its errors naming that key."""
+    try:
+        return dataset_records(conf)
+    except (Refusal, OSError) as err:
+        message = re.sub(r"(?<![\w.\]])dataset\.", f"{where}.", str(err))
+        named = f"{where}." in message
+        raise type(err)(f"{what}{'' if named else f' ({where})'}: {message}") from None
+
+
+def reseeded(ds: dict, seed: Callable[[int], int]) -> dict:
+    """The ``dataset`` section ``ds`` with its split seed (each source's, for ``kind:
+    multi``) replaced by ``seed(the seed it had)``."""
+    if ds["kind"] != "multi":
+        return {**ds, "split_seed": seed(ds["split_seed"])}
+    return {**ds, "sources": [
+        {**s, "dataset": {**s["dataset"], "split_seed": seed(cfg.nested_config(
+            s["dataset"], f"dataset.sources[{i}].dataset")["dataset"]["split_seed"])}}
+        for i, s in enumerate(ds["sources"])]}
+
+
 def check_split_seeds(conf: dict, records: dict[str, list[VideoRecord]]) -> None:
     """Refuse ``randomness.split`` (a config error) when the dataset's splits are fixed:
-    another ``dataset.split_seed`` leaves every video in its split."""
-    moved = dataset_records({**conf, "dataset": {**conf["dataset"],
-                                                 "split_seed": conf["dataset"]["split_seed"] + 1}})
+    another split seed (each source's, for ``kind: multi``) leaves every video in its
+    split."""
+    moved = dataset_records({**conf, "dataset": reseeded(conf["dataset"], lambda s: s + 1)})
 
     def assignment(by_fold):
         return {f: sorted((r.video_id, r.split) for r in rs) for f, rs in by_fold.items()}
@@ -633,8 +647,9 @@ def check_split_seeds(conf: dict, records: dict[str, list[VideoRecord]]) -> None
     if assignment(moved) == assignment(records):
         raise cfg.ConfigError(
             "config key 'randomness.split': the dataset's train/devel/test splits are fixed "
-            f"(dataset.kind {conf['dataset']['kind']!r}, protocol "
-            f"{conf['dataset']['protocol']!r}), so split seeds change nothing; remove it")
+            + ("(no source carves its splits from a seed)" if conf["dataset"]["kind"] == "multi"
+               else f"(dataset.kind {conf['dataset']['kind']!r}, protocol "
+               f"{conf['dataset']['protocol']!r})") + ", so split seeds change nothing; remove it")
 
 
 def check_run_keys(experiments: dict[str, dict]) -> None:
@@ -668,10 +683,12 @@ def build_plan(config: dict) -> Plan:
     gc.disable()  # planning makes no reference cycles: no pass over the caller's objects
     try:
         with StatCache(base["stat_cache"]) as cache:
-            def load(conf: dict) -> tuple[dict[str, list[VideoRecord]], dict[str, str]]:
+            def load(conf: dict, where: str = "dataset", what: str = "the dataset"
+                     ) -> tuple[dict[str, list[VideoRecord]], dict[str, str]]:
                 ds_key = derive_key(conf["dataset"])
                 if ds_key not in datasets:  # variants usually share one dataset
-                    records = dataset_records(conf)
+                    records = (dataset_records(conf) if where == "dataset" else
+                               records_at(conf, where, what))
                     videos = {r.path: r for rs in records.values() for r in rs}
                     digests = cache.digests(videos)
                     for fold_records in records.values():
@@ -682,7 +699,9 @@ def build_plan(config: dict) -> Plan:
             for name, conf in experiments.items():
                 targets, made = {}, {}
                 for i, target in enumerate(conf["evaluate"]["cross"]):
-                    records, digests = load(cross_config(target, i))
+                    records, digests = load(cross_config(target, i),
+                                            f"evaluate.cross[{i}].dataset",
+                                            f"cross target {target['name']}")
                     if len(records) > 1:
                         raise cfg.ConfigError(
                             f"config key 'evaluate.cross[{i}].dataset.folds': the target "
@@ -698,7 +717,7 @@ def build_plan(config: dict) -> Plan:
                     check_split_seeds(conf, records)
                 for seed in split_seeds:
                     by_split[seed], more = load(
-                        {**conf, "dataset": {**conf["dataset"], "split_seed": seed}})
+                        {**conf, "dataset": reseeded(conf["dataset"], lambda _, s=seed: s)})
                     digests = {**digests, **more}
                 ours = cfg.paper_params(base["paper"], published.get(name, []), list(records))
                 plans[name] = _plan_experiment(name, conf, base["store"], digests, by_split,

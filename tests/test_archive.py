@@ -16,6 +16,7 @@ from biorepro.archive import (
     Member,
     archive,
     entries_manifest,
+    instructions,
     read_manifest,
     write_tar,
 )
@@ -69,7 +70,8 @@ def fake_plan(store, results, *, publish_seed1=True):
         os.chmod(train["all", 1].path, 0o755)
         os.remove(os.path.join(train["all", 1].path, "provenance.json"))
     conf = {"results": str(results),
-            "dataset": {"kind": "synthetic", "root": "data/synthetic", "manifest": None}}
+            "dataset": {"kind": "synthetic", "root": "data/synthetic", "manifest": None},
+            "evaluate": {"cross": []}}
     exp = ExperimentPlan("exp", conf, {}, {"v1": frames}, {"all": e["split"]},
                          {"all": e["tensors"]}, train, metrics, e["summary"])
     return Plan(str(store), {"exp": exp})
@@ -254,6 +256,43 @@ def test_data_root_is_required_for_a_dataset_that_is_not_archived(tmp_path):
     conf = override_config(synthetic, None)
     assert conf["dataset"] == {"root": "data/s"}
     assert conf["experiments"] == {"b": {"dataset": {"root": "data/synthetic"}}}
+
+
+def test_every_dataset_path_is_remapped_or_refused_by_name(tmp_path):
+    f, c, t = (tmp_path / n for n in ("f", "c", "t"))
+    for folder in (f, c, t):
+        folder.mkdir()
+    manifest = {"experiments": {"dg": {
+        "dataset": {"kind": "multi", "sources": [
+            {"domain": "F", "dataset": {"kind": "folders", "root": "/data/f"}},
+            {"domain": "C", "dataset": {"kind": "casia-fasd", "root": "/data/c",
+                                        "split_seed": 3}},
+            {"domain": "S", "dataset": {"kind": "synthetic", "root": "/abs/s"}}]},
+        "cross": [{"name": "far", "dataset": {"kind": "replay-attack", "root": "/data/t"}}]}}}
+    with pytest.raises(ReproduceError, match=r"reads datasets that are not archived: pass "
+                       r"--data-root ARCHIVED=YOURS for each: --data-root /data/f=\S+ "
+                       r"--data-root /data/c=\S+ --data-root /data/t=\S+ .*"
+                       r"config key dataset\.sources\[1\]\.dataset\.root"):
+        override_config(manifest, None)
+    with pytest.raises(ReproduceError, match=r"--data-root /x: the archive reads 3 datasets"):
+        override_config(manifest, "/x")
+    with pytest.raises(ReproduceError, match=r"--data-root /data/t=\S+ \("):
+        override_config(manifest, [f"/data/f={f}", f"/data/c={c}"])
+    with pytest.raises(ReproduceError, match=r"--data-root /nope: no such folder"):
+        override_config(manifest, [f"/data/f={f}", f"/data/c={c}", "/data/t=/nope"])
+    conf = override_config(manifest, [f"/data/f={f}", f"/data/c={c}", f"/data/t={t}"])
+    assert conf["dataset"]["sources"] == [
+        {"domain": "F", "dataset": {"kind": "folders", "root": str(f)}},
+        {"domain": "C", "dataset": {"kind": "casia-fasd", "root": str(c), "split_seed": 3}},
+        {"domain": "S", "dataset": {"kind": "synthetic", "root": "data/synthetic"}}]
+    assert conf["evaluate"] == {"cross": [
+        {"name": "far", "dataset": {"kind": "replay-attack", "root": str(t)}}]}
+    assert manifest["experiments"]["dg"]["dataset"]["sources"][0]["dataset"]["root"] == "/data/f"
+    text = instructions({**manifest, "configfiles": [], "entries": [], "python": "3.11.2"},
+                        "dg.tar.gz")
+    assert "--data-root /data/f=/path/to/your/copy --data-root /data/c=" in text
+    assert "`evaluate.cross[0].dataset.root` (archived: `/data/t`)" in text
+    assert "biorepro synth" in text
 
 
 def test_the_working_folder_must_be_new_or_empty(tmp_path):

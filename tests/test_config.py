@@ -256,3 +256,40 @@ def test_the_docs_feeds_column_is_the_schema_s():
                                   "seeds_per_process")
     assert set(RUN_KEYS) == {"store", "stat_cache", "results", "extract.videos_per_job",
                              "verify", "paper"}
+
+
+@pytest.mark.parametrize("dataset, key", [
+    ({"kind": "multi", "roots": {"O": "/data/x"}}, "roots"),
+    ({"kind": "multi", "split_seed": 2}, "split_seed"),
+    ({"kind": "multi", "protocol": "grandtest"}, "protocol"),
+    ({"kind": "ocim", "split_fractions": {"train": 0.6, "devel": 0.2, "test": 0.2}},
+     "split_fractions"),
+    ({"kind": "ocim", "sources": [{"domain": "A", "dataset": {}}]}, "sources"),
+    ({"kind": "folders", "roots": {"O": "/data/oulu"}}, "roots"),
+    ({"kind": "replay-attack", "sources": [{"domain": "A", "dataset": {}}]}, "sources"),
+])
+def test_a_dataset_key_its_kind_ignores_is_refused(dataset, key):
+    cfg.validate({"dataset": {"kind": dataset["kind"], "root": "data/synthetic-tiny",
+                              "synthetic": {"seed": 3}}})  # set by the shipped configs
+    with pytest.raises(cfg.ConfigError, match=rf"'dataset\.{key}': dataset\.kind "
+                                              rf"{dataset['kind']} does not read it"):
+        cfg.validate({"dataset": dataset})
+    with pytest.raises(cfg.ConfigError, match=rf"'dataset\.sources\[0\]\.dataset\.{key}'"):
+        cfg.nested_config(dataset, "dataset.sources[0].dataset")
+
+
+def test_data_locations_name_every_folder_an_experiment_reads():
+    conf = cfg.validate({
+        "dataset": {"kind": "multi", "sources": [
+            {"domain": "F", "dataset": {"kind": "folders", "root": "/data/f"}},
+            {"domain": "L", "dataset": {"kind": "manifest", "manifest": "/data/l.csv"}}]},
+        "evaluate": {"cross": [
+            {"name": "ocim", "dataset": {"kind": "ocim", "folds": ["OCI-M"],
+                                         "roots": {"O": "/o", "M": "/m"}}},
+            {"name": "s", "dataset": {"kind": "synthetic"}}]}})
+    assert cfg.data_locations(conf) == [
+        ("dataset.sources[0].dataset.root", "folders", "/data/f"),
+        ("dataset.sources[1].dataset.manifest", "manifest", "/data/l.csv"),
+        ("evaluate.cross[0].dataset.roots.O", "ocim", "/o"),
+        ("evaluate.cross[0].dataset.roots.M", "ocim", "/m"),
+        ("evaluate.cross[1].dataset.root", "synthetic", "data/synthetic")]

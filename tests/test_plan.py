@@ -379,3 +379,68 @@ def test_multi_trains_on_the_union_of_its_sources_with_their_own_splits(tmp_path
              {"domain": "F", "dataset": folder}],
             r"annotation files differ in format \(S: celeba-spoof, F: frames\)",
             crop="annotations")
+
+
+def test_split_seeds_of_multi_reseed_each_source(tmp_path, folders, monkeypatch):
+    from tests.data.test_protocols import casia_tree, replay_files
+
+    monkeypatch.chdir(tmp_path)
+    folder = {"domain": "F", "dataset": {"kind": "folders", "root": str(folders)}}
+    casia = {"domain": "C", "dataset": {"kind": "casia-fasd",
+                                        "root": str(casia_tree(tmp_path / "casia"))}}
+    plan = build_plan({**config(tmp_path, ""), "randomness": {"split": [3, 4]},
+                       "dataset": {"kind": "multi", "sources": [folder, casia]}})
+    exp = plan.experiments["demo"]
+    devel = {seed: {v for v, r in splits["all"].ingredients["params"]["videos"].items()
+                    if r["split"] == "devel" and r["domain"] == "C"}
+             for seed, (splits, _) in exp.split_seeds.items()}
+    assert set(devel) == {3, 4} and devel[3] != devel[4]  # CASIA's devel carved by the seed
+    replay = {"domain": "I", "dataset": {"kind": "replay-attack",
+                                         "root": str(replay_files(tmp_path / "replay"))}}
+    with pytest.raises(cfg.ConfigError, match=r"'randomness\.split'.*no source carves"):
+        build_plan({**config(tmp_path, ""), "randomness": {"split": [3, 4]},
+                    "dataset": {"kind": "multi", "sources": [folder, replay]}})
+
+
+def test_errors_reading_a_source_or_a_cross_target_name_its_config_key(tmp_path, folders,
+                                                                         monkeypatch):
+    from biorepro.data.ingest import DatasetError
+    from biorepro.synth.dataset import NotGeneratedError
+
+    monkeypatch.chdir(tmp_path)
+    folder = {"domain": "F", "dataset": {"kind": "folders", "root": str(folders)}}
+    missing = {"domain": "G", "dataset": {"kind": "folders", "root": str(tmp_path / "nope")}}
+    with pytest.raises(DatasetError, match=r"^source G: dataset\.sources\[1\]\.dataset\.root"):
+        build_plan({**config(tmp_path, ""),
+                    "dataset": {"kind": "multi", "sources": [folder, missing]}})
+    synthetic = {"domain": "S", "dataset": {"kind": "synthetic", "root": str(tmp_path / "s")}}
+    with pytest.raises(NotGeneratedError,
+                       match=r"'dataset\.sources\[1\]\.dataset\.synthetic'.*biorepro.* synth"):
+        build_plan({**config(tmp_path, ""),
+                    "dataset": {"kind": "multi", "sources": [folder, synthetic]}})
+    with pytest.raises(DatasetError,
+                       match=r"^cross target far: evaluate\.cross\[0\]\.dataset\.root"):
+        build_plan(config(tmp_path, folders, evaluate={"cross": [
+            {"name": "far", "dataset": missing["dataset"]}]}))
+
+
+def test_a_benchmark_leg_is_a_cross_target_its_test_split_the_target_domain(
+        tmp_path, folders, monkeypatch):
+    from tests.data.test_protocols import casia_tree, msu_tree, oulu_tree, replay_files
+
+    monkeypatch.chdir(tmp_path)
+    roots = {"O": str(oulu_tree(tmp_path / "oulu", phones=(1,), sessions=(1,))),
+             "C": str(casia_tree(tmp_path / "casia", folders=(("train", 2), ("test", 1)))),
+             "I": str(replay_files(tmp_path / "replay")),
+             "M": str(msu_tree(tmp_path / "msu"))}
+    leg = {"name": "to-msu", "dataset": {"kind": "ocim", "roots": roots, "folds": ["OCI-M"]}}
+    exp = build_plan(config(tmp_path, folders, evaluate={"cross": [leg]})).experiments["demo"]
+    split = exp.cross["to-msu", "all", 0].deps["tensors"].deps["split"]
+    videos = split.ingredients["params"]["videos"].values()
+    assert {v["domain"] for v in videos if v["split"] == "test"} == {"M"}
+    assert {v["domain"] for v in videos if v["split"] == "devel"} == {"O", "I"}
+    assert len(exp.cross) == 2  # one leg × two seeds
+    every = {**leg, "dataset": {**leg["dataset"], "folds": None}}
+    with pytest.raises(cfg.ConfigError, match=r"'evaluate\.cross\[0\]\.dataset\.folds': the "
+                                              r"target to-msu has folds OCI-M, OMI-C, "):
+        build_plan(config(tmp_path, folders, evaluate={"cross": [every]}))

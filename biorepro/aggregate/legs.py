@@ -20,6 +20,8 @@ SHOWN = ("test_hter", "test_auc", "test_tpr_at_fpr_1pct")  # the rows, as the li
 NAMES = {"test_hter": "HTER", "test_auc": "AUC", "test_tpr_at_fpr_1pct": "TPR@FPR=1%",
          "literature": "HTER, literature's rule (optimistic)",
          OPTIMISM: "optimism (honest − literature's)"}
+# What to set when a row of SHOWN is absent from the runs' metrics.
+MISSING = {"test_tpr_at_fpr_1pct": "add 0.01 to config key evaluate.operating_points.fpr"}
 
 
 def summarize(per_run: pd.DataFrame, selection_runs: pd.DataFrame, legs: dict[str, str],
@@ -62,11 +64,14 @@ def display(summary: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
     return pd.DataFrame(list(rows.values()))
 
 
-def note(ci: float, n_boot: int) -> str:
-    """The note under the table."""
+def note(per_run: pd.DataFrame, ci: float, n_boot: int) -> str:
+    """The note under the table (naming a row of :data:`SHOWN` that the runs lack, and the
+    setting that adds it)."""
+    absent = "".join(f" {NAMES[m]} is not shown: {MISSING[m]}." for m in SHOWN
+                     if m not in per_run)
     return (f"Each cell: mean ± std over seeds (ddof={stats.DDOF}) of the leg's runs, the "
             "threshold as evaluate.threshold_from says (default: the EER on the sources' devel "
             "set). Optimism: per seed, the honest rule's test HTER minus the literature's, "
             "with the "
             f"{ci:.0%} CI of its mean (expanded percentile bootstrap, {n_boot} resamples). "
-            "Rates in %.")
+            "Rates in %." + absent)

@@ -137,7 +137,7 @@ def _legs_section(per_run: pd.DataFrame, metrics: dict[str, str], legs: dict[str
     summary = legs_table.summarize(per_run, selection.per_run(metrics, level), legs, st)
     paths = tables.write_tables(
         summary, legs_table.display(summary), out / SUMMARY.legs.stem(level=level),
-        note=legs_table.note(st["ci"], st["n_boot"]),
+        note=legs_table.note(per_run, st["ci"], st["n_boot"]),
         caption=f"{name}: test metrics per leg across seeds, {level} level",
         label=f"tab:{name}-legs-{level}")
     return ["#### Legs", "", paths["md"].read_text(), ""]

@@ -57,3 +57,12 @@ def test_the_literatures_rule_and_its_optimism_follow_with_a_ci():
     table = legs.display(summary).set_index("metric")
     assert table.loc["optimism (honest − literature's)", "O&C&I→M"].startswith(
         "5.00% ± 0.00% [5.00%, 5.00%]")
+
+
+def test_a_row_the_runs_lack_is_named_in_the_note_with_the_setting_that_adds_it():
+    assert "not shown" not in legs.note(per_run(), 0.95, 200)
+    lacking = per_run().drop(columns="test_tpr_at_fpr_1pct")
+    assert list(legs.display(legs.summarize(lacking, pd.DataFrame(), TITLES, ST))["metric"]) == [
+        "HTER", "AUC"]
+    assert legs.note(lacking, 0.95, 200).endswith(
+        "TPR@FPR=1% is not shown: add 0.01 to config key evaluate.operating_points.fpr.")

@@ -97,3 +97,33 @@ def test_dataset_folder_follows_generator_code_and_parameters(tmp_path, monkeypa
     assert dataset.dataset_path(tmp_path, {**params, "seed": 1}) != here
     monkeypatch.setattr(dataset, "code_fingerprint", lambda *_: SimpleNamespace(digest="x"))
     assert dataset.dataset_path(tmp_path, params) != here
+
+
+def test_synth_generates_every_synthetic_dataset_of_the_configuration(tmp_path, monkeypatch):
+    """The top-level dataset, a multi dataset's sources and cross targets (their sources
+    too); one generation per distinct dataset."""
+    import yaml
+
+    from biorepro import cli
+    from biorepro.synth import dataset
+
+    made = []
+    monkeypatch.setattr(dataset, "ensure_dataset",
+                        lambda root, params, log=None: made.append((root, params["seed"])))
+    monkeypatch.chdir(tmp_path)
+
+    def synthetic(root, seed):
+        return {"kind": "synthetic", "root": root, "synthetic": {"seed": seed}}
+
+    conf = {"dataset": {"kind": "multi", "sources": [
+        {"domain": "A", "dataset": synthetic("a", 1)},
+        {"domain": "B", "dataset": synthetic("b", 2)}]},
+        "evaluate": {"cross": [
+            {"name": "far", "dataset": synthetic("c", 3)},
+            {"name": "both", "dataset": {"kind": "multi", "sources": [
+                {"domain": "A", "dataset": synthetic("a", 1)},
+                {"domain": "D", "dataset": synthetic("d", 4)}]}}]}}
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(conf))
+    assert cli.main(["synth"]) == 0
+    assert made == [("a", 1), ("b", 2), ("c", 3), ("d", 4)]
