@@ -91,7 +91,7 @@ def data_paths(manifest: dict, data_roots: list[str]) -> dict[str, str]:
                if kind != "synthetic"}
     mapping, bare = {}, []
     for arg in data_roots:
-        path = next((p for p in archived if arg.startswith(f"{p}=")), None)
+        path = max((p for p in archived if arg.startswith(f"{p}=")), key=len, default=None)
         if path is None:
             bare.append(arg)
         else:
