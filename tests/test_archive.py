@@ -293,6 +293,11 @@ def test_every_dataset_path_is_remapped_or_refused_by_name(tmp_path):
     assert "--data-root /data/f=/path/to/your/copy --data-root /data/c=" in text
     assert "`evaluate.cross[0].dataset.root` (archived: `/data/t`)" in text
     assert "biorepro synth" in text
+    nested = {"experiments": {"x": {"dataset": {"kind": "multi", "sources": [
+        {"domain": "A", "dataset": {"kind": "folders", "root": "/data/f"}},
+        {"domain": "B", "dataset": {"kind": "folders", "root": "/data/f=b"}}]}}}}
+    conf = override_config(nested, [f"/data/f=b={c}", f"/data/f={f}"])
+    assert [s["dataset"]["root"] for s in conf["dataset"]["sources"]] == [str(f), str(c)]
 
 
 def test_the_working_folder_must_be_new_or_empty(tmp_path):
